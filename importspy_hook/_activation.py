@@ -1,0 +1,104 @@
+"""Turning the hook on and off by hand: ``install()``, ``uninstall()`` and their ``Handle`` (§3, §10).
+
+The automatic activation at start-up (``startup()``, reading ``IMPORTSPY_HOOK``) lives in
+``_finder.py`` with the finder, because the start-up path must stay one module. This module is for
+``python -S``, embedding and tests, and is imported only when used.
+
+Invariants:
+- at most one importspy-hook finder is on ``sys.meta_path`` (site may process a venv's ``.pth``
+  files twice, and a user may call ``install()`` on top of the start-up activation);
+- start-up never raises: any internal error becomes one line on stderr and the interpreter goes on
+  (pip itself runs with this hook active).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ._finder import ENFORCE, WARN, ContractFinder, active_finder
+
+TYPE_CHECKING = False  # typing/types are not imported on the start-up path
+if TYPE_CHECKING:
+    from types import TracebackType
+
+__all__ = ["Handle", "install", "uninstall"]
+
+
+class Handle:
+    """What ``install()`` returns: undo it with ``uninstall()`` or by leaving a ``with`` block.
+
+    A handle restores the state it found: if the hook was already active (e.g. from start-up),
+    leaving the block puts the previous mode back instead of removing the finder.
+    """
+
+    __slots__ = ("_added", "_finder", "_previous_mode")
+
+    def __init__(self, finder: ContractFinder, added: bool, previous_mode: str | None) -> None:
+        self._finder = finder
+        self._added = added
+        self._previous_mode = previous_mode
+
+    @property
+    def mode(self) -> str:
+        return self._finder.mode
+
+    @property
+    def finder(self) -> ContractFinder:
+        return self._finder
+
+    def uninstall(self) -> None:
+        if self._added:
+            _remove(self._finder)
+            self._added = False
+        elif self._previous_mode is not None:
+            self._finder.mode = self._previous_mode
+
+    def __enter__(self) -> Handle:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.uninstall()
+
+    def __repr__(self) -> str:
+        return f"<importspy_hook.Handle mode={self.mode!r} installed={self._finder in sys.meta_path}>"
+
+
+def install(mode: str = ENFORCE) -> Handle:
+    """Put the guard at the front of ``sys.meta_path`` (idempotent) and return a handle.
+
+    ``mode`` is ``"enforce"`` (refuse violating imports) or ``"warn"`` (log and let them through).
+    """
+    if mode not in (ENFORCE, WARN):
+        raise ValueError(f"mode must be 'enforce' or 'warn', not {mode!r}")
+    existing = active_finder()
+    if existing is not None:
+        previous = existing.mode
+        existing.mode = mode
+        if sys.meta_path[0] is not existing:
+            sys.meta_path.remove(existing)
+            sys.meta_path.insert(0, existing)
+        return Handle(existing, added=False, previous_mode=previous)
+    finder = ContractFinder(mode)
+    sys.meta_path.insert(0, finder)
+    return Handle(finder, added=True, previous_mode=None)
+
+
+def uninstall(handle: Handle | None = None) -> None:
+    """Remove the guard: the given handle's finder, or every importspy-hook finder."""
+    if handle is not None:
+        handle.uninstall()
+        return
+    for finder in [f for f in sys.meta_path if getattr(f, "_importspy_hook_finder", False)]:
+        _remove(finder)  # type: ignore[arg-type]
+
+
+def _remove(finder: ContractFinder) -> None:
+    try:
+        sys.meta_path.remove(finder)
+    except ValueError:
+        pass

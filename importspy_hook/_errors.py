@@ -1,0 +1,155 @@
+"""The exceptions and the violation record that users see.
+
+Standard library only: these are raised on the import path and must cost nothing to import.
+Both exceptions derive from :class:`ValueError`, never :class:`ImportError`, so that code
+which probes optional imports with ``except ImportError`` cannot swallow a refusal (§7).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+__all__ = ["ContractError", "ContractViolation", "Violation"]
+
+
+class Violation:
+    """One unmet requirement of a contract.
+
+    ``field`` is the key path in the contract (``deployments[0].systems[0].os``), ``expected``
+    and ``actual`` are human-readable texts (never a secret's value), ``line`` is the 1-based
+    line of the contract where the requirement is written (0 when unknown, e.g. for a contract
+    built in Python).
+    """
+
+    __slots__ = ("actual", "expected", "field", "line", "message")
+
+    field: str
+    expected: str
+    actual: str
+    message: str
+    line: int
+
+    def __init__(
+        self,
+        field: str,
+        expected: str,
+        actual: str,
+        message: str = "",
+        line: int = 0,
+    ) -> None:
+        self.field = field
+        self.expected = expected
+        self.actual = actual
+        self.message = message
+        self.line = line
+
+    def describe(self, contract: str | None = None) -> str:
+        """The one-line text of §7: ``<contract>:<line>: <field>: expected <x>, found <y>``."""
+        where = ""
+        if contract:
+            where = (
+                f"{os.path.basename(contract)}:{self.line}: "
+                if self.line
+                else f"{os.path.basename(contract)}: "
+            )
+        text = f"{where}{self.field}: expected {self.expected}, found {self.actual}"
+        if self.message:
+            text += f" ({self.message})"
+        return text
+
+    def _key(self) -> tuple[str, str, str, str, int]:
+        return (self.field, self.expected, self.actual, self.message, self.line)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Violation):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Violation(field={self.field!r}, expected={self.expected!r}, "
+            f"actual={self.actual!r}, message={self.message!r}, line={self.line!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Violation, self._key())
+
+
+class ContractViolation(ValueError):
+    """The importing context does not satisfy the target module's contract.
+
+    Raised before any code of ``target`` runs; nothing of it is left in ``sys.modules``.
+    """
+
+    target: str
+    caller: str | None
+    contract: str
+    violations: tuple[Violation, ...]
+
+    def __init__(
+        self,
+        target: str,
+        caller: str | None,
+        contract: str,
+        violations: tuple[Violation, ...] | list[Violation],
+    ) -> None:
+        self.target = target
+        self.caller = caller
+        self.contract = contract
+        self.violations = tuple(violations)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        who = f"from {self.caller!r}" if self.caller else "from no identifiable module"
+        count = len(self.violations)
+        noun = "violation" if count == 1 else "violations"
+        head = f"import of {self.target!r} {who} refused by {self.contract} ({count} {noun}):"
+        lines = [head]
+        lines.extend("  " + v.describe(self.contract) for v in self.violations)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self._render()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ContractViolation, (self.target, self.caller, self.contract, self.violations))
+
+
+class ContractError(ValueError):
+    """A contract file (or a contract built in Python) is malformed.
+
+    The text is ``<path>:<line>:<column>: <key>: <message>``; ``line``/``column`` are 1-based and 0
+    when unknown, ``key`` is the key path (``deployments[0].systems[1].os``) or ``""`` for the
+    whole document.
+    """
+
+    path: str
+    line: int
+    column: int
+    key: str
+    reason: str
+
+    def __init__(self, path: str, line: int, column: int, key: str, reason: str) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+        self.key = key
+        self.reason = reason
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = self.path or "<contract>"
+        if self.line:
+            where += f":{self.line}:{self.column}"
+        key = f" {self.key}:" if self.key else ""
+        return f"{where}:{key} {self.reason}"
+
+    def __str__(self) -> str:
+        return self._render()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ContractError, (self.path, self.line, self.column, self.key, self.reason))

@@ -1,0 +1,97 @@
+"""The loader wrapper put on a spec whose module has a contract (§4).
+
+Why ``create_module``: it is the first loader call of an import, made by ``module_from_spec`` before
+the module object exists, before anything is put in ``sys.modules`` and, for an extension module,
+before its shared library is loaded and its init function runs. Refusing there means nothing of the
+target ever ran and nothing has to be cleaned up.
+
+Why a wrapper and not a subclass: the real loader can be of any type (source, sourceless, extension,
+zipimporter, a third party's). Everything the wrapper does not define is forwarded to it through
+``__getattr__``, so the whole loader protocol (``get_code``, ``get_source``, ``get_filename``,
+``is_package``, ``get_data``, ``get_resource_reader``, …) keeps working. Before the module's code runs,
+``module.__loader__`` and ``module.__spec__.loader`` are set back to the real loader, so the module, its
+users and ``importlib.reload`` only ever see the real one (the wrapper is never stacked on itself).
+
+``importlib.reload`` does not call ``create_module``; it calls ``exec_module`` on a fresh spec from the
+finders, so ``exec_module`` checks when ``create_module`` did not run (§4: reload re-checks).
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+from typing import Any
+
+from ._finder import Sidecar
+
+__all__ = ["GuardedLoader", "unwrap"]
+
+
+def unwrap(loader: Any) -> Any:
+    """The real loader under any number of wrappers (defensive: specs are never wrapped twice)."""
+    while isinstance(loader, GuardedLoader):
+        loader = loader.real_loader
+    return loader
+
+
+class GuardedLoader:
+    """Checks the importing context against the contract, then lets the real loader do the work."""
+
+    def __init__(self, real_loader: Any, sidecar: Sidecar | object, finder: Any, name: str) -> None:
+        self.real_loader = unwrap(real_loader)
+        self.sidecar = sidecar
+        self._finder = finder
+        self._name = name
+        self._checked = False
+
+    def __getattr__(self, attribute: str) -> Any:
+        # Only called for what this class does not define: forward the rest of the protocol.
+        if attribute == "real_loader":  # not yet set (copy/pickle of a half-built object)
+            raise AttributeError(attribute)
+        return getattr(self.real_loader, attribute)
+
+    def __repr__(self) -> str:
+        return f"<importspy_hook guard of {self.real_loader!r}>"
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        self._check(spec.name)
+        create = getattr(self.real_loader, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module: ModuleType) -> None:
+        if not self._checked:  # importlib.reload: no create_module call before this one
+            self._check(module.__name__)
+        self._restore(module)
+        try:
+            self.real_loader.exec_module(module)
+        finally:
+            self._restore(module)
+
+    def load_module(self, fullname: str) -> ModuleType:
+        """Legacy protocol, for real loaders that only implement ``load_module``."""
+        self._check(fullname)
+        module: ModuleType = self.real_loader.load_module(fullname)
+        self._restore(module)
+        return module
+
+    def _restore(self, module: ModuleType) -> None:
+        real = self.real_loader
+        try:
+            if getattr(module, "__loader__", None) is self:
+                module.__loader__ = real
+            spec = getattr(module, "__spec__", None)
+            if spec is not None and spec.loader is self:
+                spec.loader = real
+        except (AttributeError, TypeError):  # read-only module objects from exotic loaders
+            pass
+
+    def _check(self, name: str) -> None:
+        self._checked = True
+        from ._guard import guard_import
+
+        error = guard_import(name, self.sidecar, self._finder, self.real_loader, sys._getframe(1))
+        if error is not None:
+            # Raised here, outside any except block and with a fresh traceback, so what the user sees
+            # ends at their import statement and the import machinery, not deep inside the hook.
+            raise error.with_traceback(None)
