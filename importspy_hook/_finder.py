@@ -54,7 +54,7 @@ Consulted on every import before deciding that a module without a sidecar needs 
 
 ENFORCE = "enforce"
 WARN = "warn"
-_ON = frozenset({"", "1", "on", "true", "yes", "enforce"})
+_ON = frozenset({"", "1", "on", "true", "enforce"})
 _OFF = frozenset({"0", "off", "false", "no"})
 _started = False
 
