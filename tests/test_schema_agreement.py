@@ -1,0 +1,219 @@
+"""``contracts/contract.schema.json`` and the parser must agree on what a valid contract is.
+
+Editors validate contracts with the schema while they are written, the hook with the parser when
+they are used: a contract that one accepts and the other refuses would be a trap. Every document
+below (plus the whole ImportSpy corpus) goes through both and the verdicts must match.
+
+Known, documented limits of the schema (not in the corpus): it does not bound nesting depth or
+alias expansion (the parser does, §6), and its PEP 440 pattern approximates the parser's full check.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from importspy_hook._contract_parse import (
+    ARCH_NAMES,
+    IMPLEMENTATION_NAMES,
+    OS_NAMES,
+    parse_contract,
+)
+from importspy_hook._errors import ContractError
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = ROOT / "contracts" / "contract.schema.json"
+CORPUS = Path(__file__).parent / "data" / "importspy_corpus"
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _jsonable(value: Any) -> Any:
+    """What a YAML-aware editor hands the schema: JSON data, or an error for anything else."""
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"not JSON data: {type(value).__name__}")
+
+
+def schema_accepts(validator: jsonschema.Draft202012Validator, text: str) -> bool:
+    from ruamel.yaml import YAML
+
+    try:
+        data = _jsonable(YAML(typ="safe", pure=True).load(text))
+    except Exception:  # not loadable YAML (duplicate keys, unknown tags...) is not a contract
+        return False
+    return bool(validator.is_valid(data))
+
+
+def parser_accepts(text: str) -> bool:
+    try:
+        parse_contract(text)
+    except ContractError:
+        return False
+    return True
+
+
+VALID = [
+    "",
+    "filename: plugin.py\n",
+    "schema_version: 1\npolicy_id: x\n",
+    "version: 1.0\n",
+    "version: '>=1.2,<2'\n",
+    "version: 2024.1b3\n",
+    "variables: [{name: A, value: 3.10, annotation: float}]\n",
+    "variables: {A: 1, B: null, C: [1, 2]}\n",
+    "functions: [{name: f, arguments: [{name: a, default: 1}, {name: b, value: null, default: 2}]}]\n",
+    "classes: [{name: C, attributes: [{name: a, type: instance}, {name: b, type: null}], "
+    "superclasses: [A, {name: b.B}]}]\n",
+    "deployments: [{arch: AMD64, systems: [{os: MacOS, pythons: [{version: 3.10, interpreter: cpython}]}]}]"
+    "\n",
+    "deployments: [{systems: [{envs: {A: b}, environment: null}]}]\n",
+    "deployments: [{systems: [{environment: {variables: [{name: A, secret: true}], secrets: [B]}}]}]\n",
+    "deployments: [{systems: [{pythons: [{version: '3.13.0rc1'}, {version: '~=3.11'}, {version: 3}]}]}]\n",
+    "runtime: {python: '>=3.10,<3.14', os: linux, architecture: [x86_64, ARM64], implementation: [PyPy]}\n",
+    "runtime: {environment: {A: null, B: 1, C: {value: x, secret: true}, D: {}}}\n",
+    "runtime: {os: []}\n",
+    "runtime: {python: '>=3.10,'}\n",  # packaging ignores an empty clause
+    "dependencies: {Ruamel.YAML: {version: '>=0.18'}, x: null, y: {required: true, allowed: null}}\n",
+    "importers: {allow: ['app.*'], deny: null}\n",
+    "deployments: [&d {arch: x86_64}, *d]\n",
+    "deployments:\n  - &d {arch: x86_64, systems: [{os: linux}]}\n  - <<: *d\n    arch: aarch64\n",
+    "variables: [{name: D, value: 2024-01-31}]\n",
+    "~\n",
+    "null\n",
+]
+
+INVALID = [
+    "a: 1\n",
+    "- 1\n",
+    "just text\n",
+    "filename: 1\n",
+    "filename: ''\n",
+    "filename: null\nfilename: x\n",
+    "schema_version: 2\n",
+    "schema_version: '1'\n",
+    "policy_id: 3\n",
+    "version: '>=1.x'\n",
+    "version: true\n",
+    "variables: [{value: 1}]\n",
+    "variables: [null]\n",
+    "variables: 3\n",
+    "functions: [{name: f, returns: str}]\n",
+    "functions: [{name: f, arguments: [{name: a, value: 1, default: 2}]}]\n",
+    "functions: [{name: f, return_annotation: 3}]\n",
+    "classes: [{name: C, attributes: [{name: a, type: klass}]}]\n",
+    "classes: [{name: C, superclasses: [{name: B, methods: []}]}]\n",
+    "deployments: [{arch: sparc}]\n",
+    "deployments: [{systems: [{os: linx}]}]\n",
+    "deployments: [{systems: [{pythons: [{version: 3.x}]}]}]\n",
+    "deployments: [{systems: [{pythons: [{version: '>=3.10,<'}]}]}]\n",
+    "deployments: [{systems: [{pythons: [{interpreter: CPyton}]}]}]\n",
+    "deployments: [{systems: [{envs: {A: b}, environment: {}}]}]\n",
+    "deployments: [{systems: [{environment: {secrets: ['A=B']}}]}]\n",
+    "deployments: [{systems: [{environment: {variables: [{name: A, value: [1]}]}}]}]\n",
+    "deployments: {arch: x86_64}\n",
+    "runtime: {python: '>=3.x'}\n",
+    "runtime: {python: true}\n",
+    "runtime: {os: [linux, plan9]}\n",
+    "runtime: {environment: [A]}\n",
+    "runtime: {environment: {A: {value: x, secret: maybe}}}\n",
+    "dependencies: {'import:pickle': {allowed: false}}\n",
+    "dependencies: {x: {required: true, allowed: false}}\n",
+    "dependencies: {x: {declared: true}}\n",
+    "dependency_options: {}\n",
+    "evidence_requirements: []\n",
+    "importers: {allow: app.*}\n",
+    "importers: {allow: ['']}\n",
+    "filename: !!python/name:os.system\n",
+    "filename: !custom x\n",
+    "variables: [{name: a, value: !!binary aGk=}]\n",
+    "filename: x\n---\nfilename: y\n",
+    "filename: [\n",
+]
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(VALID) >= 15 and len(INVALID) >= 30
+
+
+@pytest.mark.parametrize("document", VALID)
+def test_valid_documents(validator: jsonschema.Draft202012Validator, document: str) -> None:
+    assert parser_accepts(document), document
+    assert schema_accepts(validator, document), document
+
+
+@pytest.mark.parametrize("document", INVALID)
+def test_invalid_documents(validator: jsonschema.Draft202012Validator, document: str) -> None:
+    assert not parser_accepts(document), document
+    assert not schema_accepts(validator, document), document
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.yml")), ids=lambda path: path.stem)
+def test_importspy_corpus_agrees(validator: jsonschema.Draft202012Validator, path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert parser_accepts(text) == schema_accepts(validator, text)
+
+
+def _vocabulary_pattern(validator: jsonschema.Draft202012Validator, name: str) -> re.Pattern[str]:
+    return re.compile(validator.schema["$defs"][name]["pattern"])
+
+
+@pytest.mark.parametrize(
+    ("definition", "names"),
+    [("os", OS_NAMES), ("arch", ARCH_NAMES), ("implementation", IMPLEMENTATION_NAMES)],
+)
+def test_vocabularies_match_the_parser(
+    validator: jsonschema.Draft202012Validator, definition: str, names: frozenset[str]
+) -> None:
+    pattern = _vocabulary_pattern(validator, definition)
+    for name in names:
+        for spelling in (name, name.upper(), name.title()):
+            assert pattern.search(spelling), spelling
+    for wrong in ("", "x", " linux", "linux ", "linuxx", "amd", "py", "cpython3", "windows10"):
+        assert not pattern.search(wrong) or wrong.lower() in names, wrong
+
+
+def test_schema_describes_every_key_for_editors(validator: jsonschema.Draft202012Validator) -> None:
+    schema = validator.schema
+    top = schema["properties"]
+    assert set(top) == {
+        "schema_version",
+        "policy_id",
+        "filename",
+        "version",
+        "variables",
+        "functions",
+        "classes",
+        "deployments",
+        "runtime",
+        "dependencies",
+        "importers",
+    }
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+    def described(node: Any) -> bool:
+        if "description" in node:
+            return True
+        if "$ref" in node:
+            return described(schema["$defs"][node["$ref"].rsplit("/", 1)[1]])
+        return any(described(option) for option in node.get("anyOf", ()))
+
+    assert [key for key, value in top.items() if not described(value)] == []
+    assert [name for name, value in schema["$defs"].items() if not described(value)] == []
