@@ -100,7 +100,12 @@ def startup() -> "None":
             sys.stderr.write(warning + "\n")
         if mode is None or active_finder() is not None:
             return
-        sys.meta_path.insert(0, ContractFinder(mode))
+        finder = ContractFinder(mode)
+        sys.meta_path.insert(0, finder)
+        if os.environ.get("IMPORTSPY_HOOK_AUDIT", "").strip().lower() in ("1", "on", "true", "yes"):
+            from ._audit import install_audit_hook  # opt-in tamper evidence; not on the default path
+
+            install_audit_hook(finder)
     except Exception as exc:  # fail open: the interpreter must keep working
         try:
             sys.stderr.write(f"importspy-hook: not active ({type(exc).__name__}: {exc})\n")
@@ -341,9 +346,13 @@ class ContractFinder:
     def _find_with_others(self, fullname: "str", path: "Any", target: "Any") -> "Any":
         meta_path = sys.meta_path
         try:
-            later = meta_path[meta_path.index(self) + 1 :]  # those before us already said no
+            position = meta_path.index(self)
         except ValueError:  # called directly, not from the import system
             later = list(meta_path)
+        else:
+            later = meta_path[position + 1 :]  # those before us already said no
+            if position:
+                self._move_to_front(meta_path, position)
         for finder in later:
             if getattr(finder, "_importspy_hook_finder", False):
                 continue
@@ -354,6 +363,25 @@ class ContractFinder:
             if spec is not None:
                 return spec
         return None
+
+    @staticmethod
+    def _move_to_front(meta_path: "list[Any]", position: "int") -> "None":
+        """Take back the first place after another tool inserted a finder in front of this one.
+
+        pytest puts its assertion rewriter at ``sys.meta_path[0]`` after start-up; a module it
+        serves (a test helper registered for rewriting, say) would then never reach this finder,
+        and its contract would go unchecked. Moving back in front keeps every finder in the same
+        relative order, and this finder asks the others in that order, so their behaviour is
+        unchanged. Safe during the import system's own iteration over ``sys.meta_path``: this
+        finder sits at ``position``, the iteration's next index is ``position + 1``, and removing
+        it from ``position`` and inserting it at 0 leaves every entry after ``position`` at its
+        index, so no finder is skipped or asked twice for the current import.
+        """
+        try:
+            finder = meta_path.pop(position)
+            meta_path.insert(0, finder)
+        except (IndexError, TypeError, AttributeError):  # meta_path is not a plain list
+            pass
 
     def _guard(self, spec: "Any") -> "None":
         registered = REGISTRY.get(spec.name)

@@ -60,9 +60,11 @@ class GuardedLoader:
         return create(spec) if create is not None else None
 
     def exec_module(self, module: ModuleType) -> None:
+        # First put the real loader back on the module: a refused reload leaves the old module in
+        # sys.modules, and it must not keep this wrapper as its __loader__.
+        self._restore(module)
         if not self._checked:  # importlib.reload: no create_module call before this one
             self._check(module.__name__)
-        self._restore(module)
         try:
             self.real_loader.exec_module(module)
         finally:
