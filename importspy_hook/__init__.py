@@ -4,6 +4,9 @@ This module is imported at interpreter start-up (through ``importspy_hook.pth``)
 on, so it stays tiny and standard-library only: every public name that needs attrs, ruamel.yaml or
 structlog is re-exported lazily through the module ``__getattr__`` (PEP 562) and loads the first time
 it is used.
+
+PYTEST_DONT_REWRITE: the start-up line imports this package before pytest can mark it for
+assertion rewriting, which would make every pytest run warn about it.
 """
 
 __version__ = "0.1.0"

@@ -1,0 +1,917 @@
+"""The ``importspy-hook`` command line (§9): ``status``, ``context``, ``init``, ``lint``, ``check``.
+
+Built the way Python developers expect their tools to behave (ruff, pytest, pip):
+
+* **Scriptable.** Exit codes are 0 (all well), 1 (violations, lint errors) and 2 (unusable input:
+  usage errors, unreadable or malformed files). ``--format json`` for ``status``, ``lint`` and
+  ``check``, and ``check --format sarif`` (SARIF 2.1.0) for CI code scanning.
+* **One clear line for bad input.** Usage errors and unreadable files print
+  ``importspy-hook: error: …`` on stderr, never a traceback and never a page of usage text.
+* **No second implementation of any rule.** Every verdict comes from the engine the hook itself
+  uses (``load_contract``, ``current_context``, ``check``, ``read_structure``), so the command line
+  and an import can never disagree.
+* **Fast help.** Only ``argparse`` is imported before the arguments are parsed; each subcommand
+  imports what it needs (attrs, ruamel.yaml, packaging) when it runs.
+* **Secret values never appear.** ``context`` prints environment variable *names*; values only with
+  ``--values``, and even then not for names that look like credentials. ``--set env.NAME=…`` values
+  are never echoed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs ~3 ms of every --help
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from typing import Any, NoReturn, TextIO
+
+    from ._caller import Caller
+    from ._context import Context
+    from ._errors import ContractError, Violation
+    from ._structure import ModuleStructure
+
+__all__ = ["main"]
+
+PROG = "importspy-hook"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+# Directories never searched by ``lint`` (virtual environments, VCS data, caches).
+SKIPPED_DIRECTORIES = frozenset(
+    {
+        ".git", ".hg", ".svn", ".venv", "node_modules", "__pycache__", ".tox", ".nox",
+        ".mypy_cache", ".pytest_cache", ".ruff_cache",
+    }
+)  # fmt: skip
+
+# Environment variable names whose values ``context --values`` still withholds.
+_SECRET_HINTS = (
+    "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "KEY", "CREDENTIAL", "AUTH", "PRIVATE",
+    "SESSION", "COOKIE", "SIGNATURE", "CERT",
+)  # fmt: skip
+
+
+class UsageError(Exception):
+    """Unusable input: reported as one line on stderr, exit status 2."""
+
+
+# ============================================================================== the parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """``argparse`` whose errors are one line (``importspy-hook: error: …``), not usage + error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+_DESCRIPTION = """\
+An import guard driven by sidecar contracts: a module plugin.py ships plugin.contract.yml, and the
+hook checks every importer against it before the module's code runs. These commands show what the
+hook sees, write and check contracts, and evaluate them without importing anything."""
+
+_EPILOG = """\
+exit status: 0 all well, 1 violations or lint errors, 2 unusable input.
+environment: IMPORTSPY_HOOK (enforce|warn|off), IMPORTSPY_HOOK_EXCLUDE, IMPORTSPY_HOOK_LOADERS,
+IMPORTSPY_HOOK_LOG (console|json|stdlib|off), IMPORTSPY_HOOK_LOG_LEVEL (debug..critical),
+IMPORTSPY_HOOK_AUDIT.
+
+examples:
+  importspy-hook status
+  importspy-hook context > here.contract.yml
+  importspy-hook init --caller host.py -o plugins/greeter.contract.yml
+  importspy-hook lint
+  importspy-hook check plugins/greeter.contract.yml --caller host.py --set os=windows"""
+
+
+def _build_parser() -> _Parser:
+    from . import __version__
+
+    parser = _Parser(
+        prog=PROG,
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    status = commands.add_parser(
+        "status",
+        help="is the hook active here: version, mode, start-up file, log settings",
+        description="Show whether the hook is active in this environment: version, mode "
+        "(IMPORTSPY_HOOK), start-up file location, exclusions, loaders and log settings. "
+        "Always exits 0.",
+    )
+    _add_format(status, ("human", "json"))
+
+    context = commands.add_parser(
+        "context",
+        help="the current execution context, as contract YAML",
+        description="Print the context an import would be judged against (OS, architecture, Python "
+        "version and implementation, environment variables, installed distributions) as a "
+        "contract that this environment meets. Environment variables are listed by name only.",
+    )
+    context.add_argument(
+        "--values",
+        action="store_true",
+        help="also print environment variable values (never for names that look like secrets: "
+        + ", ".join(_SECRET_HINTS[:6])
+        + ", ...)",
+    )
+
+    init = commands.add_parser(
+        "init",
+        help="a starter contract from a caller's source and this platform",
+        description="Write a starter contract from the structure of a caller file (read, never "
+        "executed: variables with literal values, functions, classes with their methods and "
+        "arguments) and a runtime block for this platform. The caller passes it in this "
+        "environment. Refuses to overwrite an existing file (exit 2).",
+    )
+    init.add_argument("--caller", required=True, metavar="FILE", help="the importing module's source file")
+    init.add_argument("-o", "--output", metavar="OUT", help="write here instead of standard output")
+
+    lint = commands.add_parser(
+        "lint",
+        help="check contract files for errors",
+        description="Parse contract files and report each malformed one as path:line:col: message. "
+        "Directories are searched recursively for *.contract.yml / *.contract.yaml (skipping "
+        ".git, .venv, node_modules, __pycache__ and tool caches); with no PATH, the current "
+        "directory. A sidecar that has no module beside it is reported as a warning. "
+        "Exit 1 on any error.",
+    )
+    lint.add_argument("paths", nargs="*", metavar="PATH", help="contract files or directories")
+    lint.add_argument("-q", "--quiet", action="store_true", help="print errors only, no summary")
+    _add_format(lint, ("human", "json"))
+
+    check = commands.add_parser(
+        "check",
+        help="evaluate a contract against this or a simulated context",
+        description="Evaluate CONTRACT against the current context, or a simulated one (--set), "
+        "with the caller read statically from --caller (never executed). Without --caller there "
+        "is no importing module, so structural requirements fail. Exit 0 compliant, "
+        "1 violations, 2 unusable input.",
+    )
+    check.add_argument("contract", metavar="CONTRACT", help="the contract file")
+    check.add_argument("--caller", metavar="FILE", help="the importing module's source file")
+    check.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="simulate a context value: os=, arch=, python=, interpreter=, env.NAME= (repeatable)",
+    )
+    check.add_argument(
+        "--unset",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="simulate environment variable NAME being unset (repeatable)",
+    )
+    _add_format(check, ("human", "json", "sarif"))
+    return parser
+
+
+def _add_format(parser: argparse.ArgumentParser, choices: tuple[str, ...]) -> None:
+    parser.add_argument(
+        "--format",
+        choices=choices,
+        default="human",
+        help=f"output format ({', '.join(choices)}; default: human)",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (never raises for bad input)."""
+    try:
+        parser = _build_parser()
+        try:
+            options = parser.parse_args(argv)
+        except SystemExit as exc:  # --help / --version
+            return exc.code if isinstance(exc.code, int) else EXIT_OK
+        if options.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        handler = _HANDLERS[options.command]
+        return handler(options)
+    except UsageError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `importspy-hook context | head`
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_FAILED
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"{PROG}: error: {message}\n")
+    sys.stderr.flush()
+
+
+# ============================================================================== shared helpers
+
+
+def _display(path: str) -> str:
+    """A path as the user should see it: relative to the working directory when inside it."""
+    absolute = os.path.abspath(path)
+    try:
+        relative = os.path.relpath(absolute)
+    except ValueError:  # another drive on Windows
+        return absolute
+    return absolute if relative.startswith(os.pardir) else relative
+
+
+def _write_new(path: str, text: str) -> None:
+    """Create ``path`` with ``text``; never overwrites (``init -o``)."""
+    try:
+        with open(path, "x", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise UsageError(f"{path} already exists; not overwriting it") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _dump_json(data: object, stream: TextIO | None = None) -> None:
+    import json
+
+    out = sys.stdout if stream is None else stream
+    out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def module_name_for_file(path: str) -> str:
+    """``pkg/sub/mod.py`` → ``pkg.sub.mod`` when the directories are packages, else ``mod``."""
+    directory, filename = os.path.split(path)
+    stem = filename.split(".", 1)[0] or filename
+    parts = [] if stem == "__init__" else [stem]
+    while os.path.isfile(os.path.join(directory, "__init__.py")):
+        directory, package = os.path.split(directory)
+        if not package:
+            break
+        parts.insert(0, package)
+    return ".".join(parts) or stem
+
+
+def _caller_from_file(path: str) -> Caller:
+    """The caller of §5 for a file named on the command line: read statically, never imported."""
+    from ._caller import Caller
+
+    absolute = os.path.abspath(path)
+    if not os.path.exists(absolute):
+        raise UsageError(f"caller {path}: no such file")
+    if not os.path.isfile(absolute):
+        raise UsageError(f"caller {path}: not a file")
+    if not os.access(absolute, os.R_OK):
+        raise UsageError(f"caller {path}: not readable")
+    return Caller(module_name_for_file(absolute), absolute, None)
+
+
+def _caller_structure(caller: Caller, shown: str) -> ModuleStructure:
+    from ._structure import read_structure
+
+    structure = read_structure(caller)
+    if not structure.has_source:
+        raise UsageError(f"caller {shown}: not readable Python source (syntax or encoding error?)")
+    return structure
+
+
+def _load(path: str) -> Any:
+    """The contract at ``path``; a missing or malformed file is unusable input (exit 2)."""
+    from ._contract_parse import load_contract
+    from ._errors import ContractError
+
+    if os.path.isdir(path):
+        raise UsageError(f"{path}: is a directory, not a contract file")
+    if not os.path.exists(path):
+        raise UsageError(f"{path}: no such file")
+    try:
+        return load_contract(path)
+    except ContractError as exc:
+        raise UsageError(str(exc)) from None
+
+
+# -- YAML writing. Contracts are written by hand rather than through ruamel.yaml: the output is a
+#    small fixed shape, the text must be stable and reviewable, and every scalar is quoted exactly
+#    when YAML would otherwise read it as something else (``3.10`` as a float, ``no`` as false).
+
+_PLAIN_RESERVED = frozenset({"true", "false", "yes", "no", "on", "off", "null", "none", "y", "n", "~"})
+
+
+def _is_plain(text: str) -> bool:
+    if not text or text.lower() in _PLAIN_RESERVED:
+        return False
+    if not (text[0].isascii() and (text[0].isalpha() or text[0] == "_")):
+        return False
+    return all(ch.isascii() and (ch.isalnum() or ch in "_-.") for ch in text)
+
+
+def _quote(text: str) -> str:
+    """A YAML double-quoted scalar (escapes everything YAML does not allow raw)."""
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 0x20 <= code < 0x7F or (code >= 0xA0 and ch.isprintable()):
+            out.append(ch)
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def _scalar(text: str) -> str:
+    return text if _is_plain(text) else _quote(text)
+
+
+def _flow_list(items: Sequence[str]) -> str:
+    return "[" + ", ".join(_scalar(item) for item in items) + "]"
+
+
+def _runtime_lines(context: Context, python: str) -> list[str]:
+    return [
+        "runtime:",
+        f"  python: {_quote(python)}",
+        f"  os: {_flow_list([context.os])}",
+        f"  architecture: {_flow_list([context.arch])}",
+        f"  implementation: {_flow_list([context.implementation])}",
+    ]
+
+
+# ============================================================================== status
+
+
+def _startup_files() -> list[str]:
+    """Where the start-up files of §2 are installed for this interpreter (site directories only:
+    a checkout's copy of the file does nothing)."""
+    import site
+    import sysconfig
+
+    directories: list[str] = []
+    try:
+        directories.extend(site.getsitepackages())
+    except AttributeError:  # old virtualenv's site.py
+        pass
+    if site.ENABLE_USER_SITE:
+        directories.append(site.getusersitepackages())
+    paths = sysconfig.get_paths()
+    directories.extend(paths[key] for key in ("purelib", "platlib") if key in paths)
+    found: list[str] = []
+    seen: set[str] = set()
+    for directory in directories:
+        real = os.path.realpath(directory)
+        if real in seen:
+            continue
+        seen.add(real)
+        for name in ("importspy_hook.pth", "importspy_hook.start"):
+            candidate = os.path.join(directory, name)
+            if os.path.isfile(candidate):
+                found.append(candidate)
+    return found
+
+
+def _status(options: argparse.Namespace) -> int:
+    from . import __version__
+    from ._finder import active_finder, parse_mode
+    from ._log import level_name, reset, settings
+
+    finder = active_finder()
+    raw_mode = os.environ.get("IMPORTSPY_HOOK")
+    configured, warning = parse_mode(raw_mode)
+    startup = _startup_files()
+    reset()  # report what the environment says now, not what an earlier event cached
+    renderer, level = settings()
+    facts = _platform_summary()
+    if finder is not None:
+        state = f"active ({finder.mode})"
+    elif configured is None:
+        state = "off (IMPORTSPY_HOOK says off: nothing is installed at start-up)"
+    elif not startup:
+        state = "not active: no start-up file, not installed here (importspy_hook.install() works by hand)"
+    else:
+        state = "not active although the start-up file is present (python -S and -I skip it)"
+    report: dict[str, Any] = {
+        "version": __version__,
+        "package": os.path.dirname(os.path.abspath(__file__)),
+        "python": {"executable": sys.executable, **facts},
+        "active": finder is not None,
+        "mode": finder.mode if finder is not None else None,
+        "configured_mode": configured or "off",
+        "startup_files": startup,
+        "settings": {
+            name: os.environ.get(name)
+            for name in (
+                "IMPORTSPY_HOOK",
+                "IMPORTSPY_HOOK_EXCLUDE",
+                "IMPORTSPY_HOOK_LOADERS",
+                "IMPORTSPY_HOOK_LOG",
+                "IMPORTSPY_HOOK_LOG_LEVEL",
+                "IMPORTSPY_HOOK_AUDIT",
+            )
+        },
+        "log": {"renderer": renderer, "level": level_name(level)},
+    }
+    if options.format == "json":
+        _dump_json(report)
+        return EXIT_OK
+    shown_mode = "(unset)" if raw_mode is None else repr(raw_mode)
+    lines = [
+        f"importspy-hook {__version__}",
+        f"  package:         {report['package']}",
+        f"  python:          {sys.executable} ({facts['implementation']} {facts['python']}, "
+        f"{facts['os']} {facts['arch']})",
+        f"  hook:            {state}",
+        f"  IMPORTSPY_HOOK:  {shown_mode} -> {configured or 'off'}",
+        "  start-up file:   "
+        + ("\n                   ".join(startup) if startup else "none found in the site directories"),
+        f"  exclude:         {os.environ.get('IMPORTSPY_HOOK_EXCLUDE') or '(none)'}",
+        f"  loaders:         {os.environ.get('IMPORTSPY_HOOK_LOADERS') or '(none)'}",
+        f"  log:             {renderer}, level {level_name(level)}",
+        f"  audit:           {os.environ.get('IMPORTSPY_HOOK_AUDIT') or '(off)'}",
+    ]
+    if warning:
+        lines.append(f"  warning:         {warning.removeprefix('importspy-hook: ')}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def _platform_summary() -> dict[str, str]:
+    from ._context import platform_facts
+
+    facts = platform_facts()
+    return {
+        "os": facts.os,
+        "arch": facts.arch,
+        "python": facts.python_version,
+        "implementation": facts.implementation,
+    }
+
+
+# ============================================================================== context
+
+
+def _looks_secret(name: str) -> bool:
+    upper = name.upper()
+    return any(hint in upper for hint in _SECRET_HINTS)
+
+
+def _dependency_requirement(version: str) -> str:
+    """An exact pin: ``==1.2.3``, or ``===text`` for a version that is not PEP 440."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(version)
+    except InvalidVersion:
+        return f"==={version}"
+    return f"=={version}"
+
+
+def _context(options: argparse.Namespace) -> int:
+    from ._context import current_context
+
+    context = current_context()
+    lines = [
+        "# The execution context of this interpreter, as a contract it meets (importspy-hook context).",
+        f"# {sys.executable}: {context.implementation} {context.python_version} on "
+        f"{context.os} {context.arch}",
+        "# Environment variables are listed by name (a null value means 'must be set')"
+        + ("; values shown except for names that look like secrets." if options.values else "."),
+        *_runtime_lines(context, context.python_version),
+    ]
+    names = sorted(name for name in context.environ if name and "=" not in name)
+    if names:
+        lines.append("  environment:")
+        for name in names:
+            key = _scalar(name)
+            if not options.values:
+                lines.append(f"    {key}:")
+            elif _looks_secret(name):
+                lines.append(f"    {key}:  # value withheld: the name looks like a secret")
+            else:
+                lines.append(f"    {key}: {_quote(context.environ[name])}")
+    distributions = context.distributions()
+    if distributions:
+        lines.append("dependencies:")
+        for name in sorted(distributions):
+            requirement = _dependency_requirement(distributions[name])
+            lines.append(f"  {_scalar(name)}: {{version: {_quote(requirement)}}}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+# ============================================================================== init
+
+
+def _literal_text(value: object) -> str | None:
+    """The YAML text of a variable's value, for the values a contract compares reliably."""
+    import math
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        return _quote(value)
+    return None  # lists, dicts, None, non-literals: the name alone is required
+
+
+def _public(name: str) -> bool:
+    return not name.startswith("_")
+
+
+def _init_lines(structure: ModuleStructure, context: Context, shown: str) -> list[str]:
+    lines = [
+        f"# Starter contract generated by `importspy-hook init` from {os.path.basename(shown)}.",
+        "# Save it next to the module it guards as <module>.contract.yml, then keep only what that",
+        "# module really needs from its importer (public names only are listed).",
+    ]
+    if structure.filename:
+        lines.append(f"filename: {_scalar(structure.filename)}")
+    if structure.version:
+        lines.append(f"version: {_quote(structure.version)}")
+    variables = [v for name, v in structure.variables.items() if _public(name)]
+    if variables:
+        lines.append("variables:")
+        for variable in variables:
+            lines.append(f"  - name: {_scalar(variable.name)}")
+            if variable.annotation:
+                lines.append(f"    annotation: {_scalar(variable.annotation)}")
+            text = _literal_text(variable.value)
+            if text is not None:
+                lines.append(f"    value: {text}")
+    functions = [f for name, f in structure.functions.items() if _public(name)]
+    if functions:
+        lines.append("functions:")
+        for function in functions:
+            lines.extend(_function_lines(function, "  "))
+    classes = [c for name, c in structure.classes.items() if _public(name)]
+    if classes:
+        lines.append("classes:")
+        for info in classes:
+            lines.append(f"  - name: {_scalar(info.name)}")
+            attributes = [a for a in info.attributes if _public(a.name)]
+            if attributes:
+                lines.append("    attributes:")
+                for attribute in attributes:
+                    lines.append(f"      - name: {_scalar(attribute.name)}")
+                    lines.append(f"        type: {attribute.kind}")
+                    if attribute.annotation:
+                        lines.append(f"        annotation: {_scalar(attribute.annotation)}")
+            methods = [m for m in info.methods if _public(m.name) or m.name == "__init__"]
+            if methods:
+                lines.append("    methods:")
+                for method in methods:
+                    lines.extend(_function_lines(method, "      "))
+            bases = [base for base in info.superclass_names() if base and base != "object"]
+            if bases:
+                lines.append(f"    superclasses: {_flow_list(bases)}")
+    lines.append("# The platform this was generated on; widen the lists for the platforms you support.")
+    major_minor = ".".join(context.python_version.split(".")[:2])
+    lines.extend(_runtime_lines(context, f">={major_minor}"))
+    return lines
+
+
+def _function_lines(function: Any, indent: str) -> list[str]:
+    lines = [f"{indent}- name: {_scalar(function.name)}"]
+    if function.arguments:
+        lines.append(f"{indent}  arguments:")
+        for argument in function.arguments:
+            lines.append(f"{indent}    - name: {_scalar(argument.name)}")
+            if argument.annotation:
+                lines.append(f"{indent}      annotation: {_scalar(argument.annotation)}")
+    if function.return_annotation:
+        lines.append(f"{indent}  return_annotation: {_scalar(function.return_annotation)}")
+    return lines
+
+
+def _init(options: argparse.Namespace) -> int:
+    from ._context import current_context
+
+    if options.output and os.path.exists(options.output):
+        raise UsageError(f"{options.output} already exists; not overwriting it")
+    caller = _caller_from_file(options.caller)
+    structure = _caller_structure(caller, options.caller)
+    text = "\n".join(_init_lines(structure, current_context(), options.caller)) + "\n"
+    if options.output:
+        _write_new(options.output, text)
+        sys.stderr.write(f"wrote {options.output}\n")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+# ============================================================================== lint
+
+
+def _discover(paths: Sequence[str]) -> list[str]:
+    """Contract files named or found under the given paths, in a stable order, without duplicates."""
+    from ._finder import SIDECAR_SUFFIXES
+
+    found: list[str] = []
+    seen: set[str] = set()
+
+    def add(path: str) -> None:
+        key = os.path.normcase(os.path.abspath(path))
+        if key not in seen:
+            seen.add(key)
+            found.append(path)
+
+    for path in paths:
+        if os.path.isdir(path):
+            for root, directories, files in os.walk(path):
+                directories[:] = sorted(d for d in directories if d not in SKIPPED_DIRECTORIES)
+                for name in sorted(files):
+                    if name.endswith(SIDECAR_SUFFIXES) and name not in SIDECAR_SUFFIXES:
+                        add(os.path.normpath(os.path.join(root, name)))
+        elif os.path.exists(path):
+            add(path)
+        else:
+            raise UsageError(f"{path}: no such file or directory")
+    return found
+
+
+_MODULE_SUFFIXES = (".py", ".pyw", ".pyc", ".pyd", ".so")
+
+
+def _orphan_warning(path: str) -> str | None:
+    """A sidecar with no module beside it guards nothing: almost always a misspelt name (§4)."""
+    from ._finder import SIDECAR_SUFFIXES
+
+    directory, name = os.path.split(os.path.abspath(path))
+    stem = next((name[: -len(s)] for s in SIDECAR_SUFFIXES if name.endswith(s)), None)
+    if not stem:
+        return None  # not named like a sidecar: a contract kept elsewhere on purpose
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return None
+    for entry in entries:
+        if entry.startswith(stem + ".") and entry.endswith(_MODULE_SUFFIXES):
+            middle = entry[len(stem) : -len(entry.rsplit(".", 1)[1]) - 1]
+            if middle == "" or middle.startswith("."):  # foo.py, foo.cpython-311-x86_64-linux-gnu.so
+                return None
+    if os.path.isdir(os.path.join(directory, stem)):
+        return (
+            f"'{stem}' is a package: its contract must be {stem}/__init__.contract.yml; "
+            "this file guards nothing"
+        )
+    return f"no module '{stem}' next to this contract (e.g. {stem}.py): it guards nothing"
+
+
+def _lint(options: argparse.Namespace) -> int:
+    from ._contract_parse import load_contract
+    from ._errors import ContractError
+
+    files = _discover(options.paths or [os.curdir])
+    problems: list[dict[str, Any]] = []
+    for path in files:
+        try:
+            load_contract(path)
+        except ContractError as exc:
+            problems.append(_problem(path, exc))
+            continue
+        warning = _orphan_warning(path)
+        if warning:
+            problems.append(
+                {"path": path, "line": 0, "column": 0, "key": "", "message": warning, "severity": "warning"}
+            )
+    errors = sum(1 for p in problems if p["severity"] == "error")
+    warnings = len(problems) - errors
+    if options.format == "json":
+        _dump_json(
+            {
+                "files": files,
+                "problems": problems,
+                "error_count": errors,
+                "warning_count": warnings,
+            }
+        )
+    else:
+        for problem in problems:
+            where = problem["path"]
+            if problem["line"]:
+                where += f":{problem['line']}:{problem['column']}"
+            key = f" {problem['key']}:" if problem["key"] else ""
+            tag = " warning:" if problem["severity"] == "warning" else ""
+            sys.stdout.write(f"{where}:{tag}{key} {problem['message']}\n")
+        if not options.quiet:
+            if not files:
+                sys.stdout.write("no contract files found\n")
+            else:
+                noun = "contract" if len(files) == 1 else "contracts"
+                verdict = "no errors" if not errors else f"{errors} error{'s' if errors != 1 else ''}"
+                extra = f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
+                sys.stdout.write(f"{len(files)} {noun} checked: {verdict}{extra}\n")
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+def _problem(path: str, exc: ContractError) -> dict[str, Any]:
+    return {
+        "path": path,
+        "line": exc.line,
+        "column": exc.column,
+        "key": exc.key,
+        "message": exc.reason,
+        "severity": "error",
+    }
+
+
+# ============================================================================== check
+
+
+def _check(options: argparse.Namespace) -> int:
+    from ._check import check
+    from ._context import current_context
+    from ._simulation import parse_assignments
+
+    try:
+        overrides: dict[str, Any] = parse_assignments(options.assignments, options.unset)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    contract = _load(options.contract)
+    caller = None
+    if options.caller:
+        caller = _caller_from_file(options.caller)
+        _caller_structure(caller, options.caller)  # unusable caller source: exit 2, not a violation
+    context = current_context(caller=caller, **overrides)
+    violations = check(contract, context)
+    shown = _display(options.contract)
+    if options.format == "json":
+        _dump_json(_check_json(shown, options, caller, context, overrides, violations))
+    elif options.format == "sarif":
+        _dump_json(_sarif(options.contract, violations))
+    else:
+        for violation in violations:
+            where = f"{shown}:{violation.line}" if violation.line else shown
+            sys.stdout.write(f"{where}: {violation.describe()}\n")
+        who = f"caller {_display(options.caller)}" if options.caller else "no caller"
+        simulated = "simulated " if overrides else ""
+        about = (
+            f"{who}; {simulated}{context.os} {context.arch}, {context.implementation} "
+            f"{context.python_version}"
+        )
+        if violations:
+            count = len(violations)
+            sys.stdout.write(f"refused: {count} violation{'s' if count != 1 else ''} ({about})\n")
+        else:
+            sys.stdout.write(f"compliant: {shown} ({about})\n")
+    return EXIT_FAILED if violations else EXIT_OK
+
+
+def _check_json(
+    shown: str,
+    options: argparse.Namespace,
+    caller: Caller | None,
+    context: Context,
+    overrides: dict[str, Any],
+    violations: list[Violation],
+) -> dict[str, Any]:
+    simulated = {key: value for key, value in overrides.items() if key != "env"}
+    if "env" in overrides:  # names only: a simulated value may be a secret
+        simulated["env"] = {
+            name: ("unset" if value is None else "set") for name, value in overrides["env"].items()
+        }
+    return {
+        "contract": shown,
+        "compliant": not violations,
+        "caller": None if caller is None else {"file": _display(options.caller), "module": caller.name},
+        "context": {
+            "os": context.os,
+            "arch": context.arch,
+            "python": context.python_version,
+            "implementation": context.implementation,
+            "simulated": simulated,
+        },
+        "violations": [
+            {
+                "field": v.field,
+                "expected": v.expected,
+                "actual": v.actual,
+                "message": v.message,
+                "line": v.line,
+            }
+            for v in violations
+        ],
+    }
+
+
+# SARIF rules: one per kind of requirement, so code scanning groups alerts the way people fix them.
+_RULES = {
+    "importers": "The importing module is not one the contract allows.",
+    "platform": "Operating system, architecture, Python version or implementation not supported.",
+    "environment": "A required environment variable is missing or has another value.",
+    "dependencies": "An installed distribution is missing, not allowed, or of another version.",
+    "structure": "The importing module lacks a required variable, function, class or file name.",
+    "deployments": "No deployment alternative of the contract matches this context.",
+}
+_PLATFORM_KEYS = frozenset({"os", "arch", "architecture", "python", "interpreter", "implementation"})
+
+
+def _rule_for(field: str) -> str:
+    import re
+
+    plain = re.sub(r"\[\d+\]", "", field)
+    parts = plain.split(".")
+    if parts[0] in ("importers", "dependencies"):
+        return parts[0]
+    if "environment" in parts:
+        return "environment"
+    last = parts[-1]
+    if last in _PLATFORM_KEYS or (last == "version" and "pythons" in parts):
+        return "platform"
+    if last in ("deployments", "systems", "pythons"):
+        return "deployments"
+    return "structure"
+
+
+def _sarif(contract_path: str, violations: list[Violation]) -> dict[str, Any]:
+    from pathlib import Path
+
+    from . import __version__
+
+    absolute = Path(contract_path).resolve()
+    root = Path.cwd().resolve()
+    try:
+        artifact: dict[str, str] = {
+            "uri": absolute.relative_to(root).as_posix(),
+            "uriBaseId": "%SRCROOT%",
+        }
+    except ValueError:
+        artifact = {"uri": absolute.as_uri()}
+    rule_ids = list(_RULES)
+    results = []
+    for violation in violations:
+        rule = _rule_for(violation.field)
+        results.append(
+            {
+                "ruleId": rule,
+                "ruleIndex": rule_ids.index(rule),
+                "level": "error",
+                "message": {"text": violation.describe()},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": dict(artifact),
+                            # SARIF lines are 1-based; a requirement of unknown line points at the top.
+                            "region": {"startLine": max(violation.line, 1)},
+                        }
+                    }
+                ],
+                "properties": {
+                    "field": violation.field,
+                    "expected": violation.expected,
+                    "actual": violation.actual,
+                },
+            }
+        )
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": PROG,
+                        "version": __version__,
+                        "rules": [
+                            {
+                                "id": rule,
+                                "name": rule.capitalize() + "Requirement",
+                                "shortDescription": {"text": text},
+                                "defaultConfiguration": {"level": "error"},
+                            }
+                            for rule, text in _RULES.items()
+                        ],
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": root.as_uri() + "/"}},
+                "invocations": [{"executionSuccessful": True}],
+                "results": results,
+            }
+        ],
+    }
+
+
+_HANDLERS = {
+    "status": _status,
+    "context": _context,
+    "init": _init,
+    "lint": _lint,
+    "check": _check,
+}

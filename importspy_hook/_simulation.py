@@ -1,0 +1,163 @@
+"""Simulated importing contexts: "what would this contract say on Windows, without that variable?".
+
+A contract author wants to prove, on a Linux CI runner, that their contract refuses Windows or a
+missing credential. The engine judges an import against ``current_context(...)``; this module keeps
+a process-wide stack of overrides for it, and ``_validate.validate`` merges
+:func:`active_overrides` into the context of every check, so an import performed inside
+``simulate(os="windows")`` is judged as if it ran on Windows. The pytest plugin
+(``importspy_hook.pytest_plugin``) and ``importspy-hook check --set`` are built on it.
+
+Why process-wide and not per thread: the import that must be judged may run in another thread than
+the test that set up the simulation (a plugin host with a worker pool), and a simulation is a test
+device, never something production code turns on. Entries are removed by identity, so two threads
+leaving their blocks in any order leave the stack consistent.
+
+Standard library only, and nothing is done per import unless a simulation is active: the common
+case of :func:`active_overrides` is one truth test of an empty list.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+
+__all__ = ["KEYS", "SET_KEYS", "active_overrides", "parse_assignments", "simulate"]
+
+KEYS = ("os", "arch", "python", "implementation", "env", "distributions")
+"""The keyword arguments of ``_context.current_context`` that a simulation may override."""
+
+SET_KEYS = {
+    "os": "os",
+    "arch": "arch",
+    "architecture": "arch",
+    "python": "python",
+    "interpreter": "implementation",
+    "implementation": "implementation",
+}
+"""``check --set KEY=VALUE`` spellings (§9 uses ``interpreter=``) → ``current_context`` keyword."""
+
+_lock = threading.Lock()
+_stack: list[dict[str, object]] = []
+
+
+def _validated(overrides: Mapping[str, object]) -> dict[str, object]:
+    """Copy ``overrides``, dropping ``None`` ("not simulated") and rejecting what cannot work.
+
+    A typo such as ``sytem="windows"`` must fail loudly: silently ignoring it would make a test
+    pass against the real context and prove nothing.
+    """
+    unknown = sorted(set(overrides) - set(KEYS))
+    if unknown:
+        raise TypeError(
+            f"cannot simulate {', '.join(map(repr, unknown))}; expected some of: {', '.join(KEYS)}"
+        )
+    result: dict[str, object] = {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key in ("env", "distributions"):
+            if not isinstance(value, Mapping):
+                raise TypeError(f"{key}= must be a mapping, not {type(value).__name__}")
+            value = dict(value)
+        elif not isinstance(value, str):
+            raise TypeError(f"{key}= must be a string, not {type(value).__name__}")
+        result[key] = value
+    return result
+
+
+@contextmanager
+def simulate(
+    *,
+    os: str | None = None,
+    arch: str | None = None,
+    python: str | None = None,
+    implementation: str | None = None,
+    env: Mapping[str, str | None] | None = None,
+    distributions: Mapping[str, str] | None = None,
+) -> Iterator[dict[str, object]]:
+    """Judge imports made inside the block as if the context had these values.
+
+    ``env`` is layered over the real environment (a value of ``None`` means "unset"), and nested
+    blocks merge their ``env`` mappings; every other key is replaced by the innermost block that
+    gives it. ``distributions`` replaces the installed set as a whole. Yields the overrides now in
+    force (a copy).
+    """
+    entry = _validated(
+        {
+            "os": os,
+            "arch": arch,
+            "python": python,
+            "implementation": implementation,
+            "env": env,
+            "distributions": distributions,
+        }
+    )
+    with _lock:
+        _stack.append(entry)
+    try:
+        yield active_overrides()
+    finally:
+        with _lock:
+            for index in range(len(_stack) - 1, -1, -1):
+                if _stack[index] is entry:
+                    del _stack[index]
+                    break
+
+
+def active_overrides() -> dict[str, object]:
+    """Keyword arguments for ``current_context`` from every active simulation, innermost winning.
+
+    Empty (and nearly free) when nothing is simulated, which is always the case outside tests.
+    """
+    if not _stack:
+        return {}
+    with _lock:
+        entries = list(_stack)
+    merged: dict[str, object] = {}
+    env: dict[str, object] = {}
+    for entry in entries:
+        for key, value in entry.items():
+            if key == "env" and isinstance(value, Mapping):
+                env.update(value)
+            else:
+                merged[key] = value
+    if env:
+        merged["env"] = env
+    return merged
+
+
+def parse_assignments(assignments: Iterable[str], unset: Iterable[str] = ()) -> dict[str, object]:
+    """``["os=windows", "env.TOKEN=x"]`` (and names to unset) → ``current_context`` keywords.
+
+    Raises ``ValueError`` with a one-line message for the command line when an item is malformed.
+    """
+    overrides: dict[str, object] = {}
+    env: dict[str, str | None] = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        if key.startswith("env."):
+            name = key[4:]
+            if not name:
+                raise ValueError(f"--set {item!r}: missing variable name after 'env.'")
+            env[name] = value
+            continue
+        target = SET_KEYS.get(key.lower())
+        if target is None:
+            raise ValueError(
+                f"--set {item!r}: unknown key {key!r} (expected os=, arch=, python=, interpreter= "
+                "or env.NAME=)"
+            )
+        if not value.strip():
+            raise ValueError(f"--set {item!r}: empty value")
+        overrides[target] = value.strip()
+    for name in unset:
+        if not name or "=" in name:
+            raise ValueError(f"--unset expects a variable name, got {name!r}")
+        env[name] = None
+    if env:
+        overrides["env"] = env
+    return overrides

@@ -1,0 +1,282 @@
+"""pytest plugin for people who ship contracts: prove what your contract refuses, on any CI runner.
+
+Registered through the ``pytest11`` entry point, so it is available in every pytest run of an
+environment where importspy-hook is installed (from a checkout: ``pytest -p
+importspy_hook.pytest_plugin``). Because it is loaded by every such run, importing it costs almost
+nothing and it changes nothing until a test asks for it.
+
+``importspy_context`` (fixture)
+    ``with importspy_context(os="windows", env={"TOKEN": None}): import plugin`` — imports inside
+    the block are judged as if the process ran on Windows without ``TOKEN``. For the duration the
+    hook is installed in enforce mode (whatever its state before); on exit everything imported
+    inside the block is removed from ``sys.modules`` and ``sys.meta_path`` is restored, so the next
+    test imports (and checks) afresh.
+
+``assert_refused(module_name, field=None, *, caller=None, **context)`` (function, also a fixture)
+    Imports ``module_name`` inside such a block and returns the ``ContractViolation``; fails the
+    test when the import is admitted, or when ``field`` is given and no violation's field matches
+    it — exactly, as an ``fnmatch`` pattern, or as its trailing part (``"os"`` matches
+    ``runtime.os`` and ``deployments[0].systems[0].os``). ``caller="host.py"`` judges that file
+    (read, never run) as the importer, for contracts with structural requirements.
+
+The caller of those imports is the test module, as it would be for an ``import`` statement written
+in it; note that an import from a module of the *same* top-level package as the target is an
+internal import and is not checked (§4), so keep such tests outside the package under test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._errors import ContractViolation
+
+__all__ = ["ImportspyContext", "assert_refused", "importspy_context", "simulated_imports"]
+
+
+@contextmanager
+def simulated_imports(
+    *,
+    os: str | None = None,
+    arch: str | None = None,
+    python: str | None = None,
+    implementation: str | None = None,
+    env: Mapping[str, str | None] | None = None,
+    distributions: Mapping[str, str] | None = None,
+    mode: str = "enforce",
+) -> Iterator[dict[str, object]]:
+    """Imports inside the block are checked (hook installed in ``mode``) against a simulated context.
+
+    On exit: the simulation ends, the hook is back in the state it was found in, ``sys.meta_path``
+    is restored, and every module imported inside the block is removed from ``sys.modules``
+    (modules that were already imported before the block are left alone).
+    """
+    from ._activation import install
+    from ._simulation import simulate
+
+    modules_before = set(sys.modules)
+    meta_path_before = list(sys.meta_path)
+    # New files (modules, sidecars) written by the test must be visible to this block's imports.
+    importlib.invalidate_caches()
+    handle = install(mode=mode)
+    try:
+        with simulate(
+            os=os,
+            arch=arch,
+            python=python,
+            implementation=implementation,
+            env=env,
+            distributions=distributions,
+        ) as overrides:
+            yield overrides
+    finally:
+        handle.uninstall()
+        sys.meta_path[:] = meta_path_before
+        _forget_new_modules(modules_before)
+        # A sidecar edited during the test must be seen by the next block (same size and mtime
+        # granularity could otherwise hide the change from the finder's directory listing cache).
+        importlib.invalidate_caches()
+
+
+def _kept(name: str) -> bool:
+    """Modules never removed after a block, although first imported inside it.
+
+    The hook's own modules and its dependencies (re-importing them would create a second
+    ``ContractViolation`` class that ``except`` clauses holding the first one do not catch), the
+    standard library, and pytest's own lazily imported modules.
+    """
+    from ._finder import OWN_TOP_LEVEL
+
+    top = name.partition(".")[0]
+    return (
+        top in OWN_TOP_LEVEL
+        or top in _TEST_TOOLS
+        or top in sys.builtin_module_names
+        or top in getattr(sys, "stdlib_module_names", ())
+    )
+
+
+_TEST_TOOLS = frozenset({"_pytest", "pytest", "pluggy", "py", "_hypothesis_pytestplugin", "hypothesis"})
+
+
+def _forget_new_modules(before: set[str]) -> None:
+    """Remove what was imported since ``before``, and the attribute a parent package got for it."""
+    for name in [name for name in sys.modules if name not in before and not _kept(name)]:
+        module = sys.modules.pop(name, None)
+        parent_name, _, child = name.rpartition(".")
+        parent = sys.modules.get(parent_name) if parent_name else None
+        if parent is not None and module is not None and getattr(parent, child, None) is module:
+            try:
+                delattr(parent, child)
+            except (AttributeError, TypeError):
+                pass
+
+
+class ImportspyContext:
+    """The ``importspy_context`` fixture: call it to get a simulation block.
+
+    Every block still open when the test ends is closed at teardown, so a test that fails inside
+    one leaves nothing behind.
+    """
+
+    def __init__(self) -> None:
+        self._open: list[AbstractContextManager[dict[str, object]]] = []
+
+    def __call__(
+        self,
+        *,
+        os: str | None = None,
+        arch: str | None = None,
+        python: str | None = None,
+        implementation: str | None = None,
+        env: Mapping[str, str | None] | None = None,
+        distributions: Mapping[str, str] | None = None,
+        mode: str = "enforce",
+    ) -> AbstractContextManager[dict[str, object]]:
+        block = _Tracked(
+            self,
+            simulated_imports(
+                os=os,
+                arch=arch,
+                python=python,
+                implementation=implementation,
+                env=env,
+                distributions=distributions,
+                mode=mode,
+            ),
+        )
+        return block
+
+    def _close_all(self) -> None:
+        while self._open:
+            self._open.pop().__exit__(None, None, None)
+
+
+class _Tracked(AbstractContextManager[dict[str, object]]):
+    """One block of the fixture; registers itself while open so teardown can close it."""
+
+    def __init__(self, owner: ImportspyContext, inner: AbstractContextManager[dict[str, object]]) -> None:
+        self._owner = owner
+        self._inner = inner
+
+    def __enter__(self) -> dict[str, object]:
+        value = self._inner.__enter__()
+        self._owner._open.append(self._inner)
+        return value
+
+    def __exit__(self, *exc_info: Any) -> bool | None:
+        if self._inner in self._owner._open:
+            self._owner._open.remove(self._inner)
+        return self._inner.__exit__(*exc_info)
+
+
+@pytest.fixture
+def importspy_context() -> Iterator[ImportspyContext]:
+    """Simulate an importing context for the imports done inside ``with importspy_context(...)``."""
+    context = ImportspyContext()
+    try:
+        yield context
+    finally:
+        context._close_all()
+
+
+def _field_matches(pattern: str, field: str) -> bool:
+    return (
+        field == pattern
+        or fnmatchcase(field, pattern)
+        or field.endswith("." + pattern)
+        or fnmatchcase(field, "*." + pattern)
+    )
+
+
+def assert_refused(
+    module_name: str,
+    field: str | None = None,
+    *,
+    caller: str | os.PathLike[str] | None = None,
+    **context: Any,
+) -> ContractViolation:
+    """Assert that importing ``module_name`` in the simulated ``context`` is refused; return the error.
+
+    ``context`` takes the keywords of ``importspy_context`` (``os``, ``arch``, ``python``,
+    ``implementation``, ``env``, ``distributions``). With ``field``, one violation's field must match
+    it (exactly, as an ``fnmatch`` pattern, or as its trailing dotted part) — pass it: without it,
+    any violation counts, including structural ones about the importer. ``caller`` is the source
+    file of the importer to judge (read statically, never run, as ``importspy-hook check --caller``);
+    by default the importer is the calling test module. The module is removed from ``sys.modules``
+    for the attempt (it is checked again, as on a first import) and put back afterwards.
+    """
+    __tracebackhide__ = True
+    from ._errors import ContractError, ContractViolation
+
+    already = {
+        name: module
+        for name, module in sys.modules.items()
+        if name == module_name or name.startswith(module_name + ".")
+    }
+    for name in already:
+        del sys.modules[name]
+    try:
+        with simulated_imports(**context):
+            try:
+                _import(module_name, caller)
+            except ContractViolation as exc:
+                refusal = exc
+            except ContractError as exc:
+                raise AssertionError(
+                    f"importing {module_name!r} failed on a malformed contract, not a refusal:\n{exc}"
+                ) from None
+            else:
+                shown = ", ".join(f"{k}={v!r}" for k, v in context.items()) or "the current context"
+                by = f" by {os.fspath(caller)}" if caller is not None else ""
+                raise AssertionError(
+                    f"importing {module_name!r}{by} was admitted in {shown}; expected a refusal"
+                )
+    finally:
+        sys.modules.update(already)
+    if field is not None and not any(_field_matches(field, v.field) for v in refusal.violations):
+        found = "\n".join("  " + v.describe(refusal.contract) for v in refusal.violations)
+        raise AssertionError(
+            f"importing {module_name!r} was refused, but no violation matches field {field!r}; "
+            f"violations:\n{found}"
+        )
+    return refusal
+
+
+def _import(module_name: str, caller: str | os.PathLike[str] | None) -> None:
+    """Import ``module_name``, from code whose module is ``caller`` when given.
+
+    The hook finds the importer by walking frames to the first one whose globals name a module
+    (§5); code compiled here runs with the globals of a module named after ``caller`` and whose
+    ``__file__`` is ``caller``, so that file's source is what the contract is checked against. The
+    file itself is never executed.
+    """
+    if caller is None:
+        importlib.import_module(module_name)
+        return
+    path = os.path.abspath(os.fspath(caller))
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"caller {os.fspath(caller)!r}: no such file")
+    from ._cli import module_name_for_file
+
+    namespace: dict[str, Any] = {"__name__": module_name_for_file(path), "__file__": path}
+    code = compile(
+        f"import importlib\nimportlib.import_module({module_name!r})\n",
+        f"<import of {module_name} by {path}>",
+        "exec",
+    )
+    exec(code, namespace)
+
+
+@pytest.fixture(name="assert_refused")
+def assert_refused_fixture() -> Callable[..., ContractViolation]:
+    """:func:`assert_refused` as a fixture, for tests that prefer not to import the plugin module."""
+    return assert_refused
