@@ -1,0 +1,1 @@
+"""Plugins of the example host; each module has a sidecar ``<name>.contract.yml``."""
