@@ -38,12 +38,31 @@ class BuildPyWithStartupFiles(build_py):  # type: ignore[misc]
         os.makedirs(target_root, exist_ok=True)
         for name in _STARTUP_FILES:
             self.copy_file(os.path.join(_HERE, name), os.path.join(target_root, name))
+        if getattr(self, "editable_mode", False):
+            self._point_startup_line_at_checkout(os.path.join(target_root, "importspy_hook.pth"))
         if not getattr(self, "editable_mode", False):
             schema = os.path.join(_HERE, _SCHEMA)
             if os.path.exists(schema):
                 self.copy_file(
                     schema, os.path.join(self.build_lib, "importspy_hook", "contract.schema.json")
                 )
+
+    @staticmethod
+    def _point_startup_line_at_checkout(pth: str) -> None:
+        """An editable install's package is in the checkout, not in site-packages.
+
+        The start-up line checks that the package still exists before importing it (a ``.pth``
+        left behind must not print errors at every start); for an editable install that check
+        must look at the checkout.
+        """
+        with open(pth, encoding="ascii") as stream:
+            line = stream.read()
+        in_site_packages = "os.path.join(sitedir, 'importspy_hook', '__init__.py')"
+        in_checkout = ascii(os.path.join(_HERE, "importspy_hook", "__init__.py"))  # stays one ASCII line
+        if in_site_packages not in line:
+            raise RuntimeError("importspy_hook.pth does not have the expected existence check")
+        with open(pth, "w", encoding="ascii") as stream:
+            stream.write(line.replace(in_site_packages, in_checkout))
 
     def get_outputs(self, include_bytecode: bool = True) -> list[str]:
         outputs: list[str] = list(super().get_outputs(include_bytecode))

@@ -9,6 +9,8 @@ PYTEST_DONT_REWRITE: the start-up line imports this package before pytest can ma
 assertion rewriting, which would make every pytest run warn about it.
 """
 
+import sys
+
 __version__ = "0.1.0"
 
 # Not ``from typing import TYPE_CHECKING``: importing typing costs ~8 ms, and this module runs at start-up.
@@ -72,3 +74,27 @@ def __getattr__(name: str) -> "Any":
 
 def __dir__() -> "list[str]":
     return sorted(set(globals()) | set(__all__))
+
+
+_started = False
+
+
+def _startup() -> "None":
+    """Entry point of ``importspy_hook.pth`` (and of ``importspy_hook.start``, PEP 829).
+
+    The start-up line has already read ``IMPORTSPY_HOOK`` (off: this package is never imported)
+    and checked that the package still exists. What is left to guard against lives here, compiled
+    once into the ``.pyc``, rather than in the ``.pth`` line, which the interpreter compiles at every
+    start (twice in a virtual environment): a broken installation must cost one warning line and
+    leave the interpreter working, and site running the line a second time must not warn again.
+    """
+    global _started
+    if _started:
+        return
+    _started = True
+    try:
+        from ._finder import startup
+    except Exception as exc:  # fail open: pip itself runs under this hook
+        sys.stderr.write(f"importspy-hook: not active: {type(exc).__name__}: {exc}\n")
+        return
+    startup()
