@@ -150,12 +150,13 @@ class Scope:
     case never imports ``fnmatch``/``re``.
     """
 
-    __slots__ = ("_patterns", "_skip_top", "_verdicts")
+    __slots__ = ("_patterns", "_skip_top", "verdicts")
 
     def __init__(self, exclude: "str | None" = None) -> "None":
         self._skip_top = _standard_top_level() | OWN_TOP_LEVEL
         self._patterns = tuple(p.strip() for p in (exclude or "").split(",") if p.strip())
-        self._verdicts: dict[str, bool] = {}
+        self.verdicts: dict[str, bool] = {}
+        """Name -> skip? The finder reads this dict directly on every import."""
 
     @property
     def patterns(self) -> "tuple[str, ...]":
@@ -163,10 +164,10 @@ class Scope:
 
     def skips(self, fullname: "str") -> "bool":
         """True when ``fullname`` is never guarded (no file-system work needed to know it)."""
-        verdict = self._verdicts.get(fullname)
+        verdict = self.verdicts.get(fullname)
         if verdict is None:
             verdict = self._decide(fullname)
-            self._verdicts[fullname] = verdict
+            self.verdicts[fullname] = verdict
         return verdict
 
     def _decide(self, fullname: "str") -> "bool":
@@ -193,6 +194,7 @@ SIDECAR_SUFFIXES = (".contract.yml", ".contract.yaml")
 # directory -> {module stem: sidecar file name}; _PROBE marks directories that cannot be listed.
 _listings: "dict[str, dict[str, str] | None]" = {}
 _PROBE = None
+_SEP = os.sep
 _module_suffixes: "tuple[str, ...]" = ()
 
 
@@ -234,18 +236,42 @@ def module_stem(filename: "str") -> "str":
 
 
 def _list(directory: "str") -> "dict[str, str] | None":
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return _PROBE
+    names = _names_known_to_path_finder(directory)
+    if names is None:
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return _PROBE
     found: dict[str, str] = {}
+    preferred, alternative = SIDECAR_SUFFIXES
     for name in names:
-        # .yml first in SIDECAR_SUFFIXES: when both exist, .yml is the one used
-        for suffix in reversed(SIDECAR_SUFFIXES):
-            if name.endswith(suffix) and len(name) > len(suffix):
-                found[name[: -len(suffix)]] = name
+        if ".contract.y" not in name:
+            continue
+        # When both exist, ``.contract.yml`` is the one used, whatever order the names come in.
+        if name.endswith(preferred):
+            found[name[: -len(preferred)]] = name
+        elif name.endswith(alternative):
+            found.setdefault(name[: -len(alternative)], name)
+    found.pop("", None)  # a file named just ".contract.yml" belongs to no module
     return found
 
+
+def _names_known_to_path_finder(directory: "str") -> "Any":
+    """The directory listing the standard ``FileFinder`` already holds, if it has one.
+
+    The module being imported was just found in ``directory`` by a ``FileFinder``, which lists each
+    directory once and keeps the names in its private ``_path_cache`` set (CPython since 3.3,
+    refreshed by the finder itself when the directory's mtime changes). Reading it saves one
+    ``listdir`` per directory, which is most of what a first import from a new package costs
+    this hook. Anything unexpected (no finder for that path, another finder type, an empty or
+    missing cache, a case-folding platform where the set holds lower-cased names) falls back to
+    ``os.listdir``.
+    """
+    finder = sys.path_importer_cache.get(directory)
+    names = getattr(finder, "_path_cache", None)
+    if names.__class__ is not set or not names or sys.platform.startswith(("win", "cygwin", "darwin")):
+        return None
+    return names
 
 def find_sidecar(origin: "str", loader: "Any") -> "Sidecar | None":
     """The sidecar of the module whose file is ``origin``, or None. Never raises for a missing file."""
@@ -303,7 +329,12 @@ class ContractFinder:
     def __init__(self, mode: "str" = "enforce", exclude: "str | None" = None) -> "None":
         self.mode = mode
         self.scope = Scope(os.environ.get("IMPORTSPY_HOOK_EXCLUDE") if exclude is None else exclude)
+        self._verdicts = self.scope.verdicts  # the scope's per-name cache, read directly below
         self._busy: set[int] = set()
+        # ``find_spec`` of the finders after this one, and the ``sys.meta_path`` it was taken from:
+        # rebuilt only when ``sys.meta_path`` changes, instead of two ``getattr`` per finder per import.
+        self._later: tuple[Any, ...] = ()
+        self._seen: Any = None
 
     def __repr__(self) -> "str":
         return f"<importspy_hook.ContractFinder mode={self.mode!r}>"
@@ -322,50 +353,70 @@ class ContractFinder:
 
     # -- the finder protocol ----------------------------------------------------------------
     def find_spec(self, fullname: "str", path: "Any" = None, target: "Any" = None) -> "Any":
-        if self.scope.skips(fullname) and fullname not in REGISTRY:
+        # Written for the common case, an import with no contract: one dict lookup for the name,
+        # the other finders' own work, one dict lookup for the directory. Keep it that way.
+        skip = self._verdicts.get(fullname)
+        if skip is None:
+            skip = self.scope.skips(fullname)
+        if skip and fullname not in REGISTRY:
             return None
+        meta_path = sys.meta_path
+        if meta_path != self._seen:
+            self._refresh(meta_path)
+        for find_spec in self._later:
+            spec = find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is None:
+            return spec  # a namespace package: no file, no contract
+        if not REGISTRY:
+            origin = spec.origin
+            if origin.__class__ is str:
+                stems = _listings.get(origin.rpartition(_SEP)[0])
+                if stems is not None and not stems:
+                    return spec  # its directory is listed and holds no sidecar at all
+        # The slow path: look for the sidecar, wrap the loader. The hook's own lazy imports come
+        # back through here while this thread is busy; they are let through unguarded.
         if not self.enter():
-            return None
-        try:
-            spec = self._find_with_others(fullname, path, target)
-            if spec is None or spec.loader is None:
-                return spec  # not found here, or a namespace package (no file, no contract)
-            try:
-                self._guard(spec)
-            except Exception as exc:  # a bug of ours must not break an unrelated import
-                _internal_error(fullname, exc)
             return spec
+        try:
+            self._guard(spec)
+        except Exception as exc:  # a bug of ours must not break an unrelated import
+            _internal_error(fullname, exc)
         finally:
             self.leave()
+        return spec
 
     def invalidate_caches(self) -> "None":
         """``importlib.invalidate_caches()``: new sidecars become visible, as new modules do."""
         clear_sidecar_cache()
 
     # -- internals --------------------------------------------------------------------------
-    def _find_with_others(self, fullname: "str", path: "Any", target: "Any") -> "Any":
-        meta_path = sys.meta_path
+    def _refresh(self, meta_path: "Any") -> "None":
+        """Recompute the finders to ask after this one, after ``sys.meta_path`` changed."""
         try:
             position = meta_path.index(self)
-        except ValueError:  # called directly, not from the import system
-            later = list(meta_path)
+        except ValueError:  # called directly, not from the import system: ask everyone
+            following = list(meta_path)
         else:
-            later = meta_path[position + 1 :]  # those before us already said no
-            if position:
-                self._move_to_front(meta_path, position)
-        for finder in later:
+            if position and self._move_to_front(meta_path, position):
+                position = 0
+            following = list(meta_path[position + 1 :])
+        later = []
+        for finder in following:
             if getattr(finder, "_importspy_hook_finder", False):
                 continue
             find_spec = getattr(finder, "find_spec", None)
-            if find_spec is None:
-                continue
-            spec = find_spec(fullname, path, target)
-            if spec is not None:
-                return spec
-        return None
+            if find_spec is not None:
+                later.append(find_spec)
+        # ``_later`` before ``_seen``: a thread that sees the new ``_seen`` also sees the new ``_later``.
+        self._later = tuple(later)
+        self._seen = meta_path[:]
 
     @staticmethod
-    def _move_to_front(meta_path: "list[Any]", position: "int") -> "None":
+    def _move_to_front(meta_path: "list[Any]", position: "int") -> "bool":
         """Take back the first place after another tool inserted a finder in front of this one.
 
         pytest puts its assertion rewriter at ``sys.meta_path[0]`` after start-up; a module it
@@ -381,7 +432,8 @@ class ContractFinder:
             finder = meta_path.pop(position)
             meta_path.insert(0, finder)
         except (IndexError, TypeError, AttributeError):  # meta_path is not a plain list
-            pass
+            return False
+        return True
 
     def _guard(self, spec: "Any") -> "None":
         registered = REGISTRY.get(spec.name)

@@ -347,8 +347,8 @@ def site_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     What ``-I``/``-E``/``-S`` do is decided by ``site`` for *any* ``.pth`` file in site-packages, so
     instead of building and installing a wheel (the activation tests do that), this puts the
-    project's own start-up file there, after a ``.pth`` that makes the package and its dependencies
-    importable (``_`` sorts before ``i``, and site reads ``.pth`` files in name order).
+    project's own start-up file and a copy of the package there, after a ``.pth`` that makes the
+    dependencies importable (``_`` sorts before ``i``, and site reads ``.pth`` files in name order).
     """
     root = tmp_path_factory.mktemp("site-venv") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True, timeout=120)
@@ -361,7 +361,14 @@ def site_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     startup_file = Path(PACKAGE_PARENT) / "importspy_hook.pth"  # installed copy (CI)
     if not startup_file.exists():
         startup_file = Path(__file__).resolve().parent.parent / "importspy_hook.pth"  # checkout
-    dependencies = {PACKAGE_PARENT}
+    # The package itself is copied into site-packages, where an install puts it: the start-up line
+    # checks that it is there before importing it (a .pth left behind must stay silent).
+    shutil.copytree(
+        Path(PACKAGE_PARENT) / "importspy_hook",
+        site_packages / "importspy_hook",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    dependencies: set[str] = set()
     for name in ("attr", "ruamel.yaml", "structlog", "packaging"):
         module = __import__(name, fromlist=["__name__"])
         dependencies.add(str(Path(module.__file__ or "").resolve().parents[name.count(".") + 1]))
