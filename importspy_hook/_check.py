@@ -28,6 +28,7 @@ from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._compiled import values_equal
 from ._context import (
     normalise_arch,
     normalise_distribution_name,
@@ -51,7 +52,7 @@ from ._contract_model import (
     Variable,
 )
 from ._errors import Violation
-from ._versions import matches_version
+from ._versions import matches_version, same_version
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ._context import Context
@@ -92,31 +93,6 @@ def check(contract: Contract, context: Context) -> list[Violation]:
 # --------------------------------------------------------------------------- value comparison
 
 
-def values_equal(expected: object, expected_text: str | None, actual: object) -> bool:
-    """Whether a found value satisfies a contract value, tolerant of how YAML typed it.
-
-    ``True`` and ``1`` are not the same requirement, so a bool only equals a bool by value; any
-    other pair is equal when ``==`` says so, or when the text written in the contract is how
-    Python spells the found value (``repr`` or ``str``): ``version: 1.0`` matches ``"1.0"``,
-    ``value: None`` matches ``None``.
-    """
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        if isinstance(expected, bool) and isinstance(actual, bool):
-            return expected is actual
-    else:
-        try:
-            if expected == actual:
-                return True
-        except Exception:  # an exotic __eq__ must not break the check
-            pass
-    if expected_text is None:
-        return False
-    try:
-        return expected_text in (repr(actual), str(actual))
-    except Exception:
-        return False
-
-
 def _shown(value: object, text: str | None) -> str:
     """A contract value as the user wrote it (strings quoted, ``3.10`` kept as ``3.10``)."""
     if isinstance(value, str) or text is None:
@@ -144,12 +120,7 @@ def _version_matches(requirement: str, actual: str) -> bool:
             return False
     if requirement.strip() == actual.strip():
         return True
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        return Version(requirement) == Version(actual)
-    except InvalidVersion:
-        return False
+    return same_version(requirement, actual)
 
 
 @lru_cache(maxsize=1024)

@@ -6,207 +6,51 @@ environment variables, installed distributions, the caller's structure — is re
 contract actually asks for it: environment values at check time from the live mapping, the caller's
 structure and the distribution list lazily and at most once per :class:`Context`.
 
-The ``normalise_*`` functions are shared with the contract parser and the validator so that a
-contract saying ``amd64`` and a machine reporting ``x86_64`` compare equal.
+The ``normalise_*`` functions (defined in ``_facts`` and re-exported here) are shared with the
+contract parser and the checkers so that a contract saying ``amd64`` and a machine reporting
+``x86_64`` compare equal.
+
+Standard library only, and only what is already loaded at start-up: the compiled check
+(``_compiled``) reads installed distributions from here on the contracted-import path, where attrs,
+``typing``, ``re`` and ``threading`` would each cost milliseconds (§11). :class:`Context` is therefore
+a plain slotted class, immutable and compared by identity as it always was.
 """
 
 from __future__ import annotations
 
 import os as _os
-import re
 import sys
-import threading
-from collections.abc import Iterator, Mapping
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from _collections_abc import Iterator, Mapping  # what ``collections.abc`` re-exports, already loaded
+from _thread import allocate_lock
 
-import attrs
+from ._facts import (
+    PlatformFacts,
+    normalise_arch,
+    normalise_distribution_name,
+    normalise_implementation,
+    normalise_os,
+    platform_facts,
+)
+from ._facts import _machine as _machine  # re-exported: tests pin its behaviour here
+from ._facts import _python_version as _python_version
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: see the module docstring
+if TYPE_CHECKING:
+    from typing import Any
+
     from ._structure import CallerLike, ModuleStructure
 
 __all__ = [
     "Context",
     "PlatformFacts",
     "current_context",
+    "installed_distributions",
     "normalise_arch",
     "normalise_distribution_name",
     "normalise_implementation",
     "normalise_os",
     "platform_facts",
 ]
-
-# --------------------------------------------------------------------------- normalisation
-
-_OS_ALIASES = {
-    "darwin": "darwin",
-    "macos": "darwin",
-    "mac": "darwin",
-    "osx": "darwin",
-    "macosx": "darwin",
-    "win32": "windows",
-    "windows": "windows",
-    "nt": "windows",
-}
-
-_ARCH_ALIASES = {
-    "amd64": "x86_64",
-    "x86-64": "x86_64",
-    "x64": "x86_64",
-    "x86_64": "x86_64",
-    "arm64": "aarch64",
-    "aarch64": "aarch64",
-    "i386": "i686",
-    "i486": "i686",
-    "i586": "i686",
-    "i686": "i686",
-    "x86": "i686",
-    "armv7l": "armv7l",
-    "armv7": "armv7l",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-}
-
-_IMPLEMENTATIONS = {
-    "cpython": "CPython",
-    "pypy": "PyPy",
-    "graalpy": "GraalPy",
-    # GraalPy reported itself as "graalpython" in sys.implementation.name before 23.1.
-    "graalpython": "GraalPy",
-    "ironpython": "IronPython",
-    "jython": "Jython",
-    "micropython": "MicroPython",
-}
-
-
-def normalise_os(name: str) -> str:
-    """Canonical OS name: ``darwin``, ``windows``, ``linux``, ``freebsd`` or the lower-cased input.
-
-    Accepts both what users write (``macOS``, ``Windows``) and what Python reports
-    (``sys.platform`` values such as ``win32``, ``linux2``, ``freebsd14``; ``os.name`` ``nt``).
-    """
-    key = name.strip().lower()
-    alias = _OS_ALIASES.get(key)
-    if alias is not None:
-        return alias
-    if key.startswith("linux"):
-        return "linux"
-    if key.startswith("freebsd"):
-        return "freebsd"
-    return key
-
-
-def normalise_arch(name: str) -> str:
-    """Canonical machine name, so ``amd64``/``x64`` ≡ ``x86_64`` and ``arm64`` ≡ ``aarch64``.
-
-    The spellings differ by OS (Windows says ``AMD64``, macOS ``arm64``, Linux ``aarch64``); a
-    contract must not depend on which one its author happened to use.
-    """
-    key = name.strip().lower()
-    alias = _ARCH_ALIASES.get(key)
-    if alias is not None:
-        return alias
-    if key.startswith("armv8"):
-        return "aarch64"
-    return key
-
-
-def normalise_implementation(name: str) -> str:
-    """Canonical interpreter spelling (``CPython``, ``PyPy``, …); unknown names are only stripped."""
-    stripped = name.strip()
-    return _IMPLEMENTATIONS.get(stripped.lower(), stripped)
-
-
-_DIST_SEPARATORS = re.compile(r"[-_.]+")
-
-
-def normalise_distribution_name(name: str) -> str:
-    """PEP 503 normalised name, so ``Ruamel.YAML`` and ``ruamel-yaml`` are one distribution."""
-    return _DIST_SEPARATORS.sub("-", name.strip()).lower()
-
-
-# --------------------------------------------------------------------------- platform facts
-
-
-class PlatformFacts:
-    """What cannot change while the process runs. Plain slotted class: no attrs at start-up cost."""
-
-    __slots__ = ("arch", "implementation", "os", "python_version")
-
-    os: str
-    arch: str
-    python_version: str
-    implementation: str
-
-    def __init__(self, os: str, arch: str, python_version: str, implementation: str) -> None:
-        object.__setattr__(self, "os", os)
-        object.__setattr__(self, "arch", arch)
-        object.__setattr__(self, "python_version", python_version)
-        object.__setattr__(self, "implementation", implementation)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"PlatformFacts is immutable (cannot set {name!r})")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"PlatformFacts is immutable (cannot delete {name!r})")
-
-    def _key(self) -> tuple[str, str, str, str]:
-        return (self.os, self.arch, self.python_version, self.implementation)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PlatformFacts):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (
-            f"PlatformFacts(os={self.os!r}, arch={self.arch!r}, "
-            f"python_version={self.python_version!r}, implementation={self.implementation!r})"
-        )
-
-
-_RELEASE_LEVELS = {"alpha": "a", "beta": "b", "candidate": "rc"}
-
-
-def _python_version(info: Any = None) -> str:
-    """``3.11.7``, or ``3.13.0rc1`` for a pre-release, the way PEP 440 spells it."""
-    info = sys.version_info if info is None else info
-    text = f"{info[0]}.{info[1]}.{info[2]}"
-    level = _RELEASE_LEVELS.get(info[3])
-    if level is not None:
-        text += f"{level}{info[4]}"
-    return text
-
-
-def _machine() -> str:
-    uname = getattr(_os, "uname", None)
-    if uname is not None:
-        machine: str = uname().machine
-    else:  # Windows has no os.uname; `platform` is only imported there (it is slow to import).
-        import platform
-
-        machine = platform.machine()
-    arch = normalise_arch(machine)
-    # A 32-bit interpreter on a 64-bit x86 kernel runs i686 code: that is what a contract (and
-    # any compiled extension) cares about, not the kernel's word size.
-    if arch == "x86_64" and sys.maxsize <= 2**32:
-        arch = "i686"
-    return arch
-
-
-@lru_cache(maxsize=1)
-def platform_facts() -> PlatformFacts:
-    """The process's OS, architecture, Python version and implementation, computed once."""
-    return PlatformFacts(
-        os=normalise_os(sys.platform),
-        arch=_machine(),
-        python_version=_python_version(),
-        implementation=normalise_implementation(sys.implementation.name),
-    )
-
 
 # --------------------------------------------------------------------------- environment
 
@@ -255,7 +99,7 @@ class _LayeredEnviron(Mapping[str, str]):
 
 # --------------------------------------------------------------------------- distributions
 
-_DIST_LOCK = threading.Lock()
+_DIST_LOCK = allocate_lock()
 _DIST_CACHE: tuple[tuple[tuple[str, int], ...], Mapping[str, str]] | None = None
 
 
@@ -378,24 +222,69 @@ def installed_distributions() -> Mapping[str, str]:
 _NOT_YET: Any = object()
 
 
-@attrs.define(frozen=True, eq=False)
 class Context:
     """Everything a contract is checked against.
 
-    Compared by identity: ``environ`` is usually the live ``os.environ``, so value equality would
-    change under the caller's feet. The caller's structure and the distributions are computed on
-    first use and kept for the lifetime of this object (one import check).
+    Immutable, and compared by identity: ``environ`` is usually the live ``os.environ``, so value
+    equality would change under the caller's feet. The caller's structure and the distributions
+    are computed on first use and kept for the lifetime of this object (one import check).
     """
+
+    __slots__ = (
+        "_distributions_cache",
+        "_known_distributions",
+        "_structure_cache",
+        "arch",
+        "caller",
+        "environ",
+        "implementation",
+        "os",
+        "python_version",
+    )
 
     os: str
     arch: str
     python_version: str
     implementation: str
-    environ: Mapping[str, str] = attrs.field(factory=lambda: _os.environ, repr=False)
-    caller: CallerLike | None = None
-    _known_distributions: Mapping[str, str] | None = attrs.field(default=None, repr=False)
-    _structure_cache: Any = attrs.field(init=False, default=_NOT_YET, repr=False)
-    _distributions_cache: Any = attrs.field(init=False, default=_NOT_YET, repr=False)
+    environ: Mapping[str, str]
+    caller: CallerLike | None
+    _known_distributions: Mapping[str, str] | None
+    _structure_cache: Any
+    _distributions_cache: Any
+
+    def __init__(
+        self,
+        os: str,
+        arch: str,
+        python_version: str,
+        implementation: str,
+        environ: Mapping[str, str] | None = None,
+        caller: CallerLike | None = None,
+        known_distributions: Mapping[str, str] | None = None,
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "os", os)
+        setter(self, "arch", arch)
+        setter(self, "python_version", python_version)
+        setter(self, "implementation", implementation)
+        setter(self, "environ", _os.environ if environ is None else environ)
+        setter(self, "caller", caller)
+        setter(self, "_known_distributions", known_distributions)
+        setter(self, "_structure_cache", _NOT_YET)
+        setter(self, "_distributions_cache", _NOT_YET)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Context is immutable (cannot set {name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Context is immutable (cannot delete {name!r})")
+
+    def __repr__(self) -> str:
+        # The environment is left out: its values may be secrets (SPEC §6).
+        return (
+            f"Context(os={self.os!r}, arch={self.arch!r}, python_version={self.python_version!r}, "
+            f"implementation={self.implementation!r}, caller={self.caller!r})"
+        )
 
     @property
     def caller_name(self) -> str | None:

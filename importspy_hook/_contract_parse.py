@@ -18,9 +18,12 @@ nothing after them, and this reads them as "not required". Every key is optional
 ``name``; unknown keys are errors (with a suggestion), because a typo must never silently drop a
 requirement.
 
-Parsed contracts are cached by ``(path, st_mtime_ns, st_size)`` (or by a hash of the bytes when
-they are given), so a contract is parsed once per process however many modules it guards; a failure
-is never cached, so fixing the file fixes the next import.
+The builder produces the *plain* form of ``_plain`` (tuples and dicts holding exactly what the
+models' constructors receive): the hook checks with it and caches it beside bytecode without ever
+importing attrs, and :func:`parse_contract` turns it into the models. Parsed contracts are cached
+per process by ``(path, st_mtime_ns, st_size)`` (or by a hash of the bytes when they are given) and
+across processes by content hash (``_cache``); a failure is never cached, so fixing the file fixes
+the next import.
 """
 
 from __future__ import annotations
@@ -28,29 +31,18 @@ from __future__ import annotations
 import math
 import os
 import re
-import threading
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._contract_model import (
-    Argument,
-    Attribute,
-    Class,
-    Contract,
-    Dependency,
-    Deployment,
-    Environment,
-    EnvVariable,
-    Function,
-    Importers,
-    Module,
-    Python,
-    Runtime,
-    Superclass,
-    System,
-    Variable,
-)
+from ._cache import MAX_CONTRACT_BYTES
+from ._cache import too_large as _too_large
 from ._errors import ContractError
+from ._plain import node as _node
+from ._plain import to_models
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._contract_model import Contract
+    from ._plain import Node
 
 __all__ = [
     "ARCH_NAMES",
@@ -60,10 +52,8 @@ __all__ = [
     "clear_cache",
     "load_contract",
     "parse_contract",
+    "parse_plain",
 ]
-
-MAX_CONTRACT_BYTES = 1 << 20
-"""Contracts larger than this (1 MiB) are refused before any parsing (§6)."""
 
 _MAX_NODE_VISITS = 250_000  # a 1 MiB file cannot hold more nodes than this without aliases
 _MAX_ALIAS_VISITS = 10_000  # visits of nodes already seen: what aliases multiply
@@ -172,6 +162,15 @@ _T = TypeVar("_T")
 
 def parse_contract(text: str | bytes, path: str = "<string>") -> Contract:
     """Parse a contract from its text (or bytes, which must be UTF-8). Raises :class:`ContractError`."""
+    return to_models(parse_plain(text, path), path)
+
+
+def parse_plain(text: str | bytes, path: str = "<string>") -> Node:
+    """:func:`parse_contract` without building the models: the plain form of ``_plain``.
+
+    What the hook and the contract cache use, so that a first contracted import pays for
+    ruamel.yaml but not for attrs. Raises :class:`ContractError` exactly as ``parse_contract`` does.
+    """
     if isinstance(text, str):
         if len(text) > MAX_CONTRACT_BYTES or len(text.encode("utf-8", "surrogatepass")) > (
             MAX_CONTRACT_BYTES
@@ -189,68 +188,32 @@ def parse_contract(text: str | bytes, path: str = "<string>") -> Contract:
     return _build(source, path)
 
 
-_cache: dict[tuple[Any, ...], Contract] = {}
-_cache_lock = threading.Lock()
-_CACHE_LIMIT = 4096
-
-
 def load_contract(path: str | os.PathLike[str], *, data: bytes | None = None) -> Contract:
     """The contract at ``path`` (parsed once per content), or a :class:`ContractError`.
 
     ``data``: the file's bytes when they were read some other way (a sidecar inside a zip archive is
     read through its loader's ``get_data``); ``path`` then only names the contract in messages.
+    Parsed contracts are kept for the process and, for files, in the cache beside bytecode
+    (``_cache``), so a contract unchanged since an earlier run is not parsed again.
     Thread-safe; failures are never cached.
     """
-    name = os.fspath(path)
-    if data is not None:
-        if len(data) > MAX_CONTRACT_BYTES:
-            raise _too_large(name)
-        import hashlib
+    from ._cache import contract_entry
 
-        key: tuple[Any, ...] = ("data", name, hashlib.blake2b(bytes(data), digest_size=20).digest())
-        cached = _cache.get(key)
-        if cached is not None:
-            return cached
-        contract = parse_contract(bytes(data), name)
-    else:
-        try:
-            # One stat answers the common case (parsed before, unchanged) without opening the file.
-            stat = os.stat(name)
-            cached = _cache.get(("file", name, stat.st_mtime_ns, stat.st_size))
-            if cached is not None:
-                return cached
-            with open(name, "rb") as handle:
-                stat = os.fstat(handle.fileno())  # the key describes what is actually read
-                key = ("file", name, stat.st_mtime_ns, stat.st_size)
-                if stat.st_size > MAX_CONTRACT_BYTES:
-                    raise _too_large(name)
-                raw = handle.read(MAX_CONTRACT_BYTES + 1)
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise ContractError(name, 0, 0, "", f"cannot read the contract: {reason}") from None
-        if len(raw) > MAX_CONTRACT_BYTES:
-            raise _too_large(name)
-        contract = parse_contract(raw, name)
-    with _cache_lock:
-        if len(_cache) >= _CACHE_LIMIT:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = contract
-    return contract
+    return contract_entry(os.fspath(path), data).model()
 
 
 def clear_cache() -> None:
-    """Forget every parsed contract (tests; the cache is otherwise self-validating)."""
-    with _cache_lock:
-        _cache.clear()
+    """Forget every parsed contract of this process (tests; the cache is otherwise self-validating).
+
+    The cache files beside bytecode are left alone: they are validated against the contract's
+    content whenever they are read.
+    """
+    from ._cache import clear
+
+    clear()
 
 
 # --------------------------------------------------------------------------- bytes → text
-
-
-def _too_large(path: str) -> ContractError:
-    return ContractError(
-        path, 0, 0, "", f"contract is larger than {MAX_CONTRACT_BYTES // 1024} KiB; refusing to parse it"
-    )
 
 
 def _position_in_text(text: str, index: int) -> tuple[int, int]:
@@ -301,16 +264,78 @@ def _compose(source: str, path: str) -> Any:
         raise ContractError(path, 0, 0, "", f"invalid YAML: {type(exc).__name__}: {exc}") from None
 
 
-def _build(source: str, path: str) -> Contract:
+def _build(source: str, path: str) -> Node:
+    too_deep = _flow_nesting_error(source, path)
+    if too_deep is not None:
+        raise too_deep
     root = _compose(source, path)
     builder = _Builder(path)
     if root is None or _tag(root) == _NULL:
         # empty document, only comments, or a bare null: an empty contract, which accepts all
-        return Contract(path=path)
+        return _node("Contract")
     try:
         return builder.contract(root)
     except RecursionError:
         raise ContractError(path, 0, 0, "", "document is nested too deeply") from None
+
+
+_FLOW_TOKENS = re.compile(r"""[\[\]{}'"#\n]""")
+
+
+def _flow_nesting_error(source: str, path: str) -> ContractError | None:
+    """A position for "nested too deeply" before the YAML scanner sees the document.
+
+    ruamel.yaml's scanner does work per token that grows with the flow depth, so a megabyte of
+    deeply nested brackets costs it minutes before the depth bound of the builder is ever reached,
+    and a recursion error has no position. The flow brackets are counted here (outside quoted
+    scalars and comments) and a document that opens more than ``_MAX_DEPTH`` of them is refused at
+    the bracket that goes too deep. Only documents with that many brackets at all are scanned.
+    """
+    if source.count("[") + source.count("{") <= _MAX_DEPTH:
+        return None
+    depth = 0
+    quote = ""  # the quote character while inside a quoted scalar
+    index = 0
+    while True:
+        match = _FLOW_TOKENS.search(source, index)
+        if match is None:
+            return None
+        char, index = match.group(), match.end()
+        if quote:
+            if char == quote:
+                if quote == "'" and source.startswith("'", index):
+                    index += 1  # '' is an escaped quote inside single quotes
+                elif quote == '"' and _escaped(source, match.start()):
+                    continue
+                else:
+                    quote = ""
+            continue
+        if char == "#":
+            if match.start() == 0 or source[match.start() - 1] in " \t\n":
+                end = source.find("\n", index)
+                if end < 0:
+                    return None
+                index = end  # a comment runs to the end of its line
+            continue
+        if char in "'\"":
+            if match.start() == 0 or source[match.start() - 1] in " \t\n[{,":
+                quote = char  # a quote opens a scalar only where a scalar can start (not in it's)
+        elif char in "[{":
+            depth += 1
+            if depth > _MAX_DEPTH:
+                line, column = _position_in_text(source, match.start())
+                return ContractError(path, line, column, "", "document is nested too deeply")
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+
+
+def _escaped(source: str, position: int) -> bool:
+    """Whether the character at ``position`` follows an odd number of backslashes."""
+    count = 0
+    while position > 0 and source[position - 1] == "\\":
+        count += 1
+        position -= 1
+    return count % 2 == 1
 
 
 def _tag(node: Any) -> str:
@@ -557,7 +582,7 @@ class _Builder:
         return text
 
     # -- the contract ------------------------------------------------------------------------
-    def contract(self, node: Any) -> Contract:
+    def contract(self, node: Any) -> Node:
         keys = (
             "schema_version",
             "policy_id",
@@ -589,7 +614,7 @@ class _Builder:
             fields["dependencies"] = self.dependencies(values["dependencies"], "dependencies", depth)
         if "importers" in values:
             fields["importers"] = self.importers(values["importers"], "importers", depth)
-        return Contract(**fields, path=self.path, line=self.line(node), lines=lines)
+        return _node("Contract", **fields, line=self.line(node), lines=lines)
 
     def schema_version(self, node: Any, depth: int) -> int:
         self.enter(node, "schema_version", depth)
@@ -621,13 +646,13 @@ class _Builder:
             fields["classes"] = self.listing(values["classes"], _join(key, "classes"), depth, self.klass)
         return fields
 
-    def module(self, node: Any, key: str, depth: int) -> Module:
+    def module(self, node: Any, key: str, depth: int) -> Node:
         keys = ("filename", "version", "variables", "functions", "classes")
         values, lines = self.entry(node, key, depth, keys)
         fields = self.module_fields(values, key, depth + 1)
-        return Module(**fields, line=self.line(node), lines=lines)
+        return _node("Module", **fields, line=self.line(node), lines=lines)
 
-    def variables(self, node: Any, key: str, depth: int) -> tuple[Variable, ...]:
+    def variables(self, node: Any, key: str, depth: int) -> tuple[Node, ...]:
         if isinstance(node, self.Mapping):  # ImportSpy's older form: {name: value}
             result = []
             for name, (key_node, value_node) in self.mapping(node, key, depth).items():
@@ -635,14 +660,14 @@ class _Builder:
                 value, text = (None, None)
                 if not self.is_null(value_node):
                     value, text = self.value(value_node, where, depth + 1)
-                result.append(Variable(name, value=value, value_text=text, line=self.line(key_node)))
+                result.append(_node("Variable", name, value=value, value_text=text, line=self.line(key_node)))
             return tuple(result)
         return self.listing(node, key, depth, self.variable)
 
-    def variable(self, node: Any, key: str, depth: int) -> Variable:
+    def variable(self, node: Any, key: str, depth: int) -> Node:
         values, lines = self.entry(node, key, depth, ("name", "annotation", "value"), ("name",))
         fields = self.named_value_fields(values, key, depth + 1)
-        return Variable(**fields, line=self.line(node), lines=lines)
+        return _node("Variable", **fields, line=self.line(node), lines=lines)
 
     def named_value_fields(self, values: Mapping[str, Any], key: str, depth: int) -> dict[str, Any]:
         fields: dict[str, Any] = {"name": self.string(values["name"], _join(key, "name"), depth)}
@@ -655,7 +680,7 @@ class _Builder:
                 )
         return fields
 
-    def argument(self, node: Any, key: str, depth: int) -> Argument:
+    def argument(self, node: Any, key: str, depth: int) -> Node:
         keys = ("name", "annotation", "value", "default")
         values, lines = self.entry(node, key, depth, keys, ("name",))
         if "value" in values and "default" in values:
@@ -663,9 +688,9 @@ class _Builder:
         fields = self.named_value_fields(values, key, depth + 1)
         if "default" in lines and "value" not in lines:
             lines["value"] = lines["default"]
-        return Argument(**fields, line=self.line(node), lines=lines)
+        return _node("Argument", **fields, line=self.line(node), lines=lines)
 
-    def function(self, node: Any, key: str, depth: int) -> Function:
+    def function(self, node: Any, key: str, depth: int) -> Node:
         keys = ("name", "arguments", "return_annotation")
         values, lines = self.entry(node, key, depth, keys, ("name",))
         fields: dict[str, Any] = {"name": self.string(values["name"], _join(key, "name"), depth + 1)}
@@ -677,9 +702,9 @@ class _Builder:
             fields["return_annotation"] = self.string(
                 values["return_annotation"], _join(key, "return_annotation"), depth + 1
             )
-        return Function(**fields, line=self.line(node), lines=lines)
+        return _node("Function", **fields, line=self.line(node), lines=lines)
 
-    def attribute(self, node: Any, key: str, depth: int) -> Attribute:
+    def attribute(self, node: Any, key: str, depth: int) -> Node:
         keys = ("name", "type", "annotation", "value")
         values, lines = self.entry(node, key, depth, keys, ("name",))
         fields = self.named_value_fields(values, key, depth + 1)
@@ -690,16 +715,16 @@ class _Builder:
                     values["type"], _join(key, "type"), f"expected 'class' or 'instance', found {kind!r}"
                 )
             fields["type"] = kind
-        return Attribute(**fields, line=self.line(node), lines=lines)
+        return _node("Attribute", **fields, line=self.line(node), lines=lines)
 
-    def superclass(self, node: Any, key: str, depth: int) -> Superclass:
+    def superclass(self, node: Any, key: str, depth: int) -> Node:
         if isinstance(node, self.Mapping):  # ImportSpy 0.5 writes {name: Base}
             values, lines = self.entry(node, key, depth, ("name",), ("name",))
             name = self.string(values["name"], _join(key, "name"), depth + 1)
-            return Superclass(name, line=self.line(node), lines=lines)
-        return Superclass(self.string(node, key, depth), line=self.line(node))
+            return _node("Superclass", name, line=self.line(node), lines=lines)
+        return _node("Superclass", self.string(node, key, depth), line=self.line(node))
 
-    def klass(self, node: Any, key: str, depth: int) -> Class:
+    def klass(self, node: Any, key: str, depth: int) -> Node:
         keys = ("name", "attributes", "methods", "superclasses")
         values, lines = self.entry(node, key, depth, keys, ("name",))
         fields: dict[str, Any] = {"name": self.string(values["name"], _join(key, "name"), depth + 1)}
@@ -715,10 +740,10 @@ class _Builder:
             fields["superclasses"] = self.listing(
                 values["superclasses"], _join(key, "superclasses"), depth + 1, self.superclass
             )
-        return Class(**fields, line=self.line(node), lines=lines)
+        return _node("Class", **fields, line=self.line(node), lines=lines)
 
     # -- deployments -------------------------------------------------------------------------
-    def deployment(self, node: Any, key: str, depth: int) -> Deployment:
+    def deployment(self, node: Any, key: str, depth: int) -> Node:
         values, lines = self.entry(node, key, depth, ("arch", "systems"))
         fields: dict[str, Any] = {}
         if "arch" in values:
@@ -727,9 +752,9 @@ class _Builder:
             )
         if "systems" in values:
             fields["systems"] = self.listing(values["systems"], _join(key, "systems"), depth + 1, self.system)
-        return Deployment(**fields, line=self.line(node), lines=lines)
+        return _node("Deployment", **fields, line=self.line(node), lines=lines)
 
-    def system(self, node: Any, key: str, depth: int) -> System:
+    def system(self, node: Any, key: str, depth: int) -> Node:
         values, lines = self.entry(node, key, depth, ("os", "environment", "envs", "pythons"))
         fields: dict[str, Any] = {}
         if "os" in values:
@@ -747,15 +772,15 @@ class _Builder:
         elif "envs" in values:  # ImportSpy's earlier spelling: envs: {NAME: value}
             where = _join(key, "envs")
             variables = self.env_variables(values["envs"], where, depth + 1)
-            fields["environment"] = Environment(
-                variables=variables, line=lines["envs"], lines={"variables": lines["envs"]}
+            fields["environment"] = _node(
+                "Environment", variables=variables, line=lines["envs"], lines={"variables": lines["envs"]}
             )
             lines["environment"] = lines["envs"]
         if "pythons" in values:
             fields["pythons"] = self.listing(values["pythons"], _join(key, "pythons"), depth + 1, self.python)
-        return System(**fields, line=self.line(node), lines=lines)
+        return _node("System", **fields, line=self.line(node), lines=lines)
 
-    def environment(self, node: Any, key: str, depth: int) -> Environment:
+    def environment(self, node: Any, key: str, depth: int) -> Node:
         values, lines = self.entry(node, key, depth, ("variables", "secrets"))
         fields: dict[str, Any] = {}
         if "variables" in values:
@@ -764,10 +789,10 @@ class _Builder:
             fields["secrets"] = self.listing(
                 values["secrets"], _join(key, "secrets"), depth + 1, self.secret_name
             )
-        return Environment(**fields, line=self.line(node), lines=lines)
+        return _node("Environment", **fields, line=self.line(node), lines=lines)
 
-    def secret_name(self, node: Any, key: str, depth: int) -> EnvVariable:
-        return EnvVariable(self.env_name(node, key, depth), secret=True, line=self.line(node))
+    def secret_name(self, node: Any, key: str, depth: int) -> Node:
+        return _node("EnvVariable", self.env_name(node, key, depth), secret=True, line=self.line(node))
 
     def env_name(self, node: Any, key: str, depth: int) -> str:
         name = self.string(node, key, depth)
@@ -775,12 +800,12 @@ class _Builder:
             raise self.error(node, key, "an environment variable name cannot contain '='")
         return name
 
-    def env_variables(self, node: Any, key: str, depth: int) -> tuple[EnvVariable, ...]:
+    def env_variables(self, node: Any, key: str, depth: int) -> tuple[Node, ...]:
         if isinstance(node, self.Mapping):  # {NAME: value}; null = presence only
             return self.env_mapping(node, key, depth)
         return self.listing(node, key, depth, self.env_variable)
 
-    def env_mapping(self, node: Any, key: str, depth: int) -> tuple[EnvVariable, ...]:
+    def env_mapping(self, node: Any, key: str, depth: int) -> tuple[Node, ...]:
         result = []
         for name, (key_node, value_node) in self.mapping(node, key, depth).items():
             where = _join(key, name)
@@ -791,13 +816,13 @@ class _Builder:
                 result.append(self.env_fields(name, values, lines, where, depth + 2, line))
             elif self.is_null(value_node):
                 self.enter(value_node, where, depth + 1)
-                result.append(EnvVariable(name, line=line))
+                result.append(_node("EnvVariable", name, line=line))
             else:
                 text = self.scalar_text(value_node, where, depth + 1)
-                result.append(EnvVariable(name, value=text, line=line, lines={"value": line}))
+                result.append(_node("EnvVariable", name, value=text, line=line, lines={"value": line}))
         return tuple(result)
 
-    def env_variable(self, node: Any, key: str, depth: int) -> EnvVariable:
+    def env_variable(self, node: Any, key: str, depth: int) -> Node:
         keys = ("name", "value", "secret", "annotation")
         values, lines = self.entry(node, key, depth, keys, ("name",))
         name = self.env_name(values["name"], _join(key, "name"), depth + 1)
@@ -807,16 +832,16 @@ class _Builder:
 
     def env_fields(
         self, name: str, values: Mapping[str, Any], lines: dict[str, int], key: str, depth: int, line: int
-    ) -> EnvVariable:
+    ) -> Node:
         value = None
         if "value" in values:
             value = self.scalar_text(values["value"], _join(key, "value"), depth)
         secret = False
         if "secret" in values:
             secret = self.boolean(values["secret"], _join(key, "secret"), depth)
-        return EnvVariable(name, value=value, secret=secret, line=line, lines=lines)
+        return _node("EnvVariable", name, value=value, secret=secret, line=line, lines=lines)
 
-    def python(self, node: Any, key: str, depth: int) -> Python:
+    def python(self, node: Any, key: str, depth: int) -> Node:
         values, lines = self.entry(node, key, depth, ("version", "interpreter", "modules"))
         fields: dict[str, Any] = {}
         if "version" in values:
@@ -831,10 +856,10 @@ class _Builder:
             )
         if "modules" in values:
             fields["modules"] = self.listing(values["modules"], _join(key, "modules"), depth + 1, self.module)
-        return Python(**fields, line=self.line(node), lines=lines)
+        return _node("Python", **fields, line=self.line(node), lines=lines)
 
     # -- runtime, dependencies, importers ----------------------------------------------------
-    def runtime(self, node: Any, key: str, depth: int) -> Runtime:
+    def runtime(self, node: Any, key: str, depth: int) -> Node:
         keys = ("python", "os", "architecture", "implementation", "environment")
         values, lines = self.entry(node, key, depth, keys)
         fields: dict[str, Any] = {}
@@ -857,7 +882,7 @@ class _Builder:
                     f"expected a mapping of NAME: value, found {_kind(values['environment'])}",
                 )
             fields["environment"] = self.env_mapping(values["environment"], where, depth + 1)
-        return Runtime(**fields, line=self.line(node), lines=lines)
+        return _node("Runtime", **fields, line=self.line(node), lines=lines)
 
     def names(
         self, node: Any, key: str, depth: int, vocabulary: frozenset[str], what: str
@@ -867,7 +892,7 @@ class _Builder:
             return self.listing(node, key, depth, lambda n, k, d: self.vocabulary(n, k, d, vocabulary, what))
         return (self.vocabulary(node, key, depth, vocabulary, what),)
 
-    def dependencies(self, node: Any, key: str, depth: int) -> tuple[Dependency, ...]:
+    def dependencies(self, node: Any, key: str, depth: int) -> tuple[Node, ...]:
         result = []
         for name, (key_node, value_node) in self.mapping(node, key, depth).items():
             where = _join(key, name)
@@ -877,7 +902,7 @@ class _Builder:
             line = self.line(key_node)
             if self.is_null(value_node):
                 self.enter(value_node, where, depth + 1)
-                result.append(Dependency(name, line=line))
+                result.append(_node("Dependency", name, line=line))
                 continue
             values, lines = self.entry(value_node, where, depth + 1, ("version", "required", "allowed"))
             fields: dict[str, Any] = {}
@@ -888,16 +913,16 @@ class _Builder:
                     fields[flag] = self.boolean(values[flag], _join(where, flag), depth + 2)
             if fields.get("required") and fields.get("allowed") is False:
                 raise self.error(value_node, where, "a dependency cannot be both required and not allowed")
-            result.append(Dependency(name, **fields, line=line, lines=lines))
+            result.append(_node("Dependency", name, **fields, line=line, lines=lines))
         return tuple(result)
 
-    def importers(self, node: Any, key: str, depth: int) -> Importers:
+    def importers(self, node: Any, key: str, depth: int) -> Node:
         values, lines = self.entry(node, key, depth, ("allow", "deny"))
         fields: dict[str, Any] = {}
         for name in ("allow", "deny"):
             if name in values:
                 fields[name] = self.listing(values[name], _join(key, name), depth + 1, self.string)
-        return Importers(**fields, line=self.line(node), lines=lines)
+        return _node("Importers", **fields, line=self.line(node), lines=lines)
 
 
 def _join(key: str, name: str) -> str:

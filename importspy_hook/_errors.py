@@ -5,10 +5,11 @@ Both exceptions derive from :class:`ValueError`, never :class:`ImportError`, so 
 which probes optional imports with ``except ImportError`` cannot swallow a refusal (§7).
 """
 
-from __future__ import annotations
-
 import os
-from typing import Any
+
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs milliseconds
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["ContractError", "ContractViolation", "Violation"]
 
@@ -24,27 +25,27 @@ class Violation:
 
     __slots__ = ("actual", "expected", "field", "line", "message")
 
-    field: str
-    expected: str
-    actual: str
-    message: str
-    line: int
+    field: "str"
+    expected: "str"
+    actual: "str"
+    message: "str"
+    line: "int"
 
     def __init__(
         self,
-        field: str,
-        expected: str,
-        actual: str,
-        message: str = "",
-        line: int = 0,
-    ) -> None:
+        field: "str",
+        expected: "str",
+        actual: "str",
+        message: "str" = "",
+        line: "int" = 0,
+    ) -> "None":
         self.field = field
         self.expected = expected
         self.actual = actual
         self.message = message
         self.line = line
 
-    def describe(self, contract: str | None = None) -> str:
+    def describe(self, contract: "str | None" = None) -> "str":
         """The one-line text of §7: ``<contract>:<line>: <field>: expected <x>, found <y>``."""
         where = ""
         if contract:
@@ -58,24 +59,24 @@ class Violation:
             text += f" ({self.message})"
         return text
 
-    def _key(self) -> tuple[str, str, str, str, int]:
+    def _key(self) -> "tuple[str, str, str, str, int]":
         return (self.field, self.expected, self.actual, self.message, self.line)
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: "object") -> "bool":
         if not isinstance(other, Violation):
             return NotImplemented
         return self._key() == other._key()
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> "int":
         return hash(self._key())
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> "str":
         return (
             f"Violation(field={self.field!r}, expected={self.expected!r}, "
             f"actual={self.actual!r}, message={self.message!r}, line={self.line!r})"
         )
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> "tuple[Any, ...]":
         return (Violation, self._key())
 
 
@@ -85,25 +86,25 @@ class ContractViolation(ValueError):
     Raised before any code of ``target`` runs; nothing of it is left in ``sys.modules``.
     """
 
-    target: str
-    caller: str | None
-    contract: str
-    violations: tuple[Violation, ...]
+    target: "str"
+    caller: "str | None"
+    contract: "str"
+    violations: "tuple[Violation, ...]"
 
     def __init__(
         self,
-        target: str,
-        caller: str | None,
-        contract: str,
-        violations: tuple[Violation, ...] | list[Violation],
-    ) -> None:
+        target: "str",
+        caller: "str | None",
+        contract: "str",
+        violations: "tuple[Violation, ...] | list[Violation]",
+    ) -> "None":
         self.target = target
         self.caller = caller
         self.contract = contract
         self.violations = tuple(violations)
         super().__init__(self._render())
 
-    def _render(self) -> str:
+    def _render(self) -> "str":
         who = f"from {self.caller!r}" if self.caller else "from no identifiable module"
         count = len(self.violations)
         noun = "violation" if count == 1 else "violations"
@@ -112,10 +113,10 @@ class ContractViolation(ValueError):
         lines.extend("  " + v.describe(self.contract) for v in self.violations)
         return "\n".join(lines)
 
-    def __str__(self) -> str:
+    def __str__(self) -> "str":
         return self._render()
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> "tuple[Any, ...]":
         return (ContractViolation, (self.target, self.caller, self.contract, self.violations))
 
 
@@ -127,13 +128,13 @@ class ContractError(ValueError):
     whole document.
     """
 
-    path: str
-    line: int
-    column: int
-    key: str
-    reason: str
+    path: "str"
+    line: "int"
+    column: "int"
+    key: "str"
+    reason: "str"
 
-    def __init__(self, path: str, line: int, column: int, key: str, reason: str) -> None:
+    def __init__(self, path: "str", line: "int", column: "int", key: "str", reason: "str") -> "None":
         self.path = path
         self.line = line
         self.column = column
@@ -141,15 +142,15 @@ class ContractError(ValueError):
         self.reason = reason
         super().__init__(self._render())
 
-    def _render(self) -> str:
+    def _render(self) -> "str":
         where = self.path or "<contract>"
         if self.line:
             where += f":{self.line}:{self.column}"
         key = f" {self.key}:" if self.key else ""
         return f"{where}:{key} {self.reason}"
 
-    def __str__(self) -> str:
+    def __str__(self) -> "str":
         return self._render()
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> "tuple[Any, ...]":
         return (ContractError, (self.path, self.line, self.column, self.key, self.reason))

@@ -273,6 +273,7 @@ def _names_known_to_path_finder(directory: "str") -> "Any":
         return None
     return names
 
+
 def find_sidecar(origin: "str", loader: "Any") -> "Sidecar | None":
     """The sidecar of the module whose file is ``origin``, or None. Never raises for a missing file."""
     directory, _, filename = origin.rpartition(os.sep)

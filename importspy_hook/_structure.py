@@ -9,23 +9,24 @@ the values of non-literal assignments that have already run. When no source exis
 ``.pyc``-only module, C code), the live module is all there is, and ``has_source`` says so.
 
 Parsing costs far more than a check, so the AST-derived part is cached per file, keyed on
-``(path, mtime_ns, size)``: an edited file is parsed again, an unchanged one never.
+``(path, mtime_ns, size)``: an edited file is parsed again, an unchanged one never. The AST walk
+itself lives in ``_shape``, which produces plain records (also cached beside bytecode, by content,
+for the next process); this module turns them into the attrs models below.
 """
 
 from __future__ import annotations
 
-import ast
 import enum
-import io
 import os
 import threading
-import tokenize
 import types
-from collections.abc import Iterator, Mapping
-from functools import lru_cache
+from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
 import attrs
+
+from . import _shape
+from ._annotations import normalise_annotation
 
 __all__ = [
     "UNKNOWN",
@@ -101,8 +102,7 @@ class Attribute:
     annotation: str | None
 
 
-def _last_dotted_part(text: str) -> str:
-    return text.split("[", 1)[0].rsplit(".", 1)[-1].strip()
+_last_dotted_part = _shape.last_dotted_part
 
 
 @attrs.frozen
@@ -137,254 +137,67 @@ class ModuleStructure:
     classes: Mapping[str, ClassInfo]
 
 
-# --------------------------------------------------------------------------- AST extraction
+# --------------------------------------------------------------------------- parsed source
 
 
 class _Parsed:
-    """The AST-derived part of a structure: immutable once built, shared through the cache."""
+    """The source-derived part of a structure, as models: immutable once built, shared through the cache.
 
-    __slots__ = ("classes", "functions", "imported", "known", "to_fill", "variables")
+    Built from the plain records of ``_shape`` (kept in ``records``, which is what the caches
+    store), so the AST is read once per content whichever path asks first.
+    """
 
-    def __init__(self) -> None:
-        self.variables: dict[str, Variable] = {}
-        self.functions: dict[str, Function] = {}
-        self.classes: dict[str, ClassInfo] = {}
+    __slots__ = ("classes", "functions", "imported", "known", "records", "to_fill", "variables")
+
+    def __init__(self, records: _shape.Parsed) -> None:
+        self.records = records
+        plain_variables, plain_functions, plain_classes, imported, _ = records
+        self.variables: dict[str, Variable] = {
+            name: Variable(name, value if known else UNKNOWN, annotation)
+            for name, (_, known, value, annotation) in plain_variables.items()
+        }
+        self.functions: dict[str, Function] = {
+            name: _function(record) for name, record in plain_functions.items()
+        }
+        self.classes: dict[str, ClassInfo] = {
+            name: ClassInfo(
+                name=name,
+                attributes=tuple(
+                    Attribute(attribute, kind, value if known else UNKNOWN, annotation)
+                    for attribute, kind, known, value, annotation in attributes
+                ),
+                methods=tuple(_function(method) for method in methods),
+                superclasses=bases,
+            )
+            for name, (_, attributes, methods, bases) in plain_classes.items()
+        }
         # Names bound by import statements: the live module holds them too, but they belong to
         # other modules and must not reappear as the caller's variables.
-        self.imported: set[str] = set()
-        # Filled by finish(): what the live merge must look at, so that it skips the rest fast.
-        self.known: frozenset[str] = frozenset()
-        self.to_fill: tuple[str, ...] = ()
-
-    def finish(self) -> _Parsed:
-        self.known = frozenset((*self.variables, *self.functions, *self.classes, *self.imported))
+        self.imported: frozenset[str] = frozenset(imported)
+        # What the live merge must look at, so that it skips the rest fast.
+        self.known: frozenset[str] = frozenset((*self.variables, *self.functions, *self.classes, *imported))
         unknown_vars = [name for name, var in self.variables.items() if var.value is UNKNOWN]
         unknown_classes = [
             name
             for name, info in self.classes.items()
             if any(a.kind == "class" and a.value is UNKNOWN for a in info.attributes)
         ]
-        self.to_fill = (*unknown_vars, *unknown_classes)
-        return self
+        self.to_fill: tuple[str, ...] = (*unknown_vars, *unknown_classes)
 
 
-def _text(node: ast.AST | None) -> str | None:
-    return None if node is None else ast.unparse(node)
-
-
-def _literal(node: ast.expr | None) -> object:
-    if node is None:
-        return UNKNOWN
-    try:
-        return ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return UNKNOWN
-
-
-def _arguments(args: ast.arguments) -> tuple[Argument, ...]:
-    positional = [*args.posonlyargs, *args.args]
-    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
-    defaults.extend(args.defaults)
-    result = [
-        Argument(arg.arg, _text(arg.annotation), _text(default))
-        for arg, default in zip(positional, defaults, strict=True)
-    ]
-    if args.vararg is not None:
-        result.append(Argument(args.vararg.arg, _text(args.vararg.annotation), None))
-    result.extend(
-        Argument(arg.arg, _text(arg.annotation), _text(default))
-        for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True)
-    )
-    if args.kwarg is not None:
-        result.append(Argument(args.kwarg.arg, _text(args.kwarg.annotation), None))
-    return tuple(result)
-
-
-_FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-
-
-def _function(node: _FunctionNode) -> Function:
+def _function(record: tuple[Any, ...]) -> Function:
+    name, arguments, returns, is_async = record
     return Function(
-        name=node.name,
-        arguments=_arguments(node.args),
-        return_annotation=_text(node.returns),
-        is_async=isinstance(node, ast.AsyncFunctionDef),
-    )
-
-
-# ``try``/``except*`` (3.11+) has the same shape as ``try``.
-_TRY_NODES: tuple[type[Any], ...] = (ast.Try, *([ast.TryStar] if hasattr(ast, "TryStar") else []))
-
-
-def _flatten_blocks(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements of a block, descending into ``if``/``try`` so conditional definitions count.
-
-    Source order is kept, so when both branches define a name the later one wins, as it would
-    on most runs (``try: from fast import x`` / ``except ImportError: def x(): ...``).
-    """
-    for stmt in body:
-        if isinstance(stmt, ast.If):
-            yield from _flatten_blocks(stmt.body)
-            yield from _flatten_blocks(stmt.orelse)
-        elif isinstance(stmt, _TRY_NODES):
-            yield from _flatten_blocks(stmt.body)
-            for handler in stmt.handlers:
-                yield from _flatten_blocks(handler.body)
-            yield from _flatten_blocks(stmt.orelse)
-            yield from _flatten_blocks(stmt.finalbody)
-        else:
-            yield stmt
-
-
-def _assignments(stmt: ast.stmt) -> Iterator[tuple[str, ast.expr | None, object, str | None]]:
-    """``(name, value node, literal value, annotation)`` for each plain name a statement binds."""
-    if isinstance(stmt, ast.Assign):
-        value = _literal(stmt.value)
-        for target in stmt.targets:
-            if isinstance(target, ast.Name):
-                yield target.id, stmt.value, value, None
-            elif isinstance(target, ast.Tuple | ast.List):
-                yield from _unpacked(target, stmt.value)
-    elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-        yield stmt.target.id, stmt.value, _literal(stmt.value), _text(stmt.annotation)
-    elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
-        yield stmt.target.id, None, UNKNOWN, None
-
-
-def _unpacked(
-    target: ast.Tuple | ast.List, value: ast.expr
-) -> Iterator[tuple[str, ast.expr | None, object, str | None]]:
-    """``a, b = 1, 2`` binds literals pairwise; any other unpacking gives unknown values."""
-    pairs = (
-        isinstance(value, ast.Tuple | ast.List)
-        and len(value.elts) == len(target.elts)
-        and not any(isinstance(elt, ast.Starred) for elt in target.elts)
-    )
-    for index, elt in enumerate(target.elts):
-        if isinstance(elt, ast.Starred):
-            elt = elt.value
-        if isinstance(elt, ast.Name):
-            sub = value.elts[index] if pairs else None  # type: ignore[attr-defined]
-            yield elt.id, sub, _literal(sub), None
-        elif isinstance(elt, ast.Tuple | ast.List):
-            yield from _unpacked(elt, value.elts[index] if pairs else ast.Constant(None))  # type: ignore[attr-defined]
-
-
-def _method_kind(node: _FunctionNode) -> str:
-    for decorator in node.decorator_list:
-        name = _last_dotted_part(ast.unparse(decorator))
-        if name in ("staticmethod", "classmethod"):
-            return name
-    return "method"
-
-
-def _shadows(node: ast.AST, name: str) -> bool:
-    """Whether a nested function/lambda rebinds ``name`` as a parameter (then it is not ours)."""
-    args: ast.arguments = node.args  # type: ignore[attr-defined]
-    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
-    return any(arg is not None and arg.arg == name for arg in every)
-
-
-def _self_assignments(body: list[ast.stmt], receiver: str) -> Iterator[tuple[str, object, str | None]]:
-    """``(attribute, literal value, annotation)`` for each ``<receiver>.x = ...`` in a method,
-    however deeply nested in ``if``/``for``/``with``/``try`` blocks or closures."""
-    stack: list[ast.AST] = list(reversed(body))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.ClassDef):
-            continue
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) and _shadows(node, receiver):
-            continue
-        if isinstance(node, ast.Assign):
-            value = _literal(node.value)
-            for each in node.targets:
-                yield from _receiver_targets(each, receiver, value, None)
-        elif isinstance(node, ast.AnnAssign):
-            value = _literal(node.value) if node.value is not None else UNKNOWN
-            yield from _receiver_targets(node.target, receiver, value, _text(node.annotation))
-        elif isinstance(node, ast.AugAssign | ast.For | ast.AsyncFor | ast.withitem):
-            target: ast.expr | None = node.optional_vars if isinstance(node, ast.withitem) else node.target
-            if target is not None:
-                yield from _receiver_targets(target, receiver, UNKNOWN, None)
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
-
-
-def _receiver_targets(
-    target: ast.expr, receiver: str, value: object, annotation: str | None
-) -> Iterator[tuple[str, object, str | None]]:
-    if (
-        isinstance(target, ast.Attribute)
-        and isinstance(target.value, ast.Name)
-        and target.value.id == receiver
-    ):
-        yield target.attr, value, annotation
-    elif isinstance(target, ast.Tuple | ast.List):
-        for elt in target.elts:
-            inner = elt.value if isinstance(elt, ast.Starred) else elt
-            yield from _receiver_targets(inner, receiver, UNKNOWN, None)
-
-
-def _class(node: ast.ClassDef) -> ClassInfo:
-    class_attrs: dict[str, Attribute] = {}
-    instance_attrs: dict[str, Attribute] = {}
-    methods: dict[str, Function] = {}
-    for stmt in _flatten_blocks(node.body):
-        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-            methods[stmt.name] = _function(stmt)
-            kind = _method_kind(stmt)
-            params = [*stmt.args.posonlyargs, *stmt.args.args]
-            if kind == "staticmethod" or not params:
-                continue
-            receiver = params[0].arg
-            for name, value, annotation in _self_assignments(stmt.body, receiver):
-                if kind == "classmethod":
-                    # ``cls.x = ...`` creates a class attribute, but only when the method runs,
-                    # so a value written directly in the class body takes precedence.
-                    class_attrs.setdefault(name, Attribute(name, "class", value, annotation))
-                    continue
-                previous = instance_attrs.get(name)
-                if previous is None:
-                    instance_attrs[name] = Attribute(name, "instance", value, annotation)
-                elif previous.annotation is None and annotation is not None:
-                    # The first assignment (usually in __init__) gives the value; a later
-                    # annotated one still tells the declared type.
-                    instance_attrs[name] = attrs.evolve(previous, annotation=annotation)
-        else:
-            for name, _node, value, annotation in _assignments(stmt):
-                class_attrs[name] = Attribute(name, "class", value, annotation)
-    return ClassInfo(
-        name=node.name,
-        attributes=(*class_attrs.values(), *instance_attrs.values()),
-        methods=tuple(methods.values()),
-        superclasses=tuple(ast.unparse(base) for base in node.bases),
+        name=name,
+        arguments=tuple(Argument(arg, annotation, default) for arg, annotation, default, _, _ in arguments),
+        return_annotation=returns,
+        is_async=is_async,
     )
 
 
 def _parse_module(source: str, filename: str) -> _Parsed:
-    tree = ast.parse(source, filename=filename)
-    parsed = _Parsed()
-    for stmt in _flatten_blocks(tree.body):
-        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-            parsed.functions[stmt.name] = _function(stmt)
-            parsed.variables.pop(stmt.name, None)
-            parsed.classes.pop(stmt.name, None)
-        elif isinstance(stmt, ast.ClassDef):
-            parsed.classes[stmt.name] = _class(stmt)
-            parsed.variables.pop(stmt.name, None)
-            parsed.functions.pop(stmt.name, None)
-        elif isinstance(stmt, ast.Import | ast.ImportFrom):
-            for alias in stmt.names:
-                bound = alias.asname or alias.name.split(".", 1)[0]
-                parsed.imported.add(bound)
-        else:
-            for name, _node, value, annotation in _assignments(stmt):
-                previous = parsed.variables.get(name)
-                if annotation is None and previous is not None:
-                    annotation = previous.annotation  # ``x: int`` then ``x = 3`` keeps ``int``
-                parsed.variables[name] = Variable(name, value, annotation)
-                parsed.functions.pop(name, None)
-                parsed.classes.pop(name, None)
-    return parsed.finish()
+    """Parse a module's source (raises ``SyntaxError`` and friends when it does not parse)."""
+    return _Parsed(_shape.parse_source(source, filename))
 
 
 # --------------------------------------------------------------------------- source and cache
@@ -394,14 +207,6 @@ _CACHE_LOCK = threading.Lock()
 _FILE_CACHE: dict[str, tuple[tuple[int, int], _Parsed | None]] = {}
 # (module name, hash of source) -> parsed, for source that only a loader can give
 _LOADER_CACHE: dict[tuple[str | None, int], _Parsed | None] = {}
-
-_SOURCE_SUFFIXES = (".py", ".pyw")
-
-
-def _decode(data: bytes) -> str:
-    """Decode like the interpreter does (PEP 263 coding cookie, BOM, default UTF-8)."""
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    return data.decode(encoding)
 
 
 def _parse_or_none(source: str, filename: str) -> _Parsed | None:
@@ -413,25 +218,12 @@ def _parse_or_none(source: str, filename: str) -> _Parsed | None:
         return None
 
 
-def _source_path(file: str | None) -> str | None:
-    """The ``.py`` that belongs to ``file`` (itself, or the source of a ``__pycache__`` entry)."""
-    if not file:
-        return None
-    if file.endswith(_SOURCE_SUFFIXES):
-        return file
-    if file.endswith(".pyc"):
-        from importlib.util import source_from_cache
-
-        try:
-            candidate = source_from_cache(file)
-        except ValueError:  # a legacy ``foo.pyc`` next to where ``foo.py`` would be
-            candidate = file[:-1]
-        return candidate
-    return None
+_source_path = _shape.source_path
 
 
 def _parsed_from_file(path: str) -> tuple[bool, _Parsed | None]:
-    """``(file was readable, parsed)``; reads and parses only when the file changed."""
+    """``(file was readable, parsed)``; parses only when neither this process nor the cache beside
+    bytecode (``_shape``) knows the file's current content."""
     try:
         stat = os.stat(path)
     except (OSError, ValueError):
@@ -441,13 +233,18 @@ def _parsed_from_file(path: str) -> tuple[bool, _Parsed | None]:
         entry = _FILE_CACHE.get(path)
     if entry is not None and entry[0] == stamp:
         return True, entry[1]
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-        source = _decode(data)
-    except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
-        return False, None
-    parsed = _parse_or_none(source, path)
+    known, found = _shape.cached_plain(path, stamp)
+    if known:
+        parsed = None if found is None else _Parsed(found)
+    else:
+        if found is None:
+            return False, None
+        try:
+            source = _shape.decode(found)
+        except (SyntaxError, UnicodeDecodeError, LookupError):
+            return False, None
+        parsed = _parse_or_none(source, path)
+        _shape.remember(path, stamp, found, None if parsed is None else parsed.records)
     with _CACHE_LOCK:
         _FILE_CACHE[path] = (stamp, parsed)
     return True, parsed
@@ -488,6 +285,7 @@ def _clear_cache() -> None:
     with _CACHE_LOCK:
         _FILE_CACHE.clear()
         _LOADER_CACHE.clear()
+    _shape.forget()
 
 
 # --------------------------------------------------------------------------- live module
@@ -726,105 +524,3 @@ def read_structure(caller: CallerLike) -> ModuleStructure:
         functions=types.MappingProxyType(functions),
         classes=types.MappingProxyType(classes),
     )
-
-
-# --------------------------------------------------------------------------- annotations
-
-_UNION_NAMES = ("Optional", "Union")
-_TYPING_MODULES = ("typing", "typing_extensions")
-
-
-def _is_none(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and node.value is None
-
-
-class _AnnotationNormaliser(ast.NodeTransformer):
-    """Rewrites an annotation to one canonical spelling (see :func:`normalise_annotation`)."""
-
-    def visit_Constant(self, node: ast.Constant) -> ast.AST:
-        if isinstance(node.value, str):  # a quoted forward reference: compare what it says
-            try:
-                inner = ast.parse(node.value.strip(), mode="eval").body
-            except SyntaxError:
-                return node
-            return self.visit(inner)  # type: ignore[no-any-return]
-        return node
-
-    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
-        if isinstance(node.value, ast.Name) and node.value.id in _TYPING_MODULES:
-            return ast.Name(id=node.attr, ctx=ast.Load())
-        return self.generic_visit(node)
-
-    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
-        base = self.visit(node.value)
-        name = base.id if isinstance(base, ast.Name) else None
-        if name == "Literal":  # its strings are values, not forward references
-            return ast.Subscript(value=base, slice=node.slice, ctx=ast.Load())
-        if name == "Annotated" and isinstance(node.slice, ast.Tuple) and node.slice.elts:
-            first, *rest = node.slice.elts
-            elts = [self.visit(first), *rest]
-            return ast.Subscript(value=base, slice=ast.Tuple(elts=elts, ctx=ast.Load()), ctx=ast.Load())
-        inner = self.visit(node.slice)
-        if name in _UNION_NAMES:
-            members = inner.elts if isinstance(inner, ast.Tuple) else [inner]
-            if name == "Optional":
-                members = [*members, ast.Constant(None)]
-            return _union(members)
-        return ast.Subscript(value=base, slice=inner, ctx=ast.Load())
-
-    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
-        left = self.visit(node.left)
-        right = self.visit(node.right)
-        if isinstance(node.op, ast.BitOr):
-            return _union([left, right])
-        return ast.BinOp(left=left, op=node.op, right=right)
-
-
-def _union_members(node: ast.expr) -> Iterator[ast.expr]:
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        yield from _union_members(node.left)
-        yield from _union_members(node.right)
-    else:
-        yield node
-
-
-def _union(members: list[ast.expr]) -> ast.expr:
-    """``A | B | None``: nested unions flattened, duplicates dropped, ``None`` last."""
-    seen: set[str] = set()
-    ordered: list[ast.expr] = []
-    has_none = False
-    for member in members:
-        for flat in _union_members(member):
-            if _is_none(flat):
-                has_none = True
-                continue
-            key = ast.dump(flat)
-            if key not in seen:
-                seen.add(key)
-                ordered.append(flat)
-    if has_none:
-        ordered.append(ast.Constant(None))
-    result = ordered[0]
-    for member in ordered[1:]:
-        result = ast.BinOp(left=result, op=ast.BitOr(), right=member)
-    return result
-
-
-@lru_cache(maxsize=2048)
-def normalise_annotation(text: str) -> str:
-    """One spelling per annotation, so contracts compare annotations as written text (§6).
-
-    Whitespace is normalised, quoted annotations are unquoted, the ``typing.`` prefix is dropped,
-    and ``Optional[X]``, ``Union[X, None]`` and ``X | None`` all become ``X | None`` (members keep
-    their order, ``None`` goes last). Text that is not a Python expression is only
-    whitespace-collapsed.
-    """
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
-        return " ".join(text.split())
-    try:
-        normalised = _AnnotationNormaliser().visit(tree.body)
-        return ast.unparse(normalised)
-    except (RecursionError, ValueError, TypeError, AttributeError):
-        return ast.unparse(tree.body)

@@ -1,68 +1,115 @@
 """The seam between the import hook and the contract engine, and the registry API (§7, §10).
 
 The finder's loader wrapper calls :func:`validate` once per guarded import, with either the path
-of a sidecar or a contract registered from Python. Everything the engine needs is imported here
-lazily: this module itself is only imported the first time a contract is met (so a process that
-never imports a guarded module never pays for attrs or packaging), and ruamel.yaml only when a
-contract file has to be parsed.
+of a sidecar or a contract registered from Python. This module is only imported the first time a
+contract is met, and what it imports at the top (``_cache``, ``_compiled``) is standard library
+only and typing-free: a compliant import never loads attrs, packaging, ruamel.yaml (when the
+contract is cached beside bytecode) or structlog (§11). The engine proper (``_check``, the attrs
+models) is imported only when the compiled check cannot prove compliance.
 
 Nothing is cached on failure: a refused import re-reads the environment (and a fixed contract) the
 next time, so setting the missing variable and importing again works (§7).
 """
 
-from __future__ import annotations
+import sys
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-from ._check import check
-from ._context import current_context
-from ._contract_parse import load_contract
-from ._errors import ContractError, ContractViolation
+from ._cache import contract_entry, model_entry
+from ._compiled import Run, holds, specialise, verdict_key
 from ._finder import REGISTRY
-from ._simulation import active_overrides
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: this module is on the contracted-import path
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from ._cache import Entry
     from ._caller import Caller
     from ._contract_model import Contract
 
 __all__ = ["register", "unregister", "validate"]
 
+_SIMULATION = __name__.rpartition(".")[0] + "._simulation"
+_VERDICTS_PER_CONTRACT = 64
+
 
 def validate(
-    target: str,
-    contract: str | Contract,
-    caller: Caller | None,
+    target: "str",
+    contract: "str | Contract",
+    caller: "Caller | None",
     *,
-    read: Callable[[str], bytes] | None = None,
-) -> None:
+    read: "Callable[[str], bytes] | None" = None,
+) -> "None":
     """Check the import of ``target`` by ``caller``; raise :class:`ContractViolation` if refused.
 
-    ``contract`` is a sidecar path (loaded, and cached, by ``load_contract``; ``read(path)`` gives
-    its bytes when it lives in an archive) or a :class:`Contract` built in Python. A malformed
-    contract raises :class:`ContractError`.
+    ``contract`` is a sidecar path (loaded, and cached, by ``_cache``; ``read(path)`` gives its
+    bytes when it lives in an archive) or a :class:`Contract` built in Python. A malformed contract
+    raises :class:`ContractError`.
+
+    Two steps (§11): the compiled check (``_compiled``) proves most imports compliant in a few
+    microseconds, without attrs, packaging or a ``Context``; only when it cannot — a violation, or
+    a question it leaves to ``_check`` — are the models built and judged by ``_check``, whose
+    verdict and messages are the ones the user sees.
     """
+    entry: Entry | None
     if isinstance(contract, str):
-        loaded = load_contract(contract, data=None if read is None else read(contract))
+        entry = contract_entry(contract, None if read is None else read(contract))
         where = contract
     else:
-        loaded = contract
         where = _registered_name(target, contract)
+        try:
+            entry = model_entry(contract)
+        except Exception:  # a contract the compiler cannot read: _check judges the models as given
+            entry = None
     # A simulation (``importspy_hook.pytest_plugin``, ``check --set``) judges the import as if the
-    # context had other values; outside tests nothing is active and this is an empty dict.
-    overrides: dict[str, Any] = active_overrides()
-    violations = check(loaded, current_context(caller=caller, **overrides))
+    # context had other values. It can only be active once ``_simulation`` has been imported, so
+    # the usual case looks up one dict entry and never imports it.
+    simulation = sys.modules.get(_SIMULATION)
+    overrides: dict[str, Any] = simulation.active_overrides() if simulation is not None else {}
+    if entry is not None and not overrides and _proved_compliant(entry, caller):
+        return
+    from ._check import check
+    from ._context import current_context
+
+    model = contract if entry is None else entry.model()
+    violations = check(model, current_context(caller=caller, **overrides))  # type: ignore[arg-type]
     if violations:
+        from ._errors import ContractViolation
+
         name = caller.module_name if caller is not None else None
         raise ContractViolation(target, name, where, violations)
 
 
-def _registered_name(target: str, contract: Contract) -> str:
+def _proved_compliant(entry: "Entry", caller: "Caller | None") -> "bool":
+    """The compiled check, with its verdict cache; False means "ask ``_check``", never "refused"."""
+    program = entry.program
+    try:
+        residual = entry.residual
+        if residual is False:
+            residual = entry.residual = specialise(program[3])
+        if residual is None:
+            return False  # this platform is refused: only _check can say why
+        run = Run(caller, entry.memo)
+        key = verdict_key(program, run)
+        verdicts = entry.verdicts
+        if key is not None and key in verdicts:
+            return True
+        if not holds(residual, run):  # type: ignore[arg-type]
+            return False
+        if key is not None:
+            if len(verdicts) >= _VERDICTS_PER_CONTRACT:
+                verdicts.clear()
+            verdicts.add(key)
+        return True
+    except Exception:  # the compiled check is only a shortcut: whatever goes wrong, _check decides
+        return False
+
+
+def _registered_name(target: "str", contract: "Contract") -> "str":
     path = contract.path
     return path if path and path != "<contract>" else f"<registered contract for {target}>"
 
 
-def register(module_name: str, contract: Contract) -> None:
+def register(module_name: "str", contract: "Contract") -> "None":
     """Guard ``module_name`` with a contract built in Python, as if it shipped that sidecar.
 
     For hosts that keep their contracts in code (ImportSpy's "SpyModel" idea). Takes effect for
@@ -81,7 +128,7 @@ def register(module_name: str, contract: Contract) -> None:
     REGISTRY[module_name] = contract
 
 
-def unregister(module_name: str) -> None:
+def unregister(module_name: "str") -> "None":
     """Stop guarding ``module_name`` with a registered contract (no error if it was not)."""
     REGISTRY.pop(module_name, None)
 
@@ -89,22 +136,23 @@ def unregister(module_name: str) -> None:
 # --------------------------------------------------------------------------- model validation
 
 
-def _check_model(contract: Contract, where: str) -> None:
+def _check_model(contract: "Contract", where: "str") -> "None":
     """The parser's value checks, for a contract that did not come from a file."""
     from ._contract_parse import ARCH_NAMES, ATTRIBUTE_TYPES, IMPLEMENTATION_NAMES, OS_NAMES
+    from ._errors import ContractError
 
-    def fail(key: str, reason: str) -> None:
+    def fail(key: "str", reason: "str") -> "None":
         raise ContractError(where, 0, 0, key, reason)
 
-    def name(value: Any, key: str) -> None:
+    def name(value: "Any", key: "str") -> "None":
         if not isinstance(value, str) or not value.strip():
             fail(key, f"expected a non-empty string, found {value!r}")
 
-    def optional_text(value: Any, key: str) -> None:
+    def optional_text(value: "Any", key: "str") -> "None":
         if value is not None:
             name(value, key)
 
-    def requirement(value: Any, key: str, *, exact_allowed: bool = False) -> None:
+    def requirement(value: "Any", key: "str", *, exact_allowed: "bool" = False) -> "None":
         if value is None:
             return
         name(value, key)
@@ -116,12 +164,12 @@ def _check_model(contract: Contract, where: str) -> None:
         if problem is not None:
             fail(key, problem)
 
-    def vocabulary(value: Any, key: str, names: frozenset[str], what: str) -> None:
+    def vocabulary(value: "Any", key: "str", names: "frozenset[str]", what: "str") -> "None":
         name(value, key)
         if not value.isascii() or value.lower() not in names:
             fail(key, f"unknown {what} {value!r} (expected one of: {', '.join(sorted(names))})")
 
-    def module(entry: Any, prefix: str) -> None:
+    def module(entry: "Any", prefix: "str") -> "None":
         optional_text(entry.filename, f"{prefix}filename")
         requirement(entry.version, f"{prefix}version", exact_allowed=True)
         for index, variable in enumerate(entry.variables or ()):
@@ -141,14 +189,14 @@ def _check_model(contract: Contract, where: str) -> None:
             for number, superclass in enumerate(klass.superclasses or ()):
                 name(superclass.name, f"{key}.superclasses[{number}]")
 
-    def signature(function: Any, key: str) -> None:
+    def signature(function: "Any", key: "str") -> "None":
         name(function.name, f"{key}.name")
         optional_text(function.return_annotation, f"{key}.return_annotation")
         for index, argument in enumerate(function.arguments or ()):
             name(argument.name, f"{key}.arguments[{index}].name")
             optional_text(argument.annotation, f"{key}.arguments[{index}].annotation")
 
-    def environment(variables: Any, key: str) -> None:
+    def environment(variables: "Any", key: "str") -> "None":
         for index, variable in enumerate(variables or ()):
             name(variable.name, f"{key}[{index}].name")
             if "=" in variable.name:

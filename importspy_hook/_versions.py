@@ -15,9 +15,10 @@ versions) behaves the same way:
 * an actual version that is not PEP 440 (some distributions still ship such versions) cannot be
   ordered, so it only matches by exact string equality.
 
-``packaging`` is imported inside the functions: this module is loaded on the import path only when a
-contract is met, and most contracts never compare a version. Parsed requirements and versions are
-cached because the same few strings are compared on every contracted import.
+The common forms are decided by ``_pep440`` (no import at all); ``packaging`` is imported only for
+what that small evaluator declines (epochs, local versions, non-canonical spellings, malformed
+requirements — whose error messages therefore stay packaging's). Parsed requirements and versions
+are cached because the same few strings are compared on every contracted import.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from . import _pep440
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from packaging.specifiers import SpecifierSet
     from packaging.version import Version
 
-__all__ = ["check_requirement_syntax", "matches_version"]
+__all__ = ["check_requirement_syntax", "fast_match", "matches_version", "same_version"]
 
 _OPERATOR_START = frozenset("<>=!~")
 
@@ -89,11 +92,11 @@ def _parse_requirement(requirement: str) -> _Requirement:
 
 @lru_cache(maxsize=512)
 def _parse_version(actual: str) -> Version | None:
-    from packaging.version import InvalidVersion, Version
+    from packaging.version import Version
 
     try:
         return Version(actual)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number too long for int()
         return None
 
 
@@ -104,12 +107,25 @@ def matches_version(requirement: str, actual: str) -> bool:
     :func:`check_requirement_syntax` first, so on the import path this only happens for contracts
     built by hand in Python.
     """
-    parsed = _parse_requirement(requirement)
     stripped = actual.strip()
+    fast = fast_match(requirement, stripped)
+    if fast is not None:
+        return fast
+    parsed = _parse_requirement(requirement)
     version = _parse_version(stripped)
     if version is None:
         return parsed.exact_strings is not None and stripped in parsed.exact_strings
     return parsed.specifiers.contains(version, prereleases=True)
+
+
+def same_version(required: str, actual: str) -> bool:
+    """PEP 440 equality of two versions (``1.0`` == ``1.0.0``); False when either is not PEP 440."""
+    from packaging.version import Version
+
+    try:
+        return Version(required) == Version(actual)
+    except ValueError:  # InvalidVersion, or a number too long for int() (over 4,300 digits)
+        return False
 
 
 def check_requirement_syntax(requirement: str) -> str | None:
@@ -120,8 +136,42 @@ def check_requirement_syntax(requirement: str) -> str | None:
     """
     if not isinstance(requirement, str):
         return f"a version requirement must be a string, not {type(requirement).__name__}"
+    if _fast_requirement(requirement) is not None:
+        return None  # every form the fast evaluator reads is valid PEP 440 (tested against packaging)
     try:
         _parse_requirement(requirement)
     except ValueError as exc:
         return str(exc)
     return None
+
+
+# Both caches are bounded by what contracts write and what versions are installed: a few strings.
+_FAST_REQUIREMENTS: dict[str, tuple[object, ...] | None] = {}
+_FAST_VERSIONS: dict[str, object] = {}
+
+
+def _fast_requirement(requirement: str) -> tuple[object, ...] | None:
+    try:
+        return _FAST_REQUIREMENTS[requirement]
+    except KeyError:
+        pass
+    parsed = _pep440.parse_requirement(requirement)
+    if len(_FAST_REQUIREMENTS) < 4096:
+        _FAST_REQUIREMENTS[requirement] = parsed
+    return parsed
+
+
+def fast_match(requirement: str, actual: str) -> bool | None:
+    """:func:`matches_version` when ``_pep440`` can decide it without packaging, else None."""
+    clauses = _fast_requirement(requirement)
+    if clauses is None:
+        return None
+    try:
+        version = _FAST_VERSIONS[actual]
+    except KeyError:
+        version = _FAST_VERSIONS[actual] = _pep440.parse_version(actual.strip())
+        if len(_FAST_VERSIONS) > 4096:
+            _FAST_VERSIONS.clear()
+    if version is None:
+        return None
+    return _pep440.matches(clauses, version)  # type: ignore[arg-type]

@@ -1,0 +1,114 @@
+"""Annotations compared as written text, whatever the spelling (§6): ``Optional[X]`` is ``X | None``.
+
+Split from ``_structure`` so that the contract cache and the compiled check can normalise
+annotations once, when a contract or a caller's source is parsed, without importing attrs; the
+checks then compare two precomputed strings. Imports only :mod:`ast`, and only callers that meet
+an annotation import this module.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from functools import lru_cache
+
+__all__ = ["normalise_annotation"]
+
+_UNION_NAMES = ("Optional", "Union")
+_TYPING_MODULES = ("typing", "typing_extensions")
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+class _AnnotationNormaliser(ast.NodeTransformer):
+    """Rewrites an annotation to one canonical spelling (see :func:`normalise_annotation`)."""
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        if isinstance(node.value, str):  # a quoted forward reference: compare what it says
+            try:
+                inner = ast.parse(node.value.strip(), mode="eval").body
+            except SyntaxError:
+                return node
+            return self.visit(inner)  # type: ignore[no-any-return]
+        return node
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        if isinstance(node.value, ast.Name) and node.value.id in _TYPING_MODULES:
+            return ast.Name(id=node.attr, ctx=ast.Load())
+        return self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        base = self.visit(node.value)
+        name = base.id if isinstance(base, ast.Name) else None
+        if name == "Literal":  # its strings are values, not forward references
+            return ast.Subscript(value=base, slice=node.slice, ctx=ast.Load())
+        if name == "Annotated" and isinstance(node.slice, ast.Tuple) and node.slice.elts:
+            first, *rest = node.slice.elts
+            elts = [self.visit(first), *rest]
+            return ast.Subscript(value=base, slice=ast.Tuple(elts=elts, ctx=ast.Load()), ctx=ast.Load())
+        inner = self.visit(node.slice)
+        if name in _UNION_NAMES:
+            members = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+            if name == "Optional":
+                members = [*members, ast.Constant(None)]
+            return _union(members)
+        return ast.Subscript(value=base, slice=inner, ctx=ast.Load())
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        left = self.visit(node.left)
+        right = self.visit(node.right)
+        if isinstance(node.op, ast.BitOr):
+            return _union([left, right])
+        return ast.BinOp(left=left, op=node.op, right=right)
+
+
+def _union_members(node: ast.expr) -> Iterator[ast.expr]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        yield from _union_members(node.left)
+        yield from _union_members(node.right)
+    else:
+        yield node
+
+
+def _union(members: list[ast.expr]) -> ast.expr:
+    """``A | B | None``: nested unions flattened, duplicates dropped, ``None`` last."""
+    seen: set[str] = set()
+    ordered: list[ast.expr] = []
+    has_none = False
+    for member in members:
+        for flat in _union_members(member):
+            if _is_none(flat):
+                has_none = True
+                continue
+            key = ast.dump(flat)
+            if key not in seen:
+                seen.add(key)
+                ordered.append(flat)
+    if has_none:
+        ordered.append(ast.Constant(None))
+    result = ordered[0]
+    for member in ordered[1:]:
+        result = ast.BinOp(left=result, op=ast.BitOr(), right=member)
+    return result
+
+
+@lru_cache(maxsize=2048)
+def normalise_annotation(text: str) -> str:
+    """One spelling per annotation, so contracts compare annotations as written text (§6).
+
+    Whitespace is normalised, quoted annotations are unquoted, the ``typing.`` prefix is dropped,
+    and ``Optional[X]``, ``Union[X, None]`` and ``X | None`` all become ``X | None`` (members keep
+    their order, ``None`` goes last). Text that is not a Python expression is only
+    whitespace-collapsed.
+    """
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return " ".join(text.split())
+    try:
+        normalised = _AnnotationNormaliser().visit(tree.body)
+        return ast.unparse(normalised)
+    except (RecursionError, ValueError, TypeError, AttributeError):
+        return ast.unparse(tree.body)
