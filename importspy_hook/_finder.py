@@ -220,9 +220,11 @@ def _suffixes() -> "tuple[str, ...]":
     """Module file suffixes, longest first, so that ``.cpython-311-x86_64-linux-gnu.so`` wins over ``.so``."""
     global _module_suffixes
     if not _module_suffixes:
-        from importlib.machinery import BYTECODE_SUFFIXES, EXTENSION_SUFFIXES, SOURCE_SUFFIXES
+        # ``_imp`` is the builtin behind ``importlib.machinery.EXTENSION_SUFFIXES`` and is always
+        # loaded; importing ``importlib.machinery`` here cost ~0.4 ms on the first guarded import.
+        import _imp
 
-        every = {*SOURCE_SUFFIXES, *BYTECODE_SUFFIXES, *EXTENSION_SUFFIXES, ".py", ".pyc", ".pyw"}
+        every = {*_imp.extension_suffixes(), ".py", ".pyc", ".pyw"}
         _module_suffixes = tuple(sorted(every, key=len, reverse=True))
     return _module_suffixes
 
