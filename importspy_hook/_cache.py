@@ -32,9 +32,9 @@ contracted import of an unchanged contract costs one ``stat``; failures are neve
 import marshal
 import os
 import sys
-from _thread import allocate_lock
 
 from . import __version__ as _PACKAGE_VERSION
+from ._locks import ForkSafeLock
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: this module is on the contracted-import path
 if TYPE_CHECKING:
@@ -252,7 +252,7 @@ class Entry:
 
 
 _entries: "dict[tuple[object, ...], Entry]" = {}
-_lock = allocate_lock()
+_lock = ForkSafeLock()
 _ENTRY_LIMIT = 4096
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os as _os
 import sys
 from _collections_abc import Iterator, Mapping  # what ``collections.abc`` re-exports, already loaded
-from _thread import allocate_lock
 
 from ._facts import (
     PlatformFacts,
@@ -33,6 +32,7 @@ from ._facts import (
 )
 from ._facts import _machine as _machine  # re-exported: tests pin its behaviour here
 from ._facts import _python_version as _python_version
+from ._locks import ForkSafeLock
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: see the module docstring
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ class _LayeredEnviron(Mapping[str, str]):
 
 # --------------------------------------------------------------------------- distributions
 
-_DIST_LOCK = allocate_lock()
+_DIST_LOCK = ForkSafeLock()
 _DIST_CACHE: tuple[tuple[tuple[str, int], ...], Mapping[str, str]] | None = None
 
 

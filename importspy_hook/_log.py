@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import os
 import sys
-from _thread import allocate_lock
+
+from ._locks import ForkSafeLock
 
 # typing, collections.abc and threading cost ~8 ms together on a first contracted import that logs;
 # they are needed by type checkers only (the lock comes from _thread, which is always loaded).
@@ -44,7 +45,7 @@ RENDERERS = ("console", "json", "stdlib", "off")
 COMMON_FIELDS = ("target", "caller", "contract", "mode")
 """Carried by every event, in this order after ``event``/``level``/``timestamp``."""
 
-_lock = allocate_lock()
+_lock = ForkSafeLock()
 _settings: tuple[str, int] | None = None
 _logger: Any = None
 

@@ -26,7 +26,8 @@ Records (tuples, in this order):
 """
 
 import os
-from _thread import allocate_lock
+
+from ._locks import ForkSafeLock
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: this module is on the contracted-import path
 if TYPE_CHECKING:
@@ -392,7 +393,7 @@ def last_dotted_part(text: "str") -> "str":
 
 # --------------------------------------------------------------------------- caches
 
-_lock = allocate_lock()
+_lock = ForkSafeLock()
 # source path -> (stamp, parsed records or None when the source does not parse)
 _plain: "dict[str, tuple[Stamp, Parsed | None]]" = {}
 _MISSING: "Any" = object()

@@ -18,9 +18,10 @@ case of :func:`active_overrides` is one truth test of an empty list.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+
+from ._locks import ForkSafeLock
 
 __all__ = ["KEYS", "SET_KEYS", "active_overrides", "parse_assignments", "simulate"]
 
@@ -37,7 +38,7 @@ SET_KEYS = {
 }
 """``check --set KEY=VALUE`` spellings (§9 uses ``interpreter=``) → ``current_context`` keyword."""
 
-_lock = threading.Lock()
+_lock = ForkSafeLock()
 _stack: list[dict[str, object]] = []
 
 

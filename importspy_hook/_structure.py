@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import enum
 import os
-import threading
 import types
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol
@@ -27,6 +26,7 @@ import attrs
 
 from . import _shape
 from ._annotations import normalise_annotation
+from ._locks import ForkSafeLock
 
 __all__ = [
     "UNKNOWN",
@@ -202,7 +202,7 @@ def _parse_module(source: str, filename: str) -> _Parsed:
 
 # --------------------------------------------------------------------------- source and cache
 
-_CACHE_LOCK = threading.Lock()
+_CACHE_LOCK = ForkSafeLock()
 # path -> ((mtime_ns, size), parsed or None when the file does not parse)
 _FILE_CACHE: dict[str, tuple[tuple[int, int], _Parsed | None]] = {}
 # (module name, hash of source) -> parsed, for source that only a loader can give
