@@ -51,14 +51,14 @@ class BuildPyWithStartupFiles(build_py):  # type: ignore[misc]
     def _point_startup_line_at_checkout(pth: str) -> None:
         """An editable install's package is in the checkout, not in site-packages.
 
-        The start-up line checks that the package still exists before importing it (a ``.pth``
-        left behind must not print errors at every start); for an editable install that check
-        must look at the checkout.
+        The start-up line checks that the start-up module still exists before importing it (a
+        ``.pth`` left behind must not print errors at every start); for an editable install that
+        check must look at the checkout.
         """
         with open(pth, encoding="ascii") as stream:
             line = stream.read()
-        in_site_packages = "os.path.join(sitedir, 'importspy_hook', '__init__.py')"
-        in_checkout = ascii(os.path.join(_HERE, "importspy_hook", "__init__.py"))  # stays one ASCII line
+        in_site_packages = "sitedir+'/_importspy_hook_startup.py'"
+        in_checkout = ascii(os.path.join(_HERE, "_importspy_hook_startup.py"))  # stays one ASCII line
         if in_site_packages not in line:
             raise RuntimeError("importspy_hook.pth does not have the expected existence check")
         with open(pth, "w", encoding="ascii") as stream:

@@ -1,15 +1,14 @@
 """importspy-hook: an import guard driven by sidecar contracts.
 
-This module is imported at interpreter start-up (through ``importspy_hook.pth``) whenever the hook is
-on, so it stays tiny and standard-library only: every public name that needs attrs, ruamel.yaml or
+The start-up line does not import this package: it imports the top-level ``_importspy_hook_startup``
+(the finder), and the finder imports the package the first time an import meets a sidecar. So this
+module stays tiny and standard-library only: every public name that needs attrs, ruamel.yaml or
 structlog is re-exported lazily through the module ``__getattr__`` (PEP 562) and loads the first time
 it is used.
 
-PYTEST_DONT_REWRITE: the start-up line imports this package before pytest can mark it for
-assertion rewriting, which would make every pytest run warn about it.
+PYTEST_DONT_REWRITE: the hook may import this package (to check a contract met while pytest starts)
+before pytest can mark it for assertion rewriting, which would make every pytest run warn about it.
 """
-
-import sys
 
 __version__ = "0.1.0"
 
@@ -75,26 +74,3 @@ def __getattr__(name: str) -> "Any":
 def __dir__() -> "list[str]":
     return sorted(set(globals()) | set(__all__))
 
-
-_started = False
-
-
-def _startup() -> "None":
-    """Entry point of ``importspy_hook.pth`` (and of ``importspy_hook.start``, PEP 829).
-
-    The start-up line has already read ``IMPORTSPY_HOOK`` (off: this package is never imported)
-    and checked that the package still exists. What is left to guard against lives here, compiled
-    once into the ``.pyc``, rather than in the ``.pth`` line, which the interpreter compiles at every
-    start (twice in a virtual environment): a broken installation must cost one warning line and
-    leave the interpreter working, and site running the line a second time must not warn again.
-    """
-    global _started
-    if _started:
-        return
-    _started = True
-    try:
-        from ._finder import startup
-    except Exception as exc:  # fail open: pip itself runs under this hook
-        sys.stderr.write(f"importspy-hook: not active: {type(exc).__name__}: {exc}\n")
-        return
-    startup()

@@ -1,8 +1,8 @@
 """Turning the hook on and off by hand: ``install()``, ``uninstall()`` and their ``Handle`` (§3, §10).
 
-The automatic activation at start-up (``startup()``, reading ``IMPORTSPY_HOOK``) lives in
-``_finder.py`` with the finder, because the start-up path must stay one module. This module is for
-``python -S``, embedding and tests, and is imported only when used.
+The automatic activation at start-up (``startup()``, reading ``IMPORTSPY_HOOK``) lives in the
+top-level ``_importspy_hook_startup`` with the finder, because the start-up path must stay one module.
+This module is for ``python -S``, embedding and tests, and is imported only when used.
 
 Invariants:
 - at most one importspy-hook finder is on ``sys.meta_path`` (site may process a venv's ``.pth``

@@ -37,7 +37,7 @@ from venvs import (
 import importspy_hook
 
 STARTUP_FILES = ("importspy_hook.pth", "importspy_hook.start")
-START_UP_MODULES = {"importspy_hook", "importspy_hook._finder"}
+START_UP_MODULES = {"_importspy_hook_startup"}
 HEAVY_MODULES = ("attr", "attrs", "structlog", "ruamel", "ruamel.yaml", "packaging", "typing")
 
 
@@ -394,7 +394,11 @@ def test_pip_uninstall_removes_every_trace(own_wheel_venv: Venv) -> None:
     venv = own_wheel_venv
     assert_enforcing(venv)  # the uninstalling pip runs in this interpreter, hook active
     venv.pip("uninstall", "-y", "-q", "importspy-hook")
-    leftovers = sorted(p.name for p in venv.site_packages.iterdir() if p.name.startswith("importspy"))
+    ours = ("importspy", "_importspy")
+    leftovers = sorted(p.name for p in venv.site_packages.iterdir() if p.name.startswith(ours))
+    cache = venv.site_packages / "__pycache__"
+    if cache.is_dir():
+        leftovers += sorted(f"__pycache__/{p.name}" for p in cache.iterdir() if p.name.startswith(ours))
     assert leftovers == [], f"left behind by pip uninstall: {leftovers}"
     assert not (venv.root / "bin" / "importspy-hook").exists()
     result = venv.code(PROBE).check()
@@ -406,6 +410,7 @@ def test_pip_uninstall_removes_every_trace(own_wheel_venv: Venv) -> None:
 def test_leftover_pth_without_the_package_is_silent(own_wheel_venv: Venv) -> None:
     venv = own_wheel_venv
     shutil.rmtree(venv.site_packages / "importspy_hook")
+    (venv.site_packages / "_importspy_hook_startup.py").unlink()
     assert (venv.site_packages / "importspy_hook.pth").is_file()
     for value in (None, "warn", "bogus"):
         result = venv.run("-c", "pass", env={"IMPORTSPY_HOOK": value})
@@ -413,25 +418,36 @@ def test_leftover_pth_without_the_package_is_silent(own_wheel_venv: Venv) -> Non
         assert result.stderr == "", f"IMPORTSPY_HOOK={value!r}: {result!r}"
 
 
-# How to break an installed copy, and a word the single warning line must contain.
+@pytest.mark.venv
+def test_start_up_module_without_the_package_stays_silent_and_admits(own_wheel_venv: Venv) -> None:
+    """Half an installation (the package directory deleted by hand): the finder still starts, and the
+    first module that needs the package — one with a sidecar — is admitted with nothing printed,
+    since there is no engine left to check it with (§3: fail open), rather than breaking the import."""
+    venv = own_wheel_venv
+    shutil.rmtree(venv.site_packages / "importspy_hook")
+    plugin_dir = venv.root / "plugins"
+    plugin_dir.mkdir()
+    (plugin_dir / "lonely.py").write_text("VALUE = 7\n", encoding="utf-8")
+    (plugin_dir / "lonely.contract.yml").write_text("runtime:\n  os: [no-such-os]\n", encoding="utf-8")
+    code = f"import sys; sys.path.insert(0, {str(plugin_dir)!r}); import lonely; print(lonely.VALUE)"
+    result = venv.run("-c", code)
+    assert (result.returncode, result.stdout.strip(), result.stderr) == (0, "7", ""), result
+
+
+# How to break an installed copy, and a word the single warning line must contain. The start-up
+# module's own top level is definitions only (``os``/``sys``/``_thread`` are loaded before site
+# runs), so what can fail at start-up is ``startup()`` itself, which catches everything.
 BREAKAGES = {
-    "finder-import-raises": ("_finder.py", "prepend", "raise RuntimeError('boom-import')\n", "boom-import"),
-    "startup-raises": (
-        "_finder.py",
+    "finder-constructor-raises": (
         "append",
         "\ndef _broken(*args, **kwargs):\n    raise RuntimeError('boom-startup')\n"
         "ContractFinder.__init__ = _broken\n",
         "boom-startup",
     ),
-    # The start-up module importing something that is not installed. (The package ``__init__`` imports
-    # nothing but ``sys``, so the start-up code that can break this way is ``_finder``, which the
-    # ``__init__`` imports under a guard; the ``.pth`` line itself stays a plain expression, because
-    # a try/except there would be compiled again at every interpreter start.)
-    "missing-dependency": (
-        "_finder.py",
-        "prepend",
-        "\nimport importspy_hook_no_such_dependency\n",
-        "importspy_hook_no_such_dependency",
+    "mode-parsing-raises": (
+        "append",
+        "\ndef parse_mode(value):\n    raise LookupError('boom-mode')\n",
+        "boom-mode",
     ),
 }
 
@@ -440,8 +456,8 @@ BREAKAGES = {
 @pytest.mark.parametrize("breakage", sorted(BREAKAGES))
 def test_broken_installation_fails_open_with_one_warning(own_wheel_venv: Venv, breakage: str) -> None:
     venv = own_wheel_venv
-    filename, where, text, word = BREAKAGES[breakage]
-    target = venv.site_packages / "importspy_hook" / filename
+    where, text, word = BREAKAGES[breakage]
+    target = venv.site_packages / "_importspy_hook_startup.py"
     original = target.read_text(encoding="utf-8")
     target.write_text(text + original if where == "prepend" else original + text, encoding="utf-8")
     shutil.rmtree(target.parent / "__pycache__", ignore_errors=True)  # no stale bytecode
@@ -459,13 +475,28 @@ def test_broken_installation_fails_open_with_one_warning(own_wheel_venv: Venv, b
     assert "Name: importspy-hook" in shown.stdout
 
 
+@pytest.mark.venv
+def test_corrupt_start_up_module_leaves_the_interpreter_and_pip_working(own_wheel_venv: Venv) -> None:
+    """A start-up module that cannot even be imported (edited by hand into a syntax error): site
+    reports the failing ``.pth`` line itself, and the interpreter and pip go on without a finder."""
+    venv = own_wheel_venv
+    target = venv.site_packages / "_importspy_hook_startup.py"
+    target.write_text("this is not python (\n" + target.read_text(encoding="utf-8"), encoding="utf-8")
+    shutil.rmtree(target.parent / "__pycache__", ignore_errors=True)
+    result = venv.run("-c", "print('alive')")
+    assert result.returncode == 0 and result.stdout.strip() == "alive", result
+    assert "importspy_hook.pth" in result.stderr, result
+    assert modes(venv.code(PROBE).check().json()) == []
+    assert "Name: importspy-hook" in venv.pip("show", "importspy-hook").stdout
+
+
 # ---------------------------------------------------------------------------------------------
 # The start-up path imports only the standard library (§3, §11)
 # ---------------------------------------------------------------------------------------------
 
 
 @pytest.mark.venv
-def test_startup_imports_only_the_two_startup_modules(wheel_venv: Venv) -> None:
+def test_startup_imports_only_the_startup_module(wheel_venv: Venv) -> None:
     on = wheel_venv.code(PROBE).check().json()
     off = wheel_venv.code(PROBE, env={"IMPORTSPY_HOOK": "0"}).check().json()
     on_modules, off_modules = loaded_modules(on), loaded_modules(off)
@@ -542,6 +573,7 @@ def test_tests_import_the_installed_package() -> None:
     if not expected:
         pytest.skip("IMPORTSPY_EXPECT_INSTALLED is not set (set by .ci/run)")
     package_dir = Path(importspy_hook.__file__).resolve().parent
+    startup_module = Path(str(importlib.import_module("_importspy_hook_startup").__file__)).resolve()
     distribution = importlib.metadata.distribution("importspy-hook")
     assert distribution.version == importspy_hook.__version__
     direct_url = json.loads(distribution.read_text("direct_url.json") or "{}")
@@ -551,8 +583,10 @@ def test_tests_import_the_installed_package() -> None:
     if expected == "editable":
         assert editable, f"not an editable install: {direct_url}"
         assert package_dir == CHECKOUT / "importspy_hook"
+        assert startup_module == CHECKOUT / "_importspy_hook_startup.py"
     else:
         assert not editable, f"an editable install where a regular one was expected: {direct_url}"
         installed = Path(str(distribution.locate_file("importspy_hook"))).resolve()
         assert package_dir == installed, f"imported {package_dir}, installed at {installed}"
         assert not package_dir.is_relative_to(CHECKOUT), f"tests import the checkout: {package_dir}"
+        assert startup_module == package_dir.parent / "_importspy_hook_startup.py"

@@ -361,13 +361,15 @@ def site_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     startup_file = Path(PACKAGE_PARENT) / "importspy_hook.pth"  # installed copy (CI)
     if not startup_file.exists():
         startup_file = Path(__file__).resolve().parent.parent / "importspy_hook.pth"  # checkout
-    # The package itself is copied into site-packages, where an install puts it: the start-up line
-    # checks that it is there before importing it (a .pth left behind must stay silent).
+    # The package and the start-up module are copied into site-packages, where an install puts them:
+    # the start-up line checks that the module is there before importing it (a .pth left behind must
+    # stay silent).
     shutil.copytree(
         Path(PACKAGE_PARENT) / "importspy_hook",
         site_packages / "importspy_hook",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
+    shutil.copy2(Path(PACKAGE_PARENT) / "_importspy_hook_startup.py", site_packages)
     dependencies: set[str] = set()
     for name in ("attr", "ruamel.yaml", "structlog", "packaging"):
         module = __import__(name, fromlist=["__name__"])
@@ -398,7 +400,7 @@ def venv_run(
 
 FLAG_PROBE = HELPERS + textwrap.dedent(
     """\
-    loaded = "importspy_hook" in sys.modules
+    loaded = "_importspy_hook_startup" in sys.modules
     finders = [f for f in sys.meta_path if getattr(f, "_importspy_hook_finder", False)]
     sys.path.insert(0, sys.argv[1])
     first = bool(finders) and sys.meta_path[0] is finders[0]

@@ -163,8 +163,14 @@ class Venv:
         cwd: Path | None = None,
         timeout: float = 120,
     ) -> Completed:
-        """Run the venv's interpreter with ``args``."""
-        return run([self.python, *args], env=env, cwd=cwd, timeout=timeout)
+        """Run the venv's interpreter with ``args``, by default from the venv's root.
+
+        Not from the test's own working directory: that is usually the checkout, and ``-c`` puts the
+        working directory first on ``sys.path``, so ``import importspy_hook`` would find the checkout
+        instead of the installed copy (start-up imports only ``_importspy_hook_startup``, so nothing
+        else has put the installed package in ``sys.modules`` first).
+        """
+        return run([self.python, *args], env=env, cwd=cwd or self.root, timeout=timeout)
 
     def code(
         self, source: str, env: Mapping[str, str | None] | None = None, cwd: Path | None = None

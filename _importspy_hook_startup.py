@@ -1,0 +1,371 @@
+# The start-up path of importspy-hook: the one module that ``importspy_hook.pth`` imports.
+#
+# Why a top-level module, and not a module of the package: a submodule needs its package imported
+# first, and every module imported at start-up costs every process of the environment ~0.15 ms (find
+# it, read and unmarshal its .pyc, run its body) on top of the line itself. SPEC §11 leaves room for
+# the line plus one small module (setuptools' ``_distutils_hack`` is shipped the same way). So this
+# file holds what every process needs from its first import on, and nothing else:
+#
+#   1. Mode (§3): IMPORTSPY_HOOK -> enforce / warn / off, and ``startup()``.
+#   2. Scope (§4 "Targets skipped"): imports never looked at, decided from the name, cached per name.
+#   3. Directory listings (§4 "Sidecar location"): which module stems of a directory have a sidecar.
+#   4. The finder and its per-import fast path.
+#
+# Whatever happens only once a sidecar (or a contract registered from Python, or a directory that
+# cannot be listed) is met — reading archives through the loader, wrapping the loader, the contract
+# engine — lives in the package (``importspy_hook._finder`` and what it imports) and is loaded the
+# first time it is needed. ``importspy_hook._finder`` re-exports every name of this module, and the
+# rest of the package imports them from there.
+#
+# Rules for this file: only ``os``, ``sys`` and ``_thread`` (loaded before site runs); no ``typing``,
+# no ``from __future__`` (imports too), string annotations; explanations in comments rather than
+# docstrings, because docstrings are part of the bytecode that every process reads and unmarshals.
+
+import os
+import sys
+from _thread import get_ident
+
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs ~8 ms at start-up
+if TYPE_CHECKING:
+    from typing import Any
+
+# Module name -> ``Contract`` registered from Python (``importspy_hook.register``); consulted on every
+# import before deciding that a module without a sidecar needs no check.
+REGISTRY: "dict[str, object]" = {}
+
+
+# ---------------------------------------------------------------------------------------------------
+# 1. Mode
+# ---------------------------------------------------------------------------------------------------
+
+ENFORCE = "enforce"
+WARN = "warn"
+_ON = ("", "1", "on", "true", "enforce")
+_OFF = ("0", "off", "false", "no")
+_started = False
+
+
+# Map an IMPORTSPY_HOOK value to (mode, warning); mode None means "off". An unknown value enforces,
+# with a warning: a typo must never switch protection off silently.
+def parse_mode(value: "str | None") -> "tuple[str | None, str | None]":
+    text = (value or "").strip().lower()
+    if text in _OFF:
+        return None, None
+    if text == WARN:
+        return WARN, None
+    if text in _ON:
+        return ENFORCE, None
+    return ENFORCE, (
+        f"importspy-hook: unknown IMPORTSPY_HOOK value {value!r}; expected one of "
+        "1/on/true/enforce, warn, 0/off/false/no; enforcing contracts"
+    )
+
+
+# The importspy-hook finder on sys.meta_path, if any (found by its marker attribute, so that a finder
+# created from another copy of this module is recognised too).
+def active_finder() -> "ContractFinder | None":
+    for finder in sys.meta_path:
+        if getattr(finder, "_importspy_hook_finder", False):
+            return finder  # type: ignore[return-value]
+    return None
+
+
+# Entry point of the start-up line (and of the PEP 829 ``importspy_hook.start``). Never raises: pip
+# itself runs under this hook, so an internal error costs one line on stderr and nothing else. Site
+# processes a virtual environment's .pth files twice: the flag makes the second call (and a second
+# warning) a no-op.
+def startup() -> "None":
+    global _started
+    if _started:
+        return
+    _started = True
+    try:
+        mode, warning = parse_mode(os.environ.get("IMPORTSPY_HOOK"))
+        if warning:
+            sys.stderr.write(warning + "\n")
+        if mode is None or active_finder() is not None:
+            return
+        finder = ContractFinder(mode)
+        sys.meta_path.insert(0, finder)
+        if os.environ.get("IMPORTSPY_HOOK_AUDIT", "").strip().lower() in ("1", "on", "true", "yes"):
+            # opt-in tamper evidence, not on the default path
+            from importspy_hook._audit import install_audit_hook
+
+            install_audit_hook(finder)
+    except Exception as exc:
+        try:
+            sys.stderr.write(f"importspy-hook: not active ({type(exc).__name__}: {exc})\n")
+        except Exception:
+            pass
+
+
+# ---------------------------------------------------------------------------------------------------
+# 2. Scope. Decided from the top-level name against the standard library, the hook itself and what
+#    it imports for its own work (guarding those would recurse into the hook); the verdict is cached
+#    per full name in the finder, so each name is decided once. Exclusion patterns
+#    (IMPORTSPY_HOOK_EXCLUDE, ``fnmatch`` on the full name) import fnmatch only when set.
+# ---------------------------------------------------------------------------------------------------
+
+OWN_TOP_LEVEL = frozenset(
+    {
+        "importspy_hook",
+        "_importspy_hook_startup",
+        "attr",
+        "attrs",
+        "ruamel",
+        "_ruamel_yaml",
+        "structlog",
+        "packaging",
+        "typing_extensions",
+    }
+)
+_INTERPRETER = frozenset({"_frozen_importlib", "_frozen_importlib_external", "__future__"})
+# sys.stdlib_module_names is 3.10+ (the supported floor), and lists built-in and frozen modules too;
+# builtin_module_names still counts for interpreters that embed modules of their own.
+_STANDARD: "frozenset[str]" = getattr(sys, "stdlib_module_names", frozenset())
+_BUILTIN = sys.builtin_module_names
+
+
+def skipped_by_name(fullname: "str", patterns: "tuple[str, ...]" = ()) -> "bool":
+    top = fullname.partition(".")[0]
+    if top in _STANDARD or top in OWN_TOP_LEVEL or top in _INTERPRETER or top in _BUILTIN:
+        return True
+    if patterns:
+        from fnmatch import fnmatchcase
+
+        return any(fnmatchcase(fullname, pattern) for pattern in patterns)
+    return False
+
+
+# ---------------------------------------------------------------------------------------------------
+# 3. Directory listings. Most imports come from directories with no sidecar, so each directory is
+#    listed once and only the stems that have a sidecar are remembered: a module whose directory has
+#    none costs one dict lookup, no string work and no ``stat``. ``importlib.invalidate_caches()``
+#    drops the listings (that is how a sidecar created at run time becomes visible). A directory that
+#    cannot be listed (a zip archive on sys.path, an execute-only directory) maps to None, and its
+#    modules are probed through their own loader by ``importspy_hook._finder``.
+# ---------------------------------------------------------------------------------------------------
+
+SIDECAR_SUFFIXES = (".contract.yml", ".contract.yaml")
+_listings: "dict[str, dict[str, str] | None]" = {}
+_module_suffixes: "tuple[str, ...]" = ()
+
+
+def clear_sidecar_cache() -> "None":
+    _listings.clear()
+
+
+# Module file suffixes, longest first, so that ``.cpython-311-x86_64-linux-gnu.so`` wins over ``.so``.
+# ``_imp`` is the builtin behind importlib.machinery.EXTENSION_SUFFIXES and is always loaded.
+def _suffixes() -> "tuple[str, ...]":
+    global _module_suffixes
+    if not _module_suffixes:
+        import _imp
+
+        every = {*_imp.extension_suffixes(), ".py", ".pyc", ".pyw"}
+        _module_suffixes = tuple(sorted(every, key=len, reverse=True))
+    return _module_suffixes
+
+
+# ``foo.cpython-311-x86_64-linux-gnu.so`` -> ``foo``; an unknown suffix -> the text before the last dot.
+def module_stem(filename: "str") -> "str":
+    for suffix in _suffixes():
+        if filename.endswith(suffix) and len(filename) > len(suffix):
+            return filename[: -len(suffix)]
+    return filename.rpartition(".")[0] or filename
+
+
+# ``origin`` -> (directory, file name), with either separator on platforms that have two.
+def split_origin(origin: "str") -> "tuple[str, str]":
+    directory, _, filename = origin.rpartition(os.sep)
+    if os.altsep and os.altsep in filename:
+        directory, _, filename = origin.rpartition(os.altsep)
+    return directory, filename
+
+
+# The stems of ``directory`` that have a sidecar ({stem: file name}), or None if it cannot be listed.
+# When both exist, ``.contract.yml`` is the one used, whatever order the names come in.
+def list_sidecars(directory: "str") -> "dict[str, str] | None":
+    names = _names_known_to_path_finder(directory)
+    if names is None:
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return None
+    found: dict[str, str] = {}
+    preferred, alternative = SIDECAR_SUFFIXES
+    for name in names:
+        if ".contract.y" not in name:
+            continue
+        if name.endswith(preferred):
+            found[name[: -len(preferred)]] = name
+        elif name.endswith(alternative):
+            found.setdefault(name[: -len(alternative)], name)
+    found.pop("", None)  # a file named just ".contract.yml" belongs to no module
+    return found
+
+
+# The listing the standard FileFinder already holds for ``directory``, if any. The module being
+# imported was just found there by a FileFinder, which lists each directory once and keeps the names
+# in its private ``_path_cache`` set (CPython since 3.3, refreshed by the finder itself when the
+# directory's mtime changes): reading it saves one listdir per directory, most of what a first import
+# from a new package would cost this hook. Anything unexpected (no finder for that path, another
+# finder type, an empty or missing cache, a case-folding platform where the set holds lower-cased
+# names) falls back to os.listdir.
+def _names_known_to_path_finder(directory: "str") -> "Any":
+    finder = sys.path_importer_cache.get(directory)
+    names = getattr(finder, "_path_cache", None)
+    if names.__class__ is not set or not names or sys.platform.startswith(("win", "cygwin", "darwin")):
+        return None
+    return names
+
+
+# ---------------------------------------------------------------------------------------------------
+# 4. The finder.
+#
+# Invariants and the reasons for them:
+# - find_spec never raises an error of its own: importlib.util.find_spec probes (and pkgutil) must keep
+#   working on refused modules. Exceptions raised by the other finders are theirs and propagate
+#   unchanged, as they would without the hook.
+# - Never importlib.util.find_spec/import_module from in here: those take module locks and can deadlock
+#   across threads. Only the other finders' find_spec methods are called, in sys.meta_path order, and
+#   *their* spec object is returned (returning None instead would make the import system ask them all
+#   a second time).
+# - A per-thread reentrancy guard around the slow path: the hook's own lazy imports (the package, the
+#   loader, the contract engine) run inside an import and come back through this finder; they are
+#   let through untouched. The fast path imports nothing and needs no guard.
+# ---------------------------------------------------------------------------------------------------
+
+
+class ContractFinder:
+    # ``mode`` is "enforce" or "warn"; ``patterns`` the exclusion patterns of IMPORTSPY_HOOK_EXCLUDE.
+    _importspy_hook_finder = True  # marker used to find it again without importing this module
+
+    def __init__(self, mode: "str" = "enforce", exclude: "str | None" = None) -> "None":
+        self.mode = mode
+        if exclude is None:
+            exclude = os.environ.get("IMPORTSPY_HOOK_EXCLUDE")
+        self.patterns: tuple[str, ...] = tuple(p.strip() for p in (exclude or "").split(",") if p.strip())
+        self.verdicts: dict[str, bool] = {}  # full name -> skipped by scope?
+        self._busy: set[int] = set()
+        # find_spec of the finders after this one, and the sys.meta_path it was taken from: rebuilt
+        # only when sys.meta_path changes, instead of two getattr per finder per import.
+        self._later: tuple[Any, ...] = ()
+        self._seen: Any = None
+
+    def __repr__(self) -> "str":
+        return f"<importspy_hook.ContractFinder mode={self.mode!r}>"
+
+    def enter(self) -> "bool":
+        # Mark this thread busy; False if it already was (then the caller must not proceed).
+        ident = get_ident()
+        if ident in self._busy:
+            return False
+        self._busy.add(ident)
+        return True
+
+    def leave(self) -> "None":
+        self._busy.discard(get_ident())
+
+    def skips(self, fullname: "str") -> "bool":
+        verdict = self.verdicts.get(fullname)
+        if verdict is None:
+            verdict = self.verdicts[fullname] = skipped_by_name(fullname, self.patterns)
+        return verdict
+
+    def find_spec(self, fullname: "str", path: "Any" = None, target: "Any" = None) -> "Any":
+        # Written for the common case, an import with no contract: one dict lookup for the name, the
+        # other finders' own work, one dict lookup for the directory. Keep it that way.
+        skip = self.verdicts.get(fullname)
+        if skip is None:
+            skip = self.skips(fullname)
+        if skip and fullname not in REGISTRY:
+            return None
+        meta_path = sys.meta_path
+        if meta_path != self._seen:
+            self._refresh(meta_path)
+        for find_spec in self._later:
+            spec = find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is None:
+            return spec  # a namespace package: no file, no contract
+        if not REGISTRY:
+            origin = spec.origin
+            if not spec.has_location:
+                return spec  # built-in, frozen, or a loader without a file: nothing to look beside
+            if origin.__class__ is str:
+                directory, filename = split_origin(origin)
+                try:
+                    stems = _listings[directory]
+                except KeyError:
+                    stems = _listings[directory] = list_sidecars(directory)
+                if stems is not None and (not stems or module_stem(filename) not in stems):
+                    return spec  # listed, and this module has no sidecar
+            elif not isinstance(origin, str):
+                return spec  # not a path (a str subclass is one: the slow path handles it)
+        # The slow path: a sidecar, a registered contract, or a directory that cannot be listed.
+        if not self.enter():
+            return spec
+        try:
+            from importspy_hook._finder import guard
+
+            guard(self, spec)
+        except Exception as exc:  # a bug of ours must not break the import
+            _internal_error(fullname, exc)
+        finally:
+            self.leave()
+        return spec
+
+    def invalidate_caches(self) -> "None":
+        # importlib.invalidate_caches(): new sidecars become visible, as new modules do.
+        _listings.clear()
+
+    def _refresh(self, meta_path: "Any") -> "None":
+        # Recompute the finders to ask after this one, after sys.meta_path changed.
+        try:
+            position = meta_path.index(self)
+        except ValueError:  # called directly, not from the import system: ask everyone
+            following = list(meta_path)
+        else:
+            if position and self._move_to_front(meta_path, position):
+                position = 0
+            following = list(meta_path[position + 1 :])
+        later = []
+        for finder in following:
+            if getattr(finder, "_importspy_hook_finder", False):
+                continue
+            find_spec = getattr(finder, "find_spec", None)
+            if find_spec is not None:
+                later.append(find_spec)
+        # _later before _seen: a thread that sees the new _seen also sees the new _later.
+        self._later = tuple(later)
+        self._seen = meta_path[:]
+
+    # Take back the first place after another tool inserted a finder in front of this one. pytest puts
+    # its assertion rewriter at sys.meta_path[0] after start-up; a module it serves (a test helper
+    # registered for rewriting, say) would then never reach this finder, and its contract would go
+    # unchecked. Moving back in front keeps every finder in the same relative order, and this finder
+    # asks the others in that order, so their behaviour is unchanged. Safe during the import system's
+    # own iteration over sys.meta_path: this finder sits at ``position``, the iteration's next index is
+    # ``position + 1``, and removing it from ``position`` and inserting it at 0 leaves every entry after
+    # ``position`` at its index, so no finder is skipped or asked twice for the current import.
+    @staticmethod
+    def _move_to_front(meta_path: "list[Any]", position: "int") -> "bool":
+        try:
+            finder = meta_path.pop(position)
+            meta_path.insert(0, finder)
+        except (IndexError, TypeError, AttributeError):  # meta_path is not a plain list
+            return False
+        return True
+
+
+def _internal_error(fullname: "str", exc: "BaseException") -> "None":
+    try:
+        from importspy_hook._log import emit
+
+        emit("warning", "hook.internal_error", target=fullname, error=f"{type(exc).__name__}: {exc}")
+    except Exception:
+        pass
