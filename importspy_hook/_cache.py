@@ -201,11 +201,25 @@ def write_record(path: "str | None", kind: "str", key: "bytes", payload: "Any") 
 class Entry:
     """One parsed contract: its plain form, its compiled check, and what was judged with it.
 
-    ``verdicts`` holds the keys of compliant verdicts (``_compiled.verdict_key``); failures are
-    never added. The attrs models are built on first request only (API, violation messages).
+    ``verdicts`` holds the keys of compliant verdicts; failures are never added. For a program whose
+    residual has a ``plan`` (``_compiled.plan``: environment checks and caller operations, AND-ed)
+    a key is the caller's part only — names, source path and stamp — and the environment is read
+    on every check; for any other program a key is ``_compiled.verdict_key``. The attrs models are
+    built on first request only (API, violation messages).
     """
 
-    __slots__ = ("_checked", "_model", "digest", "memo", "path", "plain", "program", "residual", "verdicts")
+    __slots__ = (
+        "_checked",
+        "_model",
+        "digest",
+        "memo",
+        "path",
+        "plain",
+        "plan",
+        "program",
+        "residual",
+        "verdicts",
+    )
 
     def __init__(
         self, path: "str", key: "bytes", plain: "Node", program: "tuple[Any, ...]", checked: "bool" = True
@@ -219,6 +233,9 @@ class Entry:
         # The program specialised to this platform (``_compiled.specialise``), computed on first use;
         # ``False`` until then, None when the platform alone refuses.
         self.residual: tuple[Any, ...] | bool | None = False
+        # ``_compiled.plan`` of the residual, computed on first use; ``False`` until then, None when
+        # the residual has none (alternatives, distributions: the verdict cache decides).
+        self.plan: tuple[Any, ...] | bool | None = False
         self._model: Contract | None = None
         self._checked = checked  # False for a tree read back from a cache record
 
@@ -244,6 +261,7 @@ class Entry:
         fresh = contract_entry(self.path, _read_all(self.path), remember=False)
         self.plain, self.program = fresh.plain, fresh.program
         self.residual = False
+        self.plan = False
         self.verdicts.clear()
         self.memo.clear()
 

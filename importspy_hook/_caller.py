@@ -25,27 +25,32 @@ class Caller:
     real name under ``python -m``), ``file`` the path of its source (None when there is none),
     ``module`` the live module object, which may be only partly initialised (the import statement
     may be its first line).
+
+    ``module_name`` is worked out once, here: the guard and the verdict cache read it on every
+    contracted import, and a property would run Python code each time. (A ``__main__`` module's
+    ``__spec__`` is set before its code runs, so it is known by the time it imports anything.)
     """
 
-    __slots__ = ("file", "module", "name")
+    __slots__ = ("file", "module", "module_name", "name")
 
     def __init__(self, name: "str | None", file: "str | None", module: "ModuleType | None") -> "None":
         self.name = name
         self.file = file
         self.module = module
-
-    @property
-    def module_name(self) -> "str | None":
-        """The importable name: ``pkg.mod`` for ``python -m pkg.mod`` rather than ``__main__``."""
-        if self.name == "__main__" and self.module is not None:
-            spec = getattr(self.module, "__spec__", None)
-            spec_name = getattr(spec, "name", None)
-            if isinstance(spec_name, str) and spec_name:
-                return spec_name
-        return self.name
+        self.module_name = _importable_name(name, module)
 
     def __repr__(self) -> "str":
         return f"Caller(name={self.name!r}, file={self.file!r})"
+
+
+def _importable_name(name: "str | None", module: "ModuleType | None") -> "str | None":
+    """The importable name: ``pkg.mod`` for ``python -m pkg.mod`` rather than ``__main__``."""
+    if name == "__main__" and module is not None:
+        spec = getattr(module, "__spec__", None)
+        spec_name = getattr(spec, "name", None)
+        if isinstance(spec_name, str) and spec_name:
+            return spec_name
+    return name
 
 
 _STANDARD: "frozenset[str] | None" = None
@@ -83,6 +88,19 @@ def _skipped(name: "str", patterns: "tuple[str, ...]") -> "bool":
     return False
 
 
+def _bootstrap_globals() -> "dict[str, object]":
+    """The globals of the import system's frozen ``_bootstrap``: every frame between a loader and
+    the import statement but the last runs there, so one identity test passes each of them over
+    (the same answer the name test gives, without reading and splitting ``__name__``)."""
+    bootstrap = sys.modules.get("_frozen_importlib")
+    found: dict[str, object] = getattr(bootstrap, "__dict__", None) or {"__name__": "importlib._bootstrap"}
+    _BOOTSTRAP.append(found)
+    return found
+
+
+_BOOTSTRAP: "list[dict[str, object]]" = []
+
+
 def find_caller(start: "FrameType | None" = None) -> "Caller | None":
     """The first frame above ``start`` (default: the caller of this function) that is application code.
 
@@ -91,32 +109,56 @@ def find_caller(start: "FrameType | None" = None) -> "Caller | None":
     caller cannot be identified, and §5 says structural requirements then fail clearly.
     """
     frame: FrameType | None = start if start is not None else sys._getframe(1)
+    bootstrap = _BOOTSTRAP[0] if _BOOTSTRAP else _bootstrap_globals()
     patterns = _PATTERNS[0] if _PATTERNS else _loader_patterns()
     standard = _STANDARD if _STANDARD is not None else _standard()
     while frame is not None:
-        name = frame.f_globals.get("__name__")
-        # The common frames (import machinery, the hook) are decided inline: one set lookup each.
-        if (
-            isinstance(name, str)
-            and name.partition(".")[0] not in standard
-            and (not patterns or not _skipped(name, patterns))
-        ):
-            return _make_caller(name, frame)
+        f_globals = frame.f_globals
+        if f_globals is not bootstrap:
+            name = f_globals.get("__name__")
+            # The other frames (the hook, importlib proper) are decided inline: one set lookup each.
+            if (
+                isinstance(name, str)
+                and name.partition(".")[0] not in standard
+                and (not patterns or not _skipped(name, patterns))
+            ):
+                return _make_caller(name, frame)
         frame = frame.f_back
     return None
 
 
 def _make_caller(name: "str", frame: "FrameType") -> "Caller | None":
+    f_globals = frame.f_globals
+    file = f_globals.get("__file__")
     module = sys.modules.get(name)
-    if module is not None and getattr(module, "__dict__", None) is not frame.f_globals:
+    # The same few modules import over and over: their Caller is kept, keyed by the identity of
+    # their globals, and reused only while everything it was made from is still what it was —
+    # the module in sys.modules and its ``__file__`` (the name was just read from those globals).
+    known = _CALLERS.get(id(f_globals))
+    if known is not None and known[0] is f_globals and known[1] is module and known[2] is file:
+        caller: Caller = known[3]
+        if caller.name == name:
+            return caller
+    if module is not None and getattr(module, "__dict__", None) is not f_globals:
         module = None  # a frame whose globals are not that module's (exec with custom globals)
-    file = frame.f_globals.get("__file__")
-    if not isinstance(file, str):
+    path = file
+    if not isinstance(path, str):
         filename = frame.f_code.co_filename
-        file = None if filename.startswith("<") else filename
-    if file is None and name == "__main__":
+        path = None if filename.startswith("<") else filename
+    if path is None and name == "__main__":
         return None  # python -c / REPL: no module to read
-    return Caller(name, (_ABSOLUTE.get(file) or _absolute(file)) if file else None, module)
+    absolute = (_ABSOLUTE.get(path) or _absolute(path)) if path else None
+    caller = Caller(name, absolute, module)
+    if module is not None and isinstance(file, str) and file in _ABSOLUTE:
+        # Only a module's own globals (kept alive by the module anyway), with an absolute __file__
+        # (a relative one depends on the working directory, which may change).
+        if len(_CALLERS) >= 256:
+            _CALLERS.clear()
+        _CALLERS[id(f_globals)] = (f_globals, module, file, caller)
+    return caller
+
+
+_CALLERS: "dict[int, tuple[dict[str, object], ModuleType, str, Caller]]" = {}
 
 
 _ABSOLUTE: "dict[str, str]" = {}

@@ -44,8 +44,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "annotation_norms",
+    "caller_source",
     "compile_contract",
     "compliant",
+    "environment_holds",
+    "plan",
     "values_equal",
     "verdict_key",
 ]
@@ -493,10 +496,12 @@ class Run:
 
     __slots__ = ("_source", "caller", "memo")
 
-    def __init__(self, caller: "Any", memo: "dict[Any, bool] | None" = None) -> "None":
+    def __init__(
+        self, caller: "Any", memo: "dict[Any, bool] | None" = None, source: "Any" = _NOT_YET
+    ) -> "None":
         self.caller = caller
         self.memo: dict[Any, bool] = {} if memo is None else memo
-        self._source: Any = _NOT_YET
+        self._source: Any = source  # what caller_source(caller) returns, when already read
 
     @staticmethod
     def env(name: "str") -> "object":
@@ -516,13 +521,32 @@ class Run:
         source file."""
         source = self._source
         if source is _NOT_YET:
-            source = self._source = _caller_source(self.caller)
+            source = self._source = caller_source(self.caller)
         result: tuple[str, tuple[int, int], Any] | None = source
         return result
 
     # -- the program -----------------------------------------------------------------------------
     def all(self, operations: "tuple[tuple[Any, ...], ...]") -> "bool":
-        for operation in operations:  # noqa: SIM110 - a loop: this runs on every contracted import
+        """Every operation holds. The two kinds met on every import — an environment variable, and a
+        structural requirement already proven on this caller source — are decided inline."""
+        data = _ENVIRON_DATA if os.environ is _ENVIRON else None
+        keys = _KEYS
+        for operation in operations:
+            code = operation[0]
+            if code == OP_ENV and data is not None:
+                key = keys.get(operation[1])
+                if key is not None:
+                    actual = data.get(key)
+                    if actual is None:
+                        return False
+                    expected = operation[2]
+                    if expected is not None and actual != (_STORED.get(expected) or _stored(expected)):
+                        return False
+                    continue
+            elif code == OP_MODULE:
+                source = self._source
+                if source.__class__ is tuple and (id(operation), source[0], source[1]) in self.memo:
+                    continue
             if not self.one(operation):
                 return False
         return True
@@ -530,12 +554,7 @@ class Run:
     def one(self, operation: "tuple[Any, ...]") -> "bool":
         code = operation[0]
         if code == OP_ENV:
-            name = operation[1]
-            data = _ENVIRON_DATA
-            if data is not None and os.environ is _ENVIRON and name in _KEYS:
-                actual = data.get(_KEYS[name])  # Run.env, inline
-            else:
-                actual = self.env(name)
+            actual = self.env(operation[1])
             return actual is not None and (operation[2] is None or actual == _stored(operation[2]))
         if code == OP_MODULE:
             source = self._source
@@ -634,11 +653,16 @@ def _module(name: "str") -> "Any":
     return module
 
 
-def _caller_source(caller: "Any") -> "tuple[str, tuple[int, int], Any] | None":
-    _shape = _module("._shape")
+_SHAPE: "Any" = None  # the ``_shape`` module, once imported
+
+
+def caller_source(caller: "Any") -> "tuple[str, tuple[int, int], Any] | None":
+    """``(source path, stamp, records or None)`` of ``caller``'s source, None when it has none that
+    can be read; one ``stat`` when the source was parsed before (records keyed by path and stamp)."""
+    shape = _SHAPE if _SHAPE is not None else _load_shape()
     path = getattr(caller, "file", None)
-    if not isinstance(path, str) or not path.endswith(".py"):
-        path = _shape.source_path(path)
+    if path.__class__ is not str or not path.endswith(".py"):
+        path = shape.source_path(path)
         if path is None:
             return None
     try:
@@ -646,11 +670,17 @@ def _caller_source(caller: "Any") -> "tuple[str, tuple[int, int], Any] | None":
     except (OSError, ValueError):
         return None
     stamp = (stat.st_mtime_ns, stat.st_size)
-    known = _shape.known(path)  # the usual case: parsed in this process, unchanged since
+    known = shape.known(path)  # the usual case: parsed in this process, unchanged since
     if known is not None and known[0] == stamp:
         return (path, stamp, known[1])
-    readable, parsed = _shape.plain_for_file(path, stamp)
+    readable, parsed = shape.plain_for_file(path, stamp)
     return (path, stamp, parsed) if readable else None
+
+
+def _load_shape() -> "Any":
+    global _SHAPE
+    _SHAPE = _module("._shape")
+    return _SHAPE
 
 
 def _variable(
@@ -756,18 +786,99 @@ def holds(residual: "tuple[Any, ...]", run: "Run") -> "bool":
     return run.all(residual)
 
 
+def plan(residual: "tuple[Any, ...]") -> "tuple[Any, ...] | None":
+    """The residual as ``(encoded environment checks, environment checks, caller operations,
+    reads source)`` when it is a plain conjunction of environment and caller operations — what
+    almost every contract leaves once the platform is known — else None.
+
+    Such a residual splits in two: the environment checks, read straight from ``os.environ``'s
+    storage on every check (cheaper than building a key of their values), and the operations on
+    the caller (its names, its structure), whose verdict depends only on the caller's names and
+    source path and stamp, and can be kept under that key. Environment checks are
+    ``(name, value or None)``; their encoded form (see :func:`_environment`) is None when
+    ``os.environ`` is not the standard mapping.
+    """
+    checks: list[tuple[str, Any]] = []
+    operations: list[tuple[Any, ...]] = []
+    reads_source = False
+    for operation in residual:
+        code = operation[0]
+        if code == OP_ENV:
+            checks.append((operation[1], operation[2]))
+        elif code in (OP_MODULE, OP_IMPORTERS):
+            operations.append(operation)
+            reads_source = reads_source or code == OP_MODULE
+        else:
+            return None
+    encoded: tuple[tuple[Any, Any], ...] | None = None
+    if _ENVIRON_DATA is not None and os.environ is _ENVIRON:
+        encoded = tuple(
+            (_encoded((name,))[0], None if value is None else _ENVIRON.encodevalue(value))
+            for name, value in checks
+        )
+    return (encoded, tuple(checks), tuple(operations), reads_source)
+
+
+def environment_holds(plan: "tuple[Any, ...]") -> "bool":
+    """Every environment check of a :func:`plan` holds: the variable is set (to its value, if any)."""
+    encoded = plan[0]
+    data = _ENVIRON_DATA
+    if encoded is not None and os.environ is _ENVIRON:
+        for key, expected in encoded:
+            actual = data.get(key)
+            if actual is None or (expected is not None and actual != expected):
+                return False
+        return True
+    for name, value in plan[1]:
+        actual = Run.env(name)
+        if actual is None or (value is not None and actual != _stored(value)):
+            return False
+    return True
+
+
 def verdict_key(program: "Program", run: "Run") -> "tuple[Any, ...] | None":
-    """What a compliant verdict of ``program`` depends on, or None when it is not worth caching."""
-    flags, names = program[1], program[2]
+    """What a compliant verdict of ``program`` depends on, or None when it is not worth caching.
+
+    The environment variables the program names (their stored values, read in one pass), the
+    caller's names, and — when the program reads the caller's structure — its source path and stamp.
+    """
+    flags = program[1]
     if not flags or flags & NEEDS_DISTRIBUTIONS:
         return None  # nothing to save (platform and environment only), or too costly to key
-    env = run.env
-    values = tuple([env(name) for name in names])
+    names = program[2]
+    data = _ENVIRON_DATA
+    if data is not None and os.environ is _ENVIRON:
+        keys = _ENCODED.get(names)
+        if keys is None:
+            keys = _encoded(names)
+        values = tuple(map(data.get, keys))
+    else:
+        values = tuple([Run.env(name) for name in names])
     caller = run.caller
     who = None if caller is None else (getattr(caller, "module_name", None), caller.name)
     if not flags & NEEDS_SOURCE:
         return (values, who)
-    source = run.source() if caller is not None else None
+    source = run._source
+    if source is _NOT_YET:
+        source = run.source() if caller is not None else None
     if source is None:
         return None
     return (values, who, source[0], source[1])
+
+
+_ENCODED: "dict[tuple[str, ...], tuple[Any, ...]]" = {}
+
+
+def _encoded(names: "tuple[str, ...]") -> "tuple[Any, ...]":
+    """The storage keys of ``names`` in ``os.environ`` (see :func:`_environment`), remembered
+    (and registered for :meth:`Run.all`'s inline reads)."""
+    keys = []
+    for name in names:
+        key = _KEYS.get(name)
+        if key is None:
+            key = _KEYS[name] = _ENVIRON.encodekey(name)
+        keys.append(key)
+    found = tuple(keys)
+    if len(_ENCODED) < 1024:
+        _ENCODED[names] = found
+    return found

@@ -108,9 +108,43 @@ def _refusal(
 
 
 def guard_import(
-    name: "str", sidecar: "Sidecar | object", finder: "Any", real_loader: "Any", frame: "FrameType"
+    name: "str", sidecar: "Sidecar | object", finder: "Any", frame: "FrameType"
 ) -> "BaseException | None":
-    """Check the import of ``name``; return the exception to raise, or None to let it proceed."""
+    """Check the import of ``name``; return the exception to raise, or None to let it proceed.
+
+    ``frame`` is the frame that asked the loader for the module (the import machinery's); the
+    caller is found by walking up from it (§5).
+
+    Two paths. The quick one (``_validate.admitted``) serves the usual contracted import — a sidecar
+    file, no simulation, no debug event to emit — and answers only "certainly admitted": it walks the
+    frames only when the contract reads the caller, and builds nothing on success. Anything else (a
+    refusal, a question the compiled check leaves open, a registered contract, an archived sidecar,
+    debug logging) takes the full path below, which finds the caller first, so every message and
+    event names it exactly as before.
+    """
+    log = sys.modules.get(_LOG)
+    if log is not None:
+        debug = log.enabled("debug")
+    else:
+        debug = not (_DEFAULT_LOGGING[0] if _DEFAULT_LOGGING else _logging_left_at_defaults())
+    if not debug and sidecar.__class__ is Sidecar and sidecar.data is None:
+        validator = _VALIDATE[0] if _VALIDATE else _validate_module()
+        entered = finder.enter()  # the engine's own lazy imports must pass through untouched
+        try:
+            if validator.admitted(name, sidecar.path, frame):
+                return None
+        except Exception:  # the full path below meets the same error and reports it
+            pass
+        finally:
+            if entered:
+                finder.leave()
+    return _full_check(name, sidecar, finder, frame, debug)
+
+
+def _full_check(
+    name: "str", sidecar: "Sidecar | object", finder: "Any", frame: "FrameType", debug: "bool"
+) -> "BaseException | None":
+    """The check with the caller known first: refusals, debug events, registered contracts."""
     caller = find_caller(frame)
     caller_name = caller.module_name if caller is not None else None
     contract: Any
@@ -122,7 +156,7 @@ def guard_import(
     else:  # a contract registered from Python
         contract, read, where = sidecar, None, f"<registered contract for {name}>"
     mode = finder.mode
-    # same_top_level(caller, name), inline: this runs on every contracted import
+    # same_top_level(caller, name), inline
     if caller_name is not None and caller_name.partition(".")[0] == name.partition(".")[0]:
         emit(
             "debug",
@@ -134,8 +168,6 @@ def guard_import(
             reason="internal import",
         )
         return None
-    log = sys.modules.get(_LOG)
-    debug = log.enabled("debug") if log is not None else not _logging_left_at_defaults()
     entered = finder.enter()  # the engine's own lazy imports must pass through untouched
     started = time.perf_counter_ns() if debug else 0
     try:

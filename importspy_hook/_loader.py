@@ -48,7 +48,7 @@ class GuardedLoader:
     __slots__ = ("_checked", "_finder", "_name", "real_loader", "sidecar")
 
     def __init__(self, real_loader: "Any", sidecar: "Sidecar | object", finder: "Any", name: "str") -> "None":
-        self.real_loader = unwrap(real_loader)
+        self.real_loader = unwrap(real_loader) if real_loader.__class__ is GuardedLoader else real_loader
         self.sidecar = sidecar
         self._finder = finder
         self._name = name
@@ -64,7 +64,15 @@ class GuardedLoader:
         return f"<importspy_hook guard of {self.real_loader!r}>"
 
     def create_module(self, spec: "ModuleSpec") -> "ModuleType | None":
-        self._check(spec.name)
+        # The check, inline (this runs on every contracted import): the frame handed over is the
+        # import machinery's, where the walk up to the caller starts.
+        self._checked = True
+        guard_import = _guard_import if _guard_import is not None else _load_guard()
+        error = guard_import(spec.name, self.sidecar, self._finder, sys._getframe(1))
+        if error is not None:
+            # Raised here, outside any except block and with a fresh traceback, so what the user sees
+            # ends at their import statement and the import machinery, not deep inside the hook.
+            raise error.with_traceback(None)
         real = self.real_loader
         if spec.loader is self and hasattr(real, "exec_module"):  # type: ignore[comparison-overlap]
             # Admitted: hand the spec back to the real loader now. The import system reads
@@ -106,14 +114,16 @@ class GuardedLoader:
 
     def _check(self, name: "str") -> "None":
         self._checked = True
-        global _guard_import
-        guard_import = _guard_import
-        if guard_import is None:
-            from ._guard import guard_import
-
-            _guard_import = guard_import
-        error = guard_import(name, self.sidecar, self._finder, self.real_loader, sys._getframe(1))
+        guard_import = _guard_import if _guard_import is not None else _load_guard()
+        error = guard_import(name, self.sidecar, self._finder, sys._getframe(2))
         if error is not None:
-            # Raised here, outside any except block and with a fresh traceback, so what the user sees
-            # ends at their import statement and the import machinery, not deep inside the hook.
-            raise error.with_traceback(None)
+            raise error.with_traceback(None)  # see create_module
+
+
+def _load_guard() -> "Any":
+    """``_guard.guard_import``, imported on the first contracted import and kept."""
+    global _guard_import
+    from ._guard import guard_import
+
+    _guard_import = guard_import
+    return guard_import

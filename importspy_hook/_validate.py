@@ -14,22 +14,62 @@ next time, so setting the missing variable and importing again works (§7).
 import sys
 
 from ._cache import contract_entry, model_entry
-from ._compiled import Run, holds, specialise, verdict_key
+from ._caller import find_caller
+from ._compiled import (
+    NEEDS_CALLER_NAME,
+    NEEDS_SOURCE,
+    Run,
+    caller_source,
+    environment_holds,
+    holds,
+    plan,
+    specialise,
+    verdict_key,
+)
 from ._finder import REGISTRY
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: this module is on the contracted-import path
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from types import FrameType
     from typing import Any
 
     from ._cache import Entry
     from ._caller import Caller
     from ._contract_model import Contract
 
-__all__ = ["register", "unregister", "validate"]
+__all__ = ["admitted", "register", "unregister", "validate"]
 
 _SIMULATION = __name__.rpartition(".")[0] + "._simulation"
 _VERDICTS_PER_CONTRACT = 64
+_READS_CALLER = NEEDS_CALLER_NAME | NEEDS_SOURCE
+
+
+def admitted(target: "str", path: "str", frame: "FrameType | None") -> "bool":
+    """True when the import of ``target`` is certainly admitted by the contract file at ``path``.
+
+    The guard's quick path (§11): the compiled check and its verdict cache, nothing else. False is
+    never a refusal, only "ask :func:`validate`", which finds the caller, judges, and words the
+    refusal. The caller is looked for (from ``frame`` upwards, §5) only when the compiled contract
+    reads it — its name (``importers``) or its structure: a contract on the platform and the
+    environment alone judges every importer alike, and an internal import (§4), which would have
+    been let through unchecked, is let through all the same when the contract admits it. When it
+    does not, :func:`validate`'s caller decides (internal imports are still never refused).
+
+    Raises what :func:`validate` would raise for an unreadable or malformed contract.
+    """
+    simulation = sys.modules.get(_SIMULATION)
+    if simulation is not None and simulation.active_overrides():
+        return False  # the context is simulated: only _check judges it
+    entry = contract_entry(path)
+    caller: Caller | None = None
+    if entry.program[1] & _READS_CALLER:
+        caller = find_caller(frame)
+        if caller is not None:
+            name = caller.module_name
+            if name is not None and name.partition(".")[0] == target.partition(".")[0]:
+                return True  # an internal import (§4): not evaluated
+    return _proved_compliant(entry, caller)
 
 
 def validate(
@@ -80,28 +120,67 @@ def validate(
 
 
 def _proved_compliant(entry: "Entry", caller: "Caller | None") -> "bool":
-    """The compiled check, with its verdict cache; False means "ask ``_check``", never "refused"."""
-    program = entry.program
+    """The compiled check, with its verdict cache; False means "ask ``_check``", never "refused".
+
+    The usual residual has a plan (``_compiled.plan``): its environment checks are read on every
+    call, and its caller operations are run once per caller names and source stamp (the key, kept
+    in ``entry.verdicts`` only when they hold). Any other residual is keyed as a whole
+    (``verdict_key``).
+    """
     try:
-        residual = entry.residual
-        if residual is False:
-            residual = entry.residual = specialise(program[3])
-        if residual is None:
-            return False  # this platform is refused: only _check can say why
-        run = Run(caller, entry.memo)
-        key = verdict_key(program, run)
-        verdicts = entry.verdicts
-        if key is not None and key in verdicts:
-            return True
-        if not holds(residual, run):  # type: ignore[arg-type]
+        steps = entry.plan
+        if steps is False:
+            residual = entry.residual
+            if residual is False:
+                residual = entry.residual = specialise(entry.program[3])
+            steps = entry.plan = None if residual is None else plan(residual)  # type: ignore[arg-type]
+        if steps is None:
+            return _proved_as_a_whole(entry, caller)
+        if not environment_holds(steps):  # type: ignore[arg-type]
             return False
-        if key is not None:
-            if len(verdicts) >= _VERDICTS_PER_CONTRACT:
-                verdicts.clear()
-            verdicts.add(key)
+        operations = steps[2]  # type: ignore[index]
+        if not operations:
+            return True
+        if caller is None:
+            return bool(holds(operations, Run(None, entry.memo)))  # an importers rule may still hold
+        if steps[3]:  # type: ignore[index]
+            source = caller_source(caller)
+            if source is None:
+                return False  # no source to read: the live module decides, in _check
+            key: tuple[Any, ...] = (caller.module_name, caller.name, source[0], source[1])
+        else:
+            source = None
+            key = (caller.module_name, caller.name)
+        verdicts = entry.verdicts
+        if key in verdicts:
+            return True
+        if not holds(operations, Run(caller, entry.memo, source)):
+            return False
+        if len(verdicts) >= _VERDICTS_PER_CONTRACT:
+            verdicts.clear()
+        verdicts.add(key)
         return True
     except Exception:  # the compiled check is only a shortcut: whatever goes wrong, _check decides
         return False
+
+
+def _proved_as_a_whole(entry: "Entry", caller: "Caller | None") -> "bool":
+    """The compiled check of a residual without a plan (alternatives, distributions)."""
+    residual = entry.residual
+    if residual is None:
+        return False  # this platform is refused: only _check can say why
+    run = Run(caller, entry.memo)
+    key = verdict_key(entry.program, run)
+    verdicts = entry.verdicts
+    if key is not None and key in verdicts:
+        return True
+    if not holds(residual, run):  # type: ignore[arg-type]
+        return False
+    if key is not None:
+        if len(verdicts) >= _VERDICTS_PER_CONTRACT:
+            verdicts.clear()
+        verdicts.add(key)
+    return True
 
 
 def _registered_name(target: "str", contract: "Contract") -> "str":

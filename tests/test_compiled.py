@@ -391,16 +391,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     clear_cache()
 
 
-def test_a_recheck_with_the_same_facts_skips_the_program(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    contract = project / "plugin.contract.yml"
-    contract.write_text(
-        "variables:\n  - name: LIMIT\n    value: 5\nruntime:\n  environment: {IMPORTSPY_T_FLAG: null}\n"
-    )
-    host = project / "host.py"
-    host.write_text("LIMIT = 5\n")
-    caller = FakeCaller("host", str(host))
+def _counting_holds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the runs of the compiled program (``holds``) that ``_validate`` makes."""
     runs: list[int] = []
     original = _compiled.holds
 
@@ -409,24 +401,102 @@ def test_a_recheck_with_the_same_facts_skips_the_program(
         return original(residual, run)  # type: ignore[arg-type]
 
     monkeypatch.setattr(_validate, "holds", counting)
+    return runs
+
+
+def test_a_recheck_with_the_same_caller_skips_the_structure(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    contract = project / "plugin.contract.yml"
+    contract.write_text(
+        "variables:\n  - name: LIMIT\n    value: 5\n"
+        "runtime:\n  environment: {IMPORTSPY_T_FLAG: null, IMPORTSPY_T_STAGE: ci}\n"
+    )
+    host = project / "host.py"
+    host.write_text("LIMIT = 5\n")
+    caller = FakeCaller("host", str(host))
+    runs = _counting_holds(monkeypatch)
     monkeypatch.setenv("IMPORTSPY_T_FLAG", "1")
+    monkeypatch.setenv("IMPORTSPY_T_STAGE", "ci")
     _validate.validate("plugin", str(contract), caller)
     _validate.validate("plugin", str(contract), caller)
-    assert len(runs) == 1  # the second check was a verdict-cache hit
-    monkeypatch.setenv("IMPORTSPY_T_FLAG", "2")  # a fact the contract reads changed
+    assert len(runs) == 1  # the caller's structure was proven once, for this source
+    # The environment is read on every check, whatever is cached about the caller.
+    monkeypatch.setenv("IMPORTSPY_T_FLAG", "2")
     _validate.validate("plugin", str(contract), caller)
-    assert len(runs) == 2
+    monkeypatch.setenv("IMPORTSPY_T_STAGE", "prod")
+    with pytest.raises(ContractViolation, match="IMPORTSPY_T_STAGE"):
+        _validate.validate("plugin", str(contract), caller)
+    monkeypatch.setenv("IMPORTSPY_T_STAGE", "ci")
     monkeypatch.delenv("IMPORTSPY_T_FLAG")
-    with pytest.raises(ContractViolation):
+    with pytest.raises(ContractViolation, match="IMPORTSPY_T_FLAG"):
         _validate.validate("plugin", str(contract), caller)
     with pytest.raises(ContractViolation):  # failures are never cached
         _validate.validate("plugin", str(contract), caller)
-    assert len(runs) == 4
+    monkeypatch.setenv("IMPORTSPY_T_FLAG", "1")
+    _validate.validate("plugin", str(contract), caller)  # fixed: admitted again
+    assert len(runs) == 1
     host.write_text("LIMIT = 6\n")  # the caller's source changed: its stamp is in the key
     os.utime(host, ns=(10**18, 10**18))
-    monkeypatch.setenv("IMPORTSPY_T_FLAG", "1")
+    with pytest.raises(ContractViolation, match="LIMIT"):
+        _validate.validate("plugin", str(contract), caller)
     with pytest.raises(ContractViolation):
         _validate.validate("plugin", str(contract), caller)
+    assert len(runs) == 3  # re-run on the new source, and a failure is not kept
+    host.write_text("LIMIT = 5\n")
+    os.utime(host, ns=(2 * 10**18, 2 * 10**18))
+    _validate.validate("plugin", str(contract), caller)
+    assert len(runs) == 4
+
+
+def test_the_structure_verdict_is_kept_per_caller(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    contract = project / "plugin.contract.yml"
+    contract.write_text("variables:\n  - name: LIMIT\n    value: 5\nimporters:\n  deny: [bad*]\n")
+    (project / "host.py").write_text("LIMIT = 5\n")
+    (project / "bad_host.py").write_text("LIMIT = 5\n")
+    runs = _counting_holds(monkeypatch)
+    _validate.validate("plugin", str(contract), FakeCaller("host", str(project / "host.py")))
+    _validate.validate("plugin", str(contract), FakeCaller("host", str(project / "host.py")))
+    assert len(runs) == 1
+    # Same source file, another importer's name: not the cached verdict.
+    with pytest.raises(ContractViolation, match="bad_host"):
+        _validate.validate("plugin", str(contract), FakeCaller("bad_host", str(project / "host.py")))
+    with pytest.raises(ContractViolation, match="bad_host"):
+        _validate.validate("plugin", str(contract), FakeCaller("bad_host", str(project / "bad_host.py")))
+
+
+def test_alternatives_are_cached_as_a_whole_verdict(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two alternative systems: the environment decides which one holds, so the verdict is keyed on
+    # the environment values (and the caller), not split.
+    facts = platform_facts()
+    contract = project / "plugin.contract.yml"
+    contract.write_text(
+        "variables:\n  - name: LIMIT\n    value: 5\n"
+        "deployments:\n"
+        f"  - arch: {facts.arch}\n"
+        "    systems:\n"
+        f"      - os: {facts.os}\n"
+        "        environment: {variables: [{name: IMPORTSPY_T_A, value: '1'}]}\n"
+        f"      - os: {facts.os}\n"
+        "        environment: {variables: [{name: IMPORTSPY_T_B}]}\n"
+    )
+    host = project / "host.py"
+    host.write_text("LIMIT = 5\n")
+    caller = FakeCaller("host", str(host))
+    entry = _cache.contract_entry(str(contract))
+    runs = _counting_holds(monkeypatch)
+    monkeypatch.setenv("IMPORTSPY_T_A", "1")
+    monkeypatch.delenv("IMPORTSPY_T_B", raising=False)
+    _validate.validate("plugin", str(contract), caller)
+    _validate.validate("plugin", str(contract), caller)
+    assert len(runs) == 1
+    assert entry.plan is None  # no plan: alternatives
+    monkeypatch.setenv("IMPORTSPY_T_A", "2")  # the first system no longer holds ...
+    with pytest.raises(ContractViolation):
+        _validate.validate("plugin", str(contract), caller)
+    monkeypatch.setenv("IMPORTSPY_T_B", "x")  # ... the second one does
+    _validate.validate("plugin", str(contract), caller)
+    assert len(runs) == 3
 
 
 def test_a_value_only_the_live_module_holds_is_left_to_check(project: Path) -> None:
