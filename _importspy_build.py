@@ -43,9 +43,7 @@ class BuildPyWithStartupFiles(build_py):  # type: ignore[misc]
         if not getattr(self, "editable_mode", False):
             schema = os.path.join(_HERE, _SCHEMA)
             if os.path.exists(schema):
-                self.copy_file(
-                    schema, os.path.join(self.build_lib, "importspy_hook", "contract.schema.json")
-                )
+                self.copy_file(schema, os.path.join(self.build_lib, "importspy_hook", "contract.schema.json"))
 
     @staticmethod
     def _point_startup_line_at_checkout(pth: str) -> None:

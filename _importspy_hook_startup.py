@@ -147,6 +147,7 @@ def skipped_by_name(fullname: "str", patterns: "tuple[str, ...]" = ()) -> "bool"
 # ---------------------------------------------------------------------------------------------------
 
 SIDECAR_SUFFIXES = (".contract.yml", ".contract.yaml")
+_SEP = os.sep
 _listings: "dict[str, dict[str, str] | None]" = {}
 _module_suffixes: "tuple[str, ...]" = ()
 
@@ -169,6 +170,8 @@ def _suffixes() -> "tuple[str, ...]":
 
 # ``foo.cpython-311-x86_64-linux-gnu.so`` -> ``foo``; an unknown suffix -> the text before the last dot.
 def module_stem(filename: "str") -> "str":
+    if filename.endswith(".py") and len(filename) > 3:  # the usual case; no other suffix ends so
+        return filename[:-3]
     for suffix in _suffixes():
         if filename.endswith(suffix) and len(filename) > len(suffix):
             return filename[: -len(suffix)]
@@ -292,6 +295,7 @@ class ContractFinder:
             return None
         if spec.loader is None:
             return spec  # a namespace package: no file, no contract
+        sidecar = None  # the sidecar's path, when the listing already tells
         if not REGISTRY:
             origin = spec.origin
             if not spec.has_location:
@@ -302,17 +306,20 @@ class ContractFinder:
                     stems = _listings[directory]
                 except KeyError:
                     stems = _listings[directory] = list_sidecars(directory)
-                if stems is not None and (not stems or module_stem(filename) not in stems):
-                    return spec  # listed, and this module has no sidecar
+                if stems is not None:
+                    if not stems:
+                        return spec  # listed, and the directory holds no sidecar at all
+                    sidecar = stems.get(module_stem(filename))
+                    if sidecar is None:
+                        return spec  # listed, and this module has none
+                    sidecar = directory + _SEP + sidecar
             elif not isinstance(origin, str):
                 return spec  # not a path (a str subclass is one: the slow path handles it)
         # The slow path: a sidecar, a registered contract, or a directory that cannot be listed.
         if not self.enter():
             return spec
         try:
-            from importspy_hook._finder import guard
-
-            guard(self, spec)
+            (_guard or _load_guard())(self, spec, sidecar)
         except Exception as exc:  # a bug of ours must not break the import
             _internal_error(fullname, exc)
         finally:
@@ -360,6 +367,19 @@ class ContractFinder:
         except (IndexError, TypeError, AttributeError):  # meta_path is not a plain list
             return False
         return True
+
+
+# ``importspy_hook._finder.guard``, imported by the first import that leaves the fast path and kept:
+# a ``from ... import`` statement costs ~1.5 µs even when the module is loaded.
+_guard: "Any" = None
+
+
+def _load_guard() -> "Any":
+    global _guard
+    from importspy_hook._finder import guard
+
+    _guard = guard
+    return guard
 
 
 def _internal_error(fullname: "str", exc: "BaseException") -> "None":
