@@ -211,15 +211,17 @@ def build_environments(work: Path, log: Callable[[str], None]) -> tuple[Path, Pa
 
 
 FLOOR_MODULE = "_importspy_floor_empty"
+_FLOOR_CHECK = "import os;os.environ.get('IMPORTSPY_FLOOR')in('0','off','false','no')"
 FLOORS = {
-    "floor-line": ("import os\n", "a .pth line `import os` (floor)"),
-    "floor-module": (f"import {FLOOR_MODULE}\n", "a .pth line importing an empty module (floor)"),
+    "floor-off": (_FLOOR_CHECK + "\n", "floor: a .pth line reading one variable"),
+    "floor-on": (f"{_FLOOR_CHECK}or __import__({FLOOR_MODULE!r})\n", "floor: that line + one empty module"),
 }
-"""What any ``.pth``-activated tool pays at least, measured beside the hook: the cheapest import line
-(site reads the file and compiles and runs the line, twice in a venv), and that line importing one
-empty module from site-packages (finding it, the first ``FileFinder`` of site-packages, reading a
-``.pyc``). §11 puts the hook's start-up path at "the line plus one small module"; these rows show
-what that costs on the machine at hand, so that the hook's own rows can be read against them."""
+"""What any ``.pth``-activated tool shaped as §3 asks pays at least, measured beside the hook: a line
+that reads one environment variable and does nothing else (site reads the file and compiles and runs
+the line, twice in a venv) — the floor of hook off — and the same line importing one empty module from
+site-packages (finding it, the first ``FileFinder`` of site-packages, reading a ``.pyc``) — the floor
+of hook on, whose start-up path §11 puts at "the line plus one small module". They show what the
+budgets leave on the machine at hand, so that the hook's own rows can be read against them."""
 
 
 def build_floor_environments(work: Path, without: Path) -> dict[str, Path]:
@@ -243,8 +245,8 @@ def check_configs(configs: Sequence[Config]) -> None:
         "base": "0 -",
         "off": "0 -",
         "on": "1 " + ",".join(sorted(HOOK_MODULES)),
-        "floor-line": "0 -",
-        "floor-module": "0 -",
+        "floor-off": "0 -",
+        "floor-on": "0 -",
     }
     for config in configs:
         got = run([config.python, "-c", PROBE], env=config.env).strip()
