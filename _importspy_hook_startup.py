@@ -120,15 +120,20 @@ OWN_TOP_LEVEL = frozenset(
     }
 )
 _INTERPRETER = frozenset({"_frozen_importlib", "_frozen_importlib_external", "__future__"})
-# sys.stdlib_module_names is 3.10+ (the supported floor), and lists built-in and frozen modules too;
-# builtin_module_names still counts for interpreters that embed modules of their own.
-_STANDARD: "frozenset[str]" = getattr(sys, "stdlib_module_names", frozenset())
-_BUILTIN = sys.builtin_module_names
+# Every skipped top-level name in one set, built by the first decision (one set lookup per new name,
+# rather than four, and nothing to build for a process that imports nothing). sys.stdlib_module_names
+# is 3.10+ (the supported floor) and lists built-in and frozen modules too; builtin_module_names still
+# counts for interpreters that embed modules of their own.
+_skipped_top: "frozenset[str]" = frozenset()
 
 
 def skipped_by_name(fullname: "str", patterns: "tuple[str, ...]" = ()) -> "bool":
-    top = fullname.partition(".")[0]
-    if top in _STANDARD or top in OWN_TOP_LEVEL or top in _INTERPRETER or top in _BUILTIN:
+    global _skipped_top
+    if not _skipped_top:
+        _skipped_top = OWN_TOP_LEVEL.union(
+            _INTERPRETER, getattr(sys, "stdlib_module_names", ()), sys.builtin_module_names
+        )
+    if fullname.partition(".")[0] in _skipped_top:
         return True
     if patterns:
         from fnmatch import fnmatchcase
@@ -148,6 +153,7 @@ def skipped_by_name(fullname: "str", patterns: "tuple[str, ...]" = ()) -> "bool"
 
 SIDECAR_SUFFIXES = (".contract.yml", ".contract.yaml")
 _SEP = os.sep
+_ALTSEP = os.altsep
 _listings: "dict[str, dict[str, str] | None]" = {}
 _module_suffixes: "tuple[str, ...]" = ()
 
@@ -298,14 +304,17 @@ class ContractFinder:
         sidecar = None  # the sidecar's path, when the listing already tells
         if not REGISTRY:
             origin = spec.origin
-            if not spec.has_location:
-                return spec  # built-in, frozen, or a loader without a file: nothing to look beside
             if origin.__class__ is str:
-                directory, filename = split_origin(origin)
+                # Inline rather than split_origin(): this line runs on every import.
+                directory, _, filename = origin.rpartition(_SEP)
+                if _ALTSEP is not None and _ALTSEP in filename:
+                    directory, filename = split_origin(origin)
                 try:
                     stems = _listings[directory]
                 except KeyError:
-                    stems = _listings[directory] = list_sidecars(directory)
+                    stems = None  # a spec without a file location is left to the slow path, unlisted
+                    if spec.has_location:
+                        stems = _listings[directory] = list_sidecars(directory)
                 if stems is not None:
                     if not stems:
                         return spec  # listed, and the directory holds no sidecar at all

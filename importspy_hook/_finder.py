@@ -112,15 +112,12 @@ def guard(finder: "Any", spec: "Any", path: "str | None" = None) -> "None":
     """
     sidecar: object | None = REGISTRY.get(spec.name)
     if sidecar is None:
-        if path is not None:
-            sidecar = Sidecar(path)
-        else:
-            origin = spec.origin
-            if not spec.has_location or not isinstance(origin, str):
-                return
-            sidecar = find_sidecar(origin, spec.loader)
-            if sidecar is None:
-                return
+        origin = spec.origin
+        if not spec.has_location or not isinstance(origin, str):
+            return
+        sidecar = Sidecar(path) if path is not None else find_sidecar(origin, spec.loader)
+        if sidecar is None:
+            return
     loader_class = _GUARDED_LOADER[0] if _GUARDED_LOADER else _guarded_loader()
     spec.loader = loader_class(spec.loader, sidecar, finder, spec.name)
 
