@@ -214,6 +214,25 @@ def list_sidecars(directory: "str") -> "dict[str, str] | None":
     return found
 
 
+# Loaders that read a real file at ``origin`` (stat can answer for its neighbours); the import system's
+# own classes, looked up where they live (``_frozen_importlib_external`` is loaded before site runs).
+_external = sys.modules.get("_frozen_importlib_external")
+_LOADER_NAMES = ("SourceFileLoader", "SourcelessFileLoader", "ExtensionFileLoader")
+_FILE_LOADERS: "frozenset[Any]" = frozenset(getattr(_external, n, None) for n in _LOADER_NAMES) - {None}
+del _external
+
+
+def _sidecar_by_stat(directory: "str", stem: "str") -> "str | None":
+    for suffix in SIDECAR_SUFFIXES:
+        path = directory + _SEP + stem + suffix
+        try:
+            os.stat(path)
+        except (OSError, ValueError):
+            continue
+        return path
+    return None
+
+
 # The listing the standard FileFinder already holds for ``directory``, if any. The module being
 # imported was just found there by a FileFinder, which lists each directory once and keeps the names
 # in its private ``_path_cache`` set (CPython since 3.3, refreshed by the finder itself when the
@@ -314,7 +333,20 @@ class ContractFinder:
                 except KeyError:
                     stems = None  # a spec without a file location is left to the slow path, unlisted
                     if spec.has_location:
-                        stems = _listings[directory] = list_sidecars(directory)
+                        if (
+                            filename.startswith("__init__.")
+                            and spec.loader.__class__ in _FILE_LOADERS
+                            and _names_known_to_path_finder(directory) is None
+                        ):
+                            # A package's __init__, met before any FileFinder has listed the package's
+                            # directory; its first submodule import will list it (FileFinder), so
+                            # listing it here too would read it twice. Two stat calls answer for
+                            # __init__ alone, and the directory is listed later from that cache.
+                            sidecar = _sidecar_by_stat(directory, "__init__")
+                            if sidecar is None:
+                                return spec
+                        else:
+                            stems = _listings[directory] = list_sidecars(directory)
                 if stems is not None:
                     if not stems:
                         return spec  # listed, and the directory holds no sidecar at all

@@ -178,6 +178,36 @@ def test_package_contract_in_init_guards_the_package_and_its_submodules(project:
     assert executed == ["pkg_ok", "pkg_ok.child"]
 
 
+def test_package_sidecar_suffixes_before_the_package_directory_is_listed(project: Path) -> None:
+    # A package's __init__ is met before any finder has listed the package's own directory; its
+    # sidecar is then looked up file by file, with the same preference as a listing (.yml over .yaml).
+    write_files(
+        project,
+        {
+            "pkg_yaml/__init__.py": RAN,
+            "pkg_yaml/__init__.contract.yaml": REFUSE,
+            "pkg_both/__init__.py": RAN,
+            "pkg_both/__init__.contract.yml": ADMIT,
+            "pkg_both/__init__.contract.yaml": REFUSE,
+            "pkg_both/child.py": RAN,
+            "pkg_both/child.contract.yaml": REFUSE,
+        },
+    )
+    got, result, executed = run(
+        project,
+        """
+        emit(yaml=attempt("pkg_yaml"), both=attempt("pkg_both"), child=attempt("pkg_both.child"))
+        """,
+    )
+    assert got["yaml"]["outcome"] == "refused", result
+    assert Path(got["yaml"]["contract"]) == project / "pkg_yaml" / "__init__.contract.yaml"
+    assert got["both"]["outcome"] == "admitted", result
+    # the package directory, listed at the child's import, still yields the child's own sidecar
+    assert got["child"]["outcome"] == "refused", result
+    assert Path(got["child"]["contract"]) == project / "pkg_both" / "child.contract.yaml"
+    assert executed == ["pkg_both"]
+
+
 def test_submodule_with_its_own_contract(project: Path) -> None:
     write_files(
         project,
