@@ -120,20 +120,16 @@ OWN_TOP_LEVEL = frozenset(
     }
 )
 _INTERPRETER = frozenset({"_frozen_importlib", "_frozen_importlib_external", "__future__"})
-# Every skipped top-level name in one set, built by the first decision (one set lookup per new name,
-# rather than four, and nothing to build for a process that imports nothing). sys.stdlib_module_names
-# is 3.10+ (the supported floor) and lists built-in and frozen modules too; builtin_module_names still
-# counts for interpreters that embed modules of their own.
-_skipped_top: "frozenset[str]" = frozenset()
+# Every skipped top-level name in one set: one lookup per import. sys.stdlib_module_names is 3.10+
+# (the supported floor) and lists built-in and frozen modules too; builtin_module_names still counts
+# for interpreters that embed modules of their own.
+_SKIPPED_TOP: "frozenset[str]" = OWN_TOP_LEVEL.union(
+    _INTERPRETER, getattr(sys, "stdlib_module_names", ()), sys.builtin_module_names
+)
 
 
 def skipped_by_name(fullname: "str", patterns: "tuple[str, ...]" = ()) -> "bool":
-    global _skipped_top
-    if not _skipped_top:
-        _skipped_top = OWN_TOP_LEVEL.union(
-            _INTERPRETER, getattr(sys, "stdlib_module_names", ()), sys.builtin_module_names
-        )
-    if fullname.partition(".")[0] in _skipped_top:
+    if fullname.partition(".")[0] in _SKIPPED_TOP:
         return True
     if patterns:
         from fnmatch import fnmatchcase
@@ -274,7 +270,9 @@ class ContractFinder:
         if exclude is None:
             exclude = os.environ.get("IMPORTSPY_HOOK_EXCLUDE")
         self.patterns: tuple[str, ...] = tuple(p.strip() for p in (exclude or "").split(",") if p.strip())
-        self.verdicts: dict[str, bool] = {}  # full name -> skipped by scope?
+        # full name -> skipped by scope?, kept only when exclusion patterns make deciding costly (a
+        # cache of the plain set lookup would cost more than the lookup: most names are seen once)
+        self.verdicts: dict[str, bool] = {}
         self._busy: set[int] = set()
         # find_spec of the finders after this one, and the sys.meta_path it was taken from: rebuilt
         # only when sys.meta_path changes, instead of two getattr per finder per import.
@@ -296,18 +294,18 @@ class ContractFinder:
         self._busy.discard(get_ident())
 
     def skips(self, fullname: "str") -> "bool":
+        if not self.patterns:
+            return fullname.partition(".")[0] in _SKIPPED_TOP
         verdict = self.verdicts.get(fullname)
         if verdict is None:
             verdict = self.verdicts[fullname] = skipped_by_name(fullname, self.patterns)
         return verdict
 
     def find_spec(self, fullname: "str", path: "Any" = None, target: "Any" = None) -> "Any":
-        # Written for the common case, an import with no contract: one dict lookup for the name, the
+        # Written for the common case, an import with no contract: one set lookup for the name, the
         # other finders' own work, one dict lookup for the directory. Keep it that way.
-        skip = self.verdicts.get(fullname)
-        if skip is None:
-            skip = self.skips(fullname)
-        if skip and fullname not in REGISTRY:
+        skipped = fullname.partition(".")[0] in _SKIPPED_TOP or (self.patterns and self.skips(fullname))
+        if skipped and fullname not in REGISTRY:
             return None
         meta_path = sys.meta_path
         if meta_path != self._seen:
