@@ -7,7 +7,7 @@
 # file holds what every process needs from its first import on, and nothing else:
 #
 #   1. Mode (§3): IMPORTSPY_HOOK -> enforce / warn / off, and ``startup()``.
-#   2. Scope (§4 "Targets skipped"): imports never looked at, decided from the name, cached per name.
+#   2. Scope (§4 "Targets skipped"): imports never looked at, decided from the name (one set lookup).
 #   3. Directory listings (§4 "Sidecar location"): which module stems of a directory have a sidecar.
 #   4. The finder and its per-import fast path.
 #
@@ -101,9 +101,9 @@ def startup() -> "None":
 
 # ---------------------------------------------------------------------------------------------------
 # 2. Scope. Decided from the top-level name against the standard library, the hook itself and what
-#    it imports for its own work (guarding those would recurse into the hook); the verdict is cached
-#    per full name in the finder, so each name is decided once. Exclusion patterns
-#    (IMPORTSPY_HOOK_EXCLUDE, ``fnmatch`` on the full name) import fnmatch only when set.
+#    it imports for its own work (guarding those would recurse into the hook): one set lookup per
+#    import. Exclusion patterns (IMPORTSPY_HOOK_EXCLUDE, ``fnmatch`` on the full name) import fnmatch
+#    only when set, and only then are verdicts cached per full name (in the finder).
 # ---------------------------------------------------------------------------------------------------
 
 OWN_TOP_LEVEL = frozenset(
