@@ -20,6 +20,11 @@
 # Rules for this file: only ``os``, ``sys`` and ``_thread`` (loaded before site runs); no ``typing``,
 # no ``from __future__`` (imports too), string annotations; explanations in comments rather than
 # docstrings, because docstrings are part of the bytecode that every process reads and unmarshals.
+# The one docstring is for pytest: it marks every module of a distribution that has a pytest11 entry
+# point for assertion rewriting, and warns in every pytest run about one already imported, unless its
+# docstring says PYTEST_DONT_REWRITE.
+
+"""importspy-hook's start-up module. PYTEST_DONT_REWRITE: imported before pytest starts."""
 
 import os
 import sys
