@@ -109,7 +109,9 @@ def loaded_modules(state: dict[str, object]) -> set[str]:
 
 
 def imported_hook_modules(state: dict[str, object]) -> set[str]:
-    return {name for name in loaded_modules(state) if name.split(".")[0] == "importspy_hook"}
+    """The hook's own modules (the package, and the top-level start-up module) the probe saw loaded."""
+    ours = ("importspy_hook", "_importspy_hook_startup")
+    return {name for name in loaded_modules(state) if name.split(".")[0] in ours}
 
 
 def assert_enforcing(venv: Venv, env: dict[str, str | None] | None = None) -> None:

@@ -17,7 +17,7 @@ What it does, per project (the pinned versions are just below):
    wheelhouse; importspy-hook is installed first, so the second ``pip install`` already runs with
    the hook active in the "on" environment;
 4. probes each environment: with ``IMPORTSPY_HOOK=enforce`` the finder must be first on
-   ``sys.meta_path``; with ``IMPORTSPY_HOOK=0`` it must be absent and ``importspy_hook`` not even
+   ``sys.meta_path``; with ``IMPORTSPY_HOOK=0`` it must be absent and its start-up module not even
    imported; the project must be imported from the environment (not from the unpacked tree), so
    that a C extension is the one that was built;
 5. runs the project's tests in each environment from its own copy of the unpacked sdist
@@ -313,7 +313,7 @@ class Venv:
         code = textwrap.dedent(
             f"""
             import sys
-            hook_imported = "importspy_hook" in sys.modules
+            hook_imported = "_importspy_hook_startup" in sys.modules  # the start-up module
             finders = [f for f in sys.meta_path if getattr(f, "_importspy_hook_finder", False)]
             first = bool(finders) and sys.meta_path[0] is finders[0]
             import importlib, os
