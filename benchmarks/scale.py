@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.contracted import Facts, bench_env, compile_tree, write
+from benchmarks.contracted import HOST_DEFINITIONS, Facts, bench_env, compile_tree, write
 from benchmarks.imports import MODULE_TEMPLATE
 from benchmarks.startup import HarnessError, child_env
 
@@ -42,7 +42,8 @@ PER_PACKAGE = 50
 CONTRACT_EVERY = 20
 GROWTH_BUDGET = 1.5
 
-SCALE_HOST = '''"""Child of benchmarks/scale.py: imports the first N generated modules, timed or traced."""
+SCALE_HOST = (
+    '''"""Child of benchmarks/scale.py: imports the first N generated modules, timed or traced."""
 
 import json
 import sys
@@ -81,22 +82,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-''' + (
-    """
-stage: str = "live"
-limit: int = 5
-
-
-def run(data: dict) -> str:
-    return "ran"
-
-
-class Extension:
-    kind = "plugin"
-
-    def start(self):
-        return self.kind
-"""
+'''
+    + HOST_DEFINITIONS
 )
 
 
