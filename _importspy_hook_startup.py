@@ -133,16 +133,6 @@ _SKIPPED_TOP: "frozenset[str]" = OWN_TOP_LEVEL.union(
 )
 
 
-def skipped_by_name(fullname: "str", patterns: "tuple[str, ...]" = ()) -> "bool":
-    if fullname.partition(".")[0] in _SKIPPED_TOP:
-        return True
-    if patterns:
-        from fnmatch import fnmatchcase
-
-        return any(fnmatchcase(fullname, pattern) for pattern in patterns)
-    return False
-
-
 # ---------------------------------------------------------------------------------------------------
 # 3. Directory listings. Most imports come from directories with no sidecar, so each directory is
 #    listed once and only the stems that have a sidecar are remembered: a module whose directory has
@@ -157,10 +147,6 @@ _SEP = os.sep
 _ALTSEP = os.altsep
 _listings: "dict[str, dict[str, str] | None]" = {}
 _module_suffixes: "tuple[str, ...]" = ()
-
-
-def clear_sidecar_cache() -> "None":
-    _listings.clear()
 
 
 # Module file suffixes, longest first, so that ``.cpython-311-x86_64-linux-gnu.so`` wins over ``.so``.
@@ -298,18 +284,20 @@ class ContractFinder:
     def leave(self) -> "None":
         self._busy.discard(get_ident())
 
-    def skips(self, fullname: "str") -> "bool":
-        if not self.patterns:
-            return fullname.partition(".")[0] in _SKIPPED_TOP
+    def _excluded(self, fullname: "str") -> "bool":
+        # An IMPORTSPY_HOOK_EXCLUDE pattern matches the full name (fnmatch, imported only when set).
         verdict = self.verdicts.get(fullname)
         if verdict is None:
-            verdict = self.verdicts[fullname] = skipped_by_name(fullname, self.patterns)
+            from fnmatch import fnmatchcase
+
+            verdict = any(fnmatchcase(fullname, pattern) for pattern in self.patterns)
+            self.verdicts[fullname] = verdict
         return verdict
 
     def find_spec(self, fullname: "str", path: "Any" = None, target: "Any" = None) -> "Any":
         # Written for the common case, an import with no contract: one set lookup for the name, the
         # other finders' own work, one dict lookup for the directory. Keep it that way.
-        skipped = fullname.partition(".")[0] in _SKIPPED_TOP or (self.patterns and self.skips(fullname))
+        skipped = fullname.partition(".")[0] in _SKIPPED_TOP or (self.patterns and self._excluded(fullname))
         if skipped and fullname not in REGISTRY:
             return None
         meta_path = sys.meta_path

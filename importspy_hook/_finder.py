@@ -27,11 +27,9 @@ from _importspy_hook_startup import (
     ContractFinder,
     _listings,
     active_finder,
-    clear_sidecar_cache,
     list_sidecars,
     module_stem,
     parse_mode,
-    skipped_by_name,
     split_origin,
     startup,
 )
@@ -49,13 +47,11 @@ __all__ = [
     "ContractFinder",
     "Sidecar",
     "active_finder",
-    "clear_sidecar_cache",
     "find_sidecar",
     "guard",
     "list_sidecars",
     "module_stem",
     "parse_mode",
-    "skipped_by_name",
     "startup",
 ]
 
