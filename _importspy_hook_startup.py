@@ -28,7 +28,6 @@
 
 import os
 import sys
-from _thread import get_ident
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs ~8 ms at start-up
 if TYPE_CHECKING:
@@ -87,7 +86,7 @@ def startup() -> "None":
     try:
         mode, warning = parse_mode(os.environ.get("IMPORTSPY_HOOK"))
         if warning:
-            sys.stderr.write(warning + "\n")
+            _warn(warning)  # a process without stderr (pythonw, a daemon) still gets its finder
         if mode is None or active_finder() is not None:
             return
         finder = ContractFinder(mode)
@@ -98,10 +97,16 @@ def startup() -> "None":
 
             install_audit_hook(finder)
     except Exception as exc:
-        try:
-            sys.stderr.write(f"importspy-hook: not active ({type(exc).__name__}: {exc})\n")
-        except Exception:
-            pass
+        _warn(f"importspy-hook: not active ({type(exc).__name__}: {exc})")
+
+
+# One line straight to stderr; never raises (stderr may be None, closed, or a broken pipe).
+def _warn(line: "str") -> "None":
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except Exception:
+        pass
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -136,16 +141,25 @@ _SKIPPED_TOP: "frozenset[str]" = OWN_TOP_LEVEL.union(
 # ---------------------------------------------------------------------------------------------------
 # 3. Directory listings. Most imports come from directories with no sidecar, so each directory is
 #    listed once and only the stems that have a sidecar are remembered: a module whose directory has
-#    none costs one dict lookup, no string work and no ``stat``. ``importlib.invalidate_caches()``
-#    drops the listings (that is how a sidecar created at run time becomes visible). A directory that
-#    cannot be listed (a zip archive on sys.path, an execute-only directory) maps to None, and its
-#    modules are probed through their own loader by ``importspy_hook._finder``.
+#    none costs two dict lookups and no string work.
+#
+#    A listing is never older than the import system's own (§4): each one is stamped with the
+#    directory's st_mtime, the very value CPython's FileFinder compares to decide that it must list a
+#    directory again. On every use the stamp is compared with the FileFinder's ``_path_mtime`` for that
+#    directory, which the import in progress has just refreshed when that FileFinder found the module;
+#    when there is no such finder, or it disagrees (it was not asked, or it was invalidated), one
+#    ``stat`` decides. So a plugin and its sidecar written while the process runs are seen exactly
+#    when the import system sees the plugin. ``importlib.invalidate_caches()`` also drops them all.
+#
+#    A directory that cannot be listed (a zip archive on sys.path, an execute-only directory) maps to
+#    None, and its modules are probed through their own loader by ``importspy_hook._finder``.
 # ---------------------------------------------------------------------------------------------------
 
 SIDECAR_SUFFIXES = (".contract.yml", ".contract.yaml")
 _SEP = os.sep
 _ALTSEP = os.altsep
-_listings: "dict[str, dict[str, str] | None]" = {}
+# directory -> (st_mtime when listed, {stem: sidecar file name} or None when it cannot be listed)
+_listings: "dict[str, tuple[float, dict[str, str] | None]]" = {}
 _module_suffixes: "tuple[str, ...]" = ()
 
 
@@ -179,15 +193,25 @@ def split_origin(origin: "str") -> "tuple[str, str]":
     return directory, filename
 
 
-# The stems of ``directory`` that have a sidecar ({stem: file name}), or None if it cannot be listed.
-# When both exist, ``.contract.yml`` is the one used, whatever order the names come in.
-def list_sidecars(directory: "str") -> "dict[str, str] | None":
-    names = _names_known_to_path_finder(directory)
+# The directory's st_mtime, as FileFinder reads it; -1.0 (FileFinder's "unknown") when it cannot.
+def _mtime(directory: "str") -> "float":
+    try:
+        return os.stat(directory or ".").st_mtime
+    except (OSError, ValueError):
+        return -1.0
+
+
+# The stamped listing of ``directory``: (st_mtime, {stem: file name} or None if it cannot be listed).
+# When both exist, ``.contract.yml`` is the one used, whatever order the names come in. The stamp is
+# read before the names, so a file added meanwhile makes the next use list again, never the reverse.
+def list_sidecars(directory: "str") -> "tuple[float, dict[str, str] | None]":
+    stamp = _mtime(directory)
+    names = _names_known_to_path_finder(directory, stamp)
     if names is None:
         try:
             names = os.listdir(directory)
-        except OSError:
-            return None
+        except (OSError, ValueError):
+            return stamp, None
     found: dict[str, str] = {}
     preferred, alternative = SIDECAR_SUFFIXES
     for name in names:
@@ -198,39 +222,61 @@ def list_sidecars(directory: "str") -> "dict[str, str] | None":
         elif name.endswith(alternative):
             found.setdefault(name[: -len(alternative)], name)
     found.pop("", None)  # a file named just ".contract.yml" belongs to no module
-    return found
+    return stamp, found
+
+
+# The sidecars of ``directory`` from a listing no older than the import system's (see above).
+def sidecars_in(directory: "str") -> "dict[str, str] | None":
+    entry = _listings.get(directory)
+    if entry is None or not _fresh(directory, entry[0]):
+        entry = _listings[directory] = list_sidecars(directory)
+    return entry[1]
+
+
+# Whether a listing stamped ``stamp`` is as new as what the import system knows of ``directory``.
+def _fresh(directory: "str", stamp: "float") -> "bool":
+    finder = sys.path_importer_cache.get(directory)
+    return getattr(finder, "_path_mtime", None) == stamp or _mtime(directory) == stamp
 
 
 # Loaders that read a real file at ``origin`` (stat can answer for its neighbours); the import system's
 # own classes, looked up where they live (``_frozen_importlib_external`` is loaded before site runs).
-_external = sys.modules.get("_frozen_importlib_external")
+import _frozen_importlib_external as _external  # noqa: E402  (a builtin frozen module: no search)
+
 _LOADER_NAMES = ("SourceFileLoader", "SourcelessFileLoader", "ExtensionFileLoader")
 _FILE_LOADERS: "frozenset[Any]" = frozenset(getattr(_external, n, None) for n in _LOADER_NAMES) - {None}
-del _external
 
 
+# The sidecar of ``stem`` in ``directory`` by asking for the two names. A name that exists is a sidecar
+# even when it cannot be followed (a dangling or looping link): ``lstat`` answers for the link itself,
+# and reading it later refuses the import (§4: unreadable never reads as "no sidecar"). Only "no such
+# file" means none; any other failure to look counts as present, so the read decides, and refuses.
 def _sidecar_by_stat(directory: "str", stem: "str") -> "str | None":
     for suffix in SIDECAR_SUFFIXES:
         path = directory + _SEP + stem + suffix
         try:
-            os.stat(path)
-        except (OSError, ValueError):
+            os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
             continue
+        except (OSError, ValueError):
+            return path
         return path
     return None
 
 
-# The listing the standard FileFinder already holds for ``directory``, if any. The module being
-# imported was just found there by a FileFinder, which lists each directory once and keeps the names
-# in its private ``_path_cache`` set (CPython since 3.3, refreshed by the finder itself when the
-# directory's mtime changes): reading it saves one listdir per directory, most of what a first import
-# from a new package would cost this hook. Anything unexpected (no finder for that path, another
-# finder type, an empty or missing cache, a case-folding platform where the set holds lower-cased
+# The names the standard FileFinder holds for ``directory``, when they describe it as it is now
+# (its ``_path_mtime`` equals ``stamp``, just read). The module being imported was usually just found
+# there by that FileFinder, which lists each directory once and keeps the names in its private
+# ``_path_cache`` set (CPython since 3.3): reading it saves one listdir per directory, most of what a
+# first import from a new package would cost this hook. Anything unexpected (no finder for that path,
+# another finder type, a stale or empty cache, a case-folding platform where the set holds lower-cased
 # names) falls back to os.listdir.
-def _names_known_to_path_finder(directory: "str") -> "Any":
+def _names_known_to_path_finder(directory: "str", stamp: "float") -> "Any":
     finder = sys.path_importer_cache.get(directory)
     names = getattr(finder, "_path_cache", None)
     if names.__class__ is not set or not names or sys.platform.startswith(("win", "cygwin", "darwin")):
+        return None
+    if getattr(finder, "_path_mtime", None) != stamp or stamp == -1.0:
         return None
     return names
 
@@ -246,10 +292,60 @@ def _names_known_to_path_finder(directory: "str") -> "Any":
 #   across threads. Only the other finders' find_spec methods are called, in sys.meta_path order, and
 #   *their* spec object is returned (returning None instead would make the import system ask them all
 #   a second time).
-# - A per-thread reentrancy guard around the slow path: the hook's own lazy imports (the package, the
-#   loader, the contract engine) run inside an import and come back through this finder; they are
-#   let through untouched. The fast path imports nothing and needs no guard.
+# - Fail closed once a contract applies (§7): when the slow path fails after a sidecar (or registered
+#   contract) is known, the spec gets a loader that refuses every way of running the module. Only an
+#   error before any contract is known fails open, with one line on stderr.
+# - No per-thread "busy" exemption: the hook's own lazy imports (the package, attrs, ruamel.yaml,
+#   structlog, packaging) are skipped by name (scope), and everything else that a check happens to
+#   import is checked like any import (§7 "immune to the code it judges").
+# - The package is loaded from beside this file, never searched on sys.path: an application that
+#   narrows sys.path, or a directory named importspy_hook earlier on it, must not turn the check off.
+# - A fork never happens in the middle of a check (``_CHECKING``, held by the loader wrapper around
+#   each check): a child forked while another thread was importing the hook's lazy modules would
+#   inherit that module's import lock held by a thread that does not exist in the child, and hang
+#   on its first contracted import. (The finder's slow path already runs under the import system's
+#   global lock, which os.fork() takes before forking.)
 # ---------------------------------------------------------------------------------------------------
+
+# Held (re-entrantly) around every check; taken by os.fork() before it forks.
+from _thread import RLock as _RLock  # noqa: E402
+
+_CHECKING = _RLock()
+
+
+def _renew_after_fork() -> "None":
+    global _CHECKING
+    _CHECKING = _RLock()
+
+
+def _release_after_fork() -> "None":
+    _CHECKING.release()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=lambda: _CHECKING.acquire(),
+        after_in_parent=_release_after_fork,
+        after_in_child=_renew_after_fork,
+    )
+
+
+# The lock that the slow path and checks hold (a function: the child of a fork gets a new one).
+def checking() -> "Any":
+    return _CHECKING
+
+
+# The spec of the package ``importspy_hook`` beside this file, or None when it is not there (then the
+# import system searches for it as usual).
+_OWN_INIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "importspy_hook", "__init__.py")
+
+
+def _own_package_spec() -> "Any":
+    if not os.path.isfile(_OWN_INIT):
+        return None
+    return _external.spec_from_file_location(
+        "importspy_hook", _OWN_INIT, submodule_search_locations=[os.path.dirname(_OWN_INIT)]
+    )
 
 
 class ContractFinder:
@@ -264,7 +360,6 @@ class ContractFinder:
         # full name -> skipped by scope?, kept only when exclusion patterns make deciding costly (a
         # cache of the plain set lookup would cost more than the lookup: most names are seen once)
         self.verdicts: dict[str, bool] = {}
-        self._busy: set[int] = set()
         # find_spec of the finders after this one, and the sys.meta_path it was taken from: rebuilt
         # only when sys.meta_path changes, instead of two getattr per finder per import.
         self._later: tuple[Any, ...] = ()
@@ -272,17 +367,6 @@ class ContractFinder:
 
     def __repr__(self) -> "str":
         return f"<importspy_hook.ContractFinder mode={self.mode!r}>"
-
-    def enter(self) -> "bool":
-        # Mark this thread busy; False if it already was (then the caller must not proceed).
-        ident = get_ident()
-        if ident in self._busy:
-            return False
-        self._busy.add(ident)
-        return True
-
-    def leave(self) -> "None":
-        self._busy.discard(get_ident())
 
     def _excluded(self, fullname: "str") -> "bool":
         # An IMPORTSPY_HOOK_EXCLUDE pattern matches the full name (fnmatch, imported only when set).
@@ -296,9 +380,11 @@ class ContractFinder:
 
     def find_spec(self, fullname: "str", path: "Any" = None, target: "Any" = None) -> "Any":
         # Written for the common case, an import with no contract: one set lookup for the name, the
-        # other finders' own work, one dict lookup for the directory. Keep it that way.
+        # other finders' own work, two dict lookups and one attribute read for the directory.
         skipped = fullname.partition(".")[0] in _SKIPPED_TOP or (self.patterns and self._excluded(fullname))
         if skipped and fullname not in REGISTRY:
+            if fullname == "importspy_hook":
+                return _own_package_spec()
             return None
         meta_path = sys.meta_path
         if meta_path != self._seen:
@@ -314,30 +400,34 @@ class ContractFinder:
         sidecar = None  # the sidecar's path, when the listing already tells
         if not REGISTRY:
             origin = spec.origin
-            if origin.__class__ is str:
-                # Inline rather than split_origin(): this line runs on every import.
+            if origin.__class__ is not str:
+                if not isinstance(origin, str):
+                    return spec  # not a path (a str subclass is one: the slow path handles it)
+            elif spec.has_location or (os.path.isabs(origin) and os.path.isfile(origin)):
+                # (A spec without has_location whose origin is a real file — plugin registries build
+                # such specs — is looked up like any other, §4.)
+                # Inline rather than split_origin() and sidecars_in(): this runs on every import.
                 directory, _, filename = origin.rpartition(_SEP)
                 if _ALTSEP is not None and _ALTSEP in filename:
                     directory, filename = split_origin(origin)
-                try:
-                    stems = _listings[directory]
-                except KeyError:
-                    stems = None  # a spec without a file location is left to the slow path, unlisted
-                    if spec.has_location:
-                        if (
-                            filename.startswith("__init__.")
-                            and spec.loader.__class__ in _FILE_LOADERS
-                            and _names_known_to_path_finder(directory) is None
-                        ):
-                            # A package's __init__, met before any FileFinder has listed the package's
-                            # directory; its first submodule import will list it (FileFinder), so
-                            # listing it here too would read it twice. Two stat calls answer for
-                            # __init__ alone, and the directory is listed later from that cache.
-                            sidecar = _sidecar_by_stat(directory, "__init__")
-                            if sidecar is None:
-                                return spec
-                        else:
-                            stems = _listings[directory] = list_sidecars(directory)
+                entry = _listings.get(directory)
+                if entry is not None and (
+                    getattr(sys.path_importer_cache.get(directory), "_path_mtime", None) == entry[0]
+                    or _mtime(directory) == entry[0]
+                ):
+                    stems = entry[1]
+                elif filename.startswith("__init__.") and spec.loader.__class__ in _FILE_LOADERS:
+                    # A package's __init__, met before its directory is listed (or when its listing
+                    # may be stale). Its first submodule import will list the directory (FileFinder),
+                    # so listing it here too would read it twice: two lstat calls answer for
+                    # __init__ alone, and the directory is listed later.
+                    stems = None
+                    sidecar = _sidecar_by_stat(directory, "__init__")
+                    if sidecar is None:
+                        return spec
+                else:
+                    entry = _listings[directory] = list_sidecars(directory)
+                    stems = entry[1]
                 if stems is not None:
                     if not stems:
                         return spec  # listed, and the directory holds no sidecar at all
@@ -345,17 +435,20 @@ class ContractFinder:
                     if sidecar is None:
                         return spec  # listed, and this module has none
                     sidecar = directory + _SEP + sidecar
-            elif not isinstance(origin, str):
-                return spec  # not a path (a str subclass is one: the slow path handles it)
-        # The slow path: a sidecar, a registered contract, or a directory that cannot be listed.
-        if not self.enter():
-            return spec
+                # else: a directory that cannot be listed (or an __init__ found by stat)
+            else:
+                return spec  # its origin is no file of its own ("built-in", a made-up name): no sidecar
+        # The slow path: a sidecar, a registered contract, or a directory that cannot be listed. (No
+        # _CHECKING here: the import system calls find_spec holding its global import lock, which
+        # os.fork() takes too, and the check takes that lock after _CHECKING; the other order here
+        # would deadlock with a thread that is checking.)
         try:
             (_guard or _load_guard())(self, spec, sidecar)
-        except Exception as exc:  # a bug of ours must not break the import
-            _internal_error(fullname, exc)
-        finally:
-            self.leave()
+        except Exception as exc:
+            if sidecar is not None or fullname in REGISTRY:
+                _refuse_later(self, spec, sidecar, exc)  # a contract applies: fail closed
+            else:
+                _internal_error(fullname, exc)  # none is known to apply: fail open, loudly
         return spec
 
     def invalidate_caches(self) -> "None":
@@ -414,10 +507,65 @@ def _load_guard() -> "Any":
     return guard
 
 
+# Fail open where no contract is known to apply: one line straight to stderr (never silently, and
+# without depending on the package, which may be what failed), then the structured event if it can.
 def _internal_error(fullname: "str", exc: "BaseException") -> "None":
+    _warn(
+        f"importspy-hook: internal error while looking for a contract of {fullname!r}, not checked "
+        f"({type(exc).__name__}: {exc})"
+    )
     try:
         from importspy_hook._log import emit
 
         emit("warning", "hook.internal_error", target=fullname, error=f"{type(exc).__name__}: {exc}")
     except Exception:
         pass
+
+
+# A contract applies but the slow path failed before the check could be set up: in enforce mode the
+# spec's loader is replaced by one that refuses every way of running the module; warn mode logs it and
+# lets the import go on, as it does for violations.
+def _refuse_later(
+    finder: "ContractFinder", spec: "Any", sidecar: "str | None", exc: "BaseException"
+) -> "None":
+    where = sidecar or f"<registered contract for {spec.name}>"
+    reason = f"the contract could not be checked ({type(exc).__name__}: {exc})"
+    if finder.mode != ENFORCE:
+        _internal_error(spec.name, exc)
+        return
+    spec.loader = _Refusing(spec.loader, spec.name, where, reason)
+
+
+# The loader of a module whose contract could not be checked (see _refuse_later). Every loader method
+# that can run the module raises; the rest of the protocol is forwarded, like GuardedLoader does.
+class _Refusing:
+    def __init__(self, real: "Any", name: "str", where: "str", reason: "str") -> "None":
+        self.real_loader = real
+        self._name = name
+        self._where = where
+        self._reason = reason
+
+    def __getattr__(self, attribute: "str") -> "Any":
+        if attribute == "real_loader":
+            raise AttributeError(attribute)
+        return getattr(self.real_loader, attribute)
+
+    def _error(self) -> "BaseException":
+        try:
+            from importspy_hook._errors import ContractError
+
+            return ContractError(self._where, 0, 0, "", self._reason)
+        except Exception:  # the package itself cannot be loaded: still refuse, as a ValueError
+            return ValueError(f"{self._where}: import of {self._name!r} refused: {self._reason}")
+
+    def create_module(self, spec: "Any") -> "Any":
+        raise self._error()
+
+    def exec_module(self, module: "Any") -> "None":
+        raise self._error()
+
+    def load_module(self, fullname: "str") -> "Any":
+        raise self._error()
+
+    def get_code(self, fullname: "str") -> "Any":
+        raise self._error()

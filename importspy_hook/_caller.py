@@ -15,7 +15,7 @@ TYPE_CHECKING = False  # not ``typing``/``types``: this module is on the contrac
 if TYPE_CHECKING:
     from types import FrameType, ModuleType
 
-__all__ = ["Caller", "find_caller", "same_top_level"]
+__all__ = ["Caller", "find_caller", "is_internal"]
 
 
 class Caller:
@@ -176,9 +176,43 @@ def _absolute(file: "str") -> "str":
     return found
 
 
-def same_top_level(caller: "Caller | None", target: "str") -> "bool":
-    """§4 internal imports: ``pkg.a`` importing ``pkg.b`` is not evaluated."""
-    if caller is None:
+def is_internal(caller: "Caller | None", target: "str", sidecar: "str | None") -> "bool":
+    """§4 internal imports: ``pkg.a`` importing ``pkg.b`` is not evaluated — when, and only when, both
+    belong to the same top-level *regular* package installed in the same place.
+
+    A namespace package is shared by distributions that know nothing of each other (``acme.host``
+    from one ``sys.path`` entry loading ``acme.plugins.x`` from another, the PyPA plugin layout), so a
+    shared first name proves nothing: the top-level package directory of both must be the same and
+    hold an ``__init__``. ``sidecar`` is the target's sidecar path (beside the target's file), or None
+    for a contract registered from Python, where the caller's side alone decides.
+    """
+    if caller is None or caller.module_name is None or caller.file is None:
         return False
-    name = caller.module_name
-    return name is not None and name.partition(".")[0] == target.partition(".")[0]
+    top = target.partition(".")[0]
+    if caller.module_name.partition(".")[0] != top:
+        return False
+    caller_dir = os.path.dirname(caller.file)
+    caller_top = _top_directory(
+        caller.module_name, caller_dir, os.path.basename(caller.file).startswith("__init__.")
+    )
+    if caller_top is None or not _regular_package(caller_top):
+        return False
+    if sidecar is None:
+        return True
+    target_dir = os.path.dirname(sidecar)
+    target_top = _top_directory(target, target_dir, os.path.basename(sidecar).startswith("__init__."))
+    return target_top is not None and os.path.normcase(target_top) == os.path.normcase(caller_top)
+
+
+def _top_directory(name: "str", directory: "str", is_package: "bool") -> "str | None":
+    """The directory of ``name``'s top-level package, given the directory of its file."""
+    levels = name.count(".") if is_package else name.count(".") - 1
+    if levels < 0:
+        return None  # a top-level plain module belongs to no package
+    for _ in range(levels):
+        directory = os.path.dirname(directory)
+    return directory
+
+
+def _regular_package(directory: "str") -> "bool":
+    return any(os.path.isfile(os.path.join(directory, "__init__" + suffix)) for suffix in (".py", ".pyc"))

@@ -25,11 +25,12 @@ from _importspy_hook_startup import (
     SIDECAR_SUFFIXES,
     WARN,
     ContractFinder,
-    _listings,
     active_finder,
+    checking,
     list_sidecars,
     module_stem,
     parse_mode,
+    sidecars_in,
     split_origin,
     startup,
 )
@@ -47,11 +48,13 @@ __all__ = [
     "ContractFinder",
     "Sidecar",
     "active_finder",
+    "checking",
     "find_sidecar",
     "guard",
     "list_sidecars",
     "module_stem",
     "parse_mode",
+    "sidecars_in",
     "startup",
 ]
 
@@ -70,12 +73,14 @@ class Sidecar:
 
 
 def find_sidecar(origin: "str", loader: "Any") -> "Sidecar | None":
-    """The sidecar of the module whose file is ``origin``, or None. Never raises for a missing file."""
+    """The sidecar of the module whose file is ``origin``, or None when it has none.
+
+    From the directory's listing (never older than the import system's), or through the module's
+    own loader when the directory cannot be listed. A sidecar that exists is returned even when it
+    cannot be read: reading it later refuses the import (§4).
+    """
     directory, filename = split_origin(origin)
-    try:
-        stems = _listings[directory]
-    except KeyError:
-        stems = _listings[directory] = list_sidecars(directory)
+    stems = sidecars_in(directory)
     if stems is not None:
         if not stems:
             return None
@@ -85,7 +90,12 @@ def find_sidecar(origin: "str", loader: "Any") -> "Sidecar | None":
 
 
 def _probe(directory: "str", stem: "str", loader: "Any") -> "Sidecar | None":
-    """Look for the sidecar through the loader: zip archives and unlistable directories."""
+    """Look for the sidecar through the loader: zip archives and unlistable directories.
+
+    Only "not found" (``OSError`` from ``get_data``, what zipimport raises for a missing member)
+    means no sidecar. A sidecar that was read is handed to the check whatever it holds, so one over
+    the size limit refuses the import there (``_cache``), like one on disk.
+    """
     get_data = getattr(loader, "get_data", None)
     if get_data is None:
         return None
@@ -95,23 +105,28 @@ def _probe(directory: "str", stem: "str", loader: "Any") -> "Sidecar | None":
             data = get_data(path)
         except OSError:
             continue
-        return Sidecar(path, bytes(data))
+        return Sidecar(path, bytes(data))  # its size is checked with its content, by the check
     return None
 
 
 def guard(finder: "Any", spec: "Any", path: "str | None" = None) -> "None":
     """Wrap ``spec``'s loader when a contract applies to the module (registered first, then sidecar).
 
-    ``path`` is the sidecar's path when the finder's directory listing already found it. Called by
-    the finder with its reentrancy guard held, so the imports below (``_loader`` and, later, the
-    contract engine) pass through the finder untouched.
+    ``path`` is the sidecar's path when the finder's directory listing already found it. A spec
+    whose origin is the absolute path of an existing file is looked up even without
+    ``has_location`` (plugin registries build such specs, §4). A loader that only has the legacy
+    ``load_module`` gets a wrapper that only offers ``load_module``, so the import system keeps
+    using the protocol the real loader speaks.
     """
     sidecar: object | None = REGISTRY.get(spec.name)
     if sidecar is None:
         origin = spec.origin
-        if not spec.has_location or not isinstance(origin, str):
+        if not isinstance(origin, str):
             return
-        sidecar = Sidecar(path) if path is not None else find_sidecar(origin, spec.loader)
+        if path is not None:
+            sidecar = Sidecar(path)
+        elif spec.has_location or (os.path.isabs(origin) and os.path.isfile(origin)):
+            sidecar = find_sidecar(origin, spec.loader)
         if sidecar is None:
             return
     loader_class = _GUARDED_LOADER[0] if _GUARDED_LOADER else _guarded_loader()
@@ -122,8 +137,8 @@ _GUARDED_LOADER: "list[Any]" = []
 
 
 def _guarded_loader() -> "Any":
-    """``_loader.GuardedLoader``, imported once: an import statement per contracted import costs ~1.5 µs."""
-    from ._loader import GuardedLoader
+    """``_loader.wrap``, imported once: an import statement per contracted import costs ~1.5 µs."""
+    from ._loader import wrap
 
-    _GUARDED_LOADER.append(GuardedLoader)
-    return GuardedLoader
+    _GUARDED_LOADER.append(wrap)
+    return wrap

@@ -1,20 +1,23 @@
-"""What happens when a guarded module is about to be created: who imports it, the verdict, the mode.
+"""What happens when a guarded module is about to run: who imports it, the verdict, the mode.
 
 Kept apart from the loader wrapper so that the wrapper stays a thin protocol adapter and this file
-holds the policy of §4 (internal imports), §7 (enforce/warn, fail open on internal errors) and the
-events of §8.
+holds the policy of §4 (internal imports), §7 (enforce/warn; fail closed once a contract applies)
+and the events of §8.
 
-On the contracted-import path, so standard library only and typing-free. ``_log`` (which imports
-``typing`` and ``threading``) is imported only when an event can be emitted: a compliant import
-emits only debug events, and with the logging settings left at their defaults (level ``warning``)
-those are known to be filtered out without asking ``_log`` (§11: nothing is paid for silence).
+The policy, in one place: once this module is asked about an import, a contract applies, so the
+only outcome that lets the module run is a completed check that found no violation (or warn mode).
+Every exception on the way — reading or parsing the contract, reading the caller, evaluating,
+a missing dependency, a bug of ours — becomes a ``ContractError`` that names the contract and the
+cause, and refuses in enforce mode (§7 "Fail closed once a contract applies").
+
+On the contracted-import path, so standard library only and typing-free. ``_log`` is imported at
+the top (it is small; structlog itself loads only when an event is emitted at an enabled level).
 """
 
-import os
-import sys
 import time
 
-from ._caller import find_caller
+from . import _log
+from ._caller import find_caller, is_internal
 from ._finder import Sidecar
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs milliseconds
@@ -23,24 +26,6 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = ["guard_import"]
-
-_LOG = __name__.rpartition(".")[0] + "._log"
-_DEFAULT_LOGGING: "list[bool]" = []
-
-
-def _logging_left_at_defaults() -> "bool":
-    """Neither ``IMPORTSPY_HOOK_LOG`` nor ``IMPORTSPY_HOOK_LOG_LEVEL`` is set (read once, as ``_log``
-    reads its settings once). Then no debug event can be emitted, and ``guard_import`` neither
-    times the check nor builds the event's fields."""
-    if not _DEFAULT_LOGGING:
-        _DEFAULT_LOGGING.append(
-            not (
-                os.environ.get("IMPORTSPY_HOOK_LOG", "").strip()
-                or os.environ.get("IMPORTSPY_HOOK_LOG_LEVEL", "").strip()
-            )
-        )
-    return _DEFAULT_LOGGING[0]
-
 
 _VALIDATE: "list[Any]" = []  # the ``_validate`` module, once imported
 
@@ -52,27 +37,13 @@ def _validate_module() -> "Any":
     return _validate
 
 
-def emit(level: "str", event: "str", **fields: "Any") -> "None":
-    """``_log.emit``, skipping the import of ``_log`` for debug events nobody can see.
-
-    Only the default configuration (neither ``IMPORTSPY_HOOK_LOG`` nor ``IMPORTSPY_HOOK_LOG_LEVEL``
-    set, so the level is ``warning``) is decided here; any setting at all goes to ``_log``, which
-    reads, validates and warns about it exactly as before.
-    """
-    log: Any = sys.modules.get(_LOG)
-    if log is None:
-        if level == "debug" and _logging_left_at_defaults():
-            return
-        from . import _log
-
-        log = _log
-    log.emit(level, event, **fields)
+emit = _log.emit
 
 
 def _refusal(
     exc: "Exception", name: "str", caller: "str | None", where: "str", mode: "str"
 ) -> "Exception | None":
-    """What to raise for what ``validate`` raised (and the event to log); None lets the import proceed.
+    """What to raise for what the check raised (and the event to log); None lets the import proceed.
 
     ``_errors`` is imported here, not at the top: a compliant import never needs it.
     """
@@ -89,22 +60,24 @@ def _refusal(
             violations=[v.describe(where) for v in exc.violations],
         )
         return None if mode == "warn" else exc
-    if isinstance(exc, ContractError):
-        emit(
-            "error", "contract.invalid", target=name, caller=caller, contract=where, mode=mode, error=str(exc)
-        )
-        return None if mode == "warn" else exc
-    # A bug of the hook: fail open (§7).
-    emit(
-        "warning",
-        "hook.internal_error",
-        target=name,
-        caller=caller,
-        contract=where,
-        mode=mode,
-        error=f"{type(exc).__name__}: {exc}",
-    )
-    return None
+    if not isinstance(exc, ContractError):
+        # Anything else is a check that did not complete: it refuses like a malformed contract
+        # (§7). The cause is named by its type and text; a value of the importer's that caused it
+        # is never rendered here (no repr of application objects).
+        exc = ContractError(where, 0, 0, "", f"the contract could not be checked ({_describe(exc)})")
+    emit("error", "contract.invalid", target=name, caller=caller, contract=where, mode=mode, error=str(exc))
+    return None if mode == "warn" else exc
+
+
+def _describe(exc: "BaseException") -> "str":
+    """``Type: text`` of an exception, without letting a hostile ``__str__`` break the refusal."""
+    try:
+        text = str(exc)
+    except Exception:
+        text = "<unprintable>"
+    if len(text) > 300:
+        text = text[:300] + "…"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def guard_import(
@@ -113,82 +86,77 @@ def guard_import(
     """Check the import of ``name``; return the exception to raise, or None to let it proceed.
 
     ``frame`` is the frame that asked the loader for the module (the import machinery's); the
-    caller is found by walking up from it (§5).
+    caller is found by walking up from it (§5). Never raises an error of its own: whatever fails
+    is turned into a refusal by ``_refusal``.
 
     Two paths. The quick one (``_validate.admitted``) serves the usual contracted import — a sidecar
     file, no simulation, no debug event to emit — and answers only "certainly admitted": it walks the
     frames only when the contract reads the caller, and builds nothing on success. Anything else (a
     refusal, a question the compiled check leaves open, a registered contract, an archived sidecar,
     debug logging) takes the full path below, which finds the caller first, so every message and
-    event names it exactly as before.
+    event names it.
     """
-    log = sys.modules.get(_LOG)
-    if log is not None:
-        debug = log.enabled("debug")
-    else:
-        debug = not (_DEFAULT_LOGGING[0] if _DEFAULT_LOGGING else _logging_left_at_defaults())
-    if not debug and sidecar.__class__ is Sidecar and sidecar.data is None:
-        validator = _VALIDATE[0] if _VALIDATE else _validate_module()
-        entered = finder.enter()  # the engine's own lazy imports must pass through untouched
-        try:
-            if validator.admitted(name, sidecar.path, frame):
-                return None
-        except Exception:  # the full path below meets the same error and reports it
-            pass
-        finally:
-            if entered:
-                finder.leave()
-    return _full_check(name, sidecar, finder, frame, debug)
+    mode = getattr(finder, "mode", "enforce")
+    try:
+        debug = _log.enabled("debug")
+        if not debug and sidecar.__class__ is Sidecar and sidecar.data is None:
+            validator = _VALIDATE[0] if _VALIDATE else _validate_module()
+            try:
+                if validator.admitted(name, sidecar.path, frame):
+                    return None
+            except Exception:  # the full path below meets the same error and reports it
+                pass
+        return _full_check(name, sidecar, mode, frame, debug)
+    except Exception as exc:
+        return _refusal(exc, name, None, _where(name, sidecar), mode)
+
+
+def _where(name: "str", sidecar: "Sidecar | object") -> "str":
+    return sidecar.path if isinstance(sidecar, Sidecar) else f"<registered contract for {name}>"
 
 
 def _full_check(
-    name: "str", sidecar: "Sidecar | object", finder: "Any", frame: "FrameType", debug: "bool"
+    name: "str", sidecar: "Sidecar | object", mode: "str", frame: "FrameType", debug: "bool"
 ) -> "BaseException | None":
     """The check with the caller known first: refusals, debug events, registered contracts."""
-    caller = find_caller(frame)
-    caller_name = caller.module_name if caller is not None else None
-    contract: Any
-    if isinstance(sidecar, Sidecar):
-        contract = sidecar.path
-        data = sidecar.data
-        read = (lambda _path: data) if data is not None else None
-        where = sidecar.path
-    else:  # a contract registered from Python
-        contract, read, where = sidecar, None, f"<registered contract for {name}>"
-    mode = finder.mode
-    # same_top_level(caller, name), inline
-    if caller_name is not None and caller_name.partition(".")[0] == name.partition(".")[0]:
-        emit(
-            "debug",
-            "contract.skipped",
-            target=name,
-            caller=caller_name,
-            contract=where,
-            mode=mode,
-            reason="internal import",
-        )
-        return None
-    entered = finder.enter()  # the engine's own lazy imports must pass through untouched
+    where = _where(name, sidecar)
+    caller_name: str | None = None
     started = time.perf_counter_ns() if debug else 0
     try:
+        caller = find_caller(frame)
+        caller_name = caller.module_name if caller is not None else None
+        contract: Any
+        if isinstance(sidecar, Sidecar):
+            contract = sidecar.path
+            data = sidecar.data
+            read = (lambda _path: data) if data is not None else None
+        else:  # a contract registered from Python
+            contract, read = sidecar, None
+        if is_internal(caller, name, where if isinstance(sidecar, Sidecar) else None):
+            emit(
+                "debug",
+                "contract.skipped",
+                target=name,
+                caller=caller_name,
+                contract=where,
+                mode=mode,
+                reason="internal import",
+            )
+            return None
         # The module is kept, its ``validate`` looked up on each call (tests replace it).
         validator = _VALIDATE[0] if _VALIDATE else _validate_module()
         validator.validate(name, contract, caller, read=read)
     except Exception as exc:
         return _refusal(exc, name, caller_name, where, mode)
-    finally:
-        if entered:
-            finder.leave()
-    if not debug:
-        return None
-    emit(
-        "debug",
-        "contract.checked",
-        target=name,
-        caller=caller_name,
-        contract=where,
-        mode=mode,
-        outcome="compliant",
-        duration_us=(time.perf_counter_ns() - started) // 1000,
-    )
+    if debug:
+        emit(
+            "debug",
+            "contract.checked",
+            target=name,
+            caller=caller_name,
+            contract=where,
+            mode=mode,
+            outcome="compliant",
+            duration_us=(time.perf_counter_ns() - started) // 1000,
+        )
     return None

@@ -20,39 +20,57 @@ finders, so ``exec_module`` checks when ``create_module`` did not run (§4: relo
 
 import sys
 
-from ._finder import Sidecar
+from ._finder import Sidecar, checking
 
 TYPE_CHECKING = False  # not ``typing``/``importlib.machinery``: both are imports on the import path
 if TYPE_CHECKING:
     from importlib.machinery import ModuleSpec
-    from types import ModuleType
+    from types import FrameType, ModuleType
     from typing import Any
 
-__all__ = ["GuardedLoader", "unwrap"]
+__all__ = ["GuardedLoader", "LegacyGuardedLoader", "unwrap", "wrap"]
 
 
 _guard_import: "Any" = None  # ``_guard.guard_import``, imported on the first contracted import
+_FORK_WAIT = 2.0  # seconds a check waits for the fork lock before going on without it
 
 
 def unwrap(loader: "Any") -> "Any":
     """The real loader under any number of wrappers (defensive: specs are never wrapped twice)."""
-    while isinstance(loader, GuardedLoader):
+    while isinstance(loader, _Guarded):
         loader = loader.real_loader
     return loader
 
 
-class GuardedLoader:
-    """Checks the importing context against the contract, then lets the real loader do the work."""
+def wrap(real_loader: "Any", sidecar: "Sidecar | object", finder: "Any", name: "str") -> "Any":
+    """The wrapper for ``real_loader``: one that speaks the same protocol (§4).
 
-    # Slots: a wrapper is made for every contracted import; everything else is forwarded.
-    __slots__ = ("_checked", "_finder", "_name", "real_loader", "sidecar")
+    A loader with ``exec_module`` gets :class:`GuardedLoader`; a legacy loader that only has
+    ``load_module`` gets :class:`LegacyGuardedLoader`, which offers no ``exec_module``, so the import
+    system goes on calling ``load_module`` as it would without the hook.
+    """
+    real = unwrap(real_loader)
+    if hasattr(real, "exec_module"):
+        return GuardedLoader(real, sidecar, finder, name)
+    return LegacyGuardedLoader(real, sidecar, finder, name)
+
+
+class _Guarded:
+    """What both wrappers share: the forwarding, the check, putting the real loader back.
+
+    Invariant: every method that can run the module's code checks first, and only a completed check
+    that admitted lets it proceed. An admission is used once (``_admitted``): a refusal is never
+    remembered as one, and calling the loader again after a refusal checks again.
+    """
+
+    __slots__ = ("_admitted", "_finder", "_name", "real_loader", "sidecar")
 
     def __init__(self, real_loader: "Any", sidecar: "Sidecar | object", finder: "Any", name: "str") -> "None":
-        self.real_loader = unwrap(real_loader) if real_loader.__class__ is GuardedLoader else real_loader
+        self.real_loader = real_loader
         self.sidecar = sidecar
         self._finder = finder
         self._name = name
-        self._checked = False
+        self._admitted = False
 
     def __getattr__(self, attribute: "str") -> "Any":
         # Only called for what this class does not define: forward the rest of the protocol.
@@ -63,43 +81,42 @@ class GuardedLoader:
     def __repr__(self) -> "str":
         return f"<importspy_hook guard of {self.real_loader!r}>"
 
-    def create_module(self, spec: "ModuleSpec") -> "ModuleType | None":
-        # The check, inline (this runs on every contracted import): the frame handed over is the
-        # import machinery's, where the walk up to the caller starts.
-        self._checked = True
-        guard_import = _guard_import if _guard_import is not None else _load_guard()
-        error = guard_import(spec.name, self.sidecar, self._finder, sys._getframe(1))
-        if error is not None:
-            # Raised here, outside any except block and with a fresh traceback, so what the user sees
-            # ends at their import statement and the import machinery, not deep inside the hook.
-            raise error.with_traceback(None)
-        real = self.real_loader
-        if spec.loader is self and hasattr(real, "exec_module"):  # type: ignore[comparison-overlap]
-            # Admitted: hand the spec back to the real loader now. The import system reads
-            # ``spec.loader`` again after this call, to set ``module.__loader__`` and to run
-            # ``exec_module``, so the module only ever sees the real loader and the wrapper's
-            # ``exec_module`` (with its two restorations) is skipped on first imports.
-            spec.loader = real
-        create = getattr(real, "create_module", None)
-        return create(spec) if create is not None else None
-
-    def exec_module(self, module: "ModuleType") -> "None":
-        # First put the real loader back on the module: a refused reload leaves the old module in
-        # sys.modules, and it must not keep this wrapper as its __loader__.
-        self._restore(module)
-        if not self._checked:  # importlib.reload: no create_module call before this one
-            self._check(module.__name__)
-        try:
-            self.real_loader.exec_module(module)
-        finally:
-            self._restore(module)
+    def get_code(self, fullname: "str") -> "Any":
+        """What ``runpy.run_module`` and ``python -m`` execute: checked like an import (§4)."""
+        self._judge(fullname, sys._getframe(1))
+        return self.real_loader.get_code(fullname)
 
     def load_module(self, fullname: "str") -> "ModuleType":
         """Legacy protocol, for real loaders that only implement ``load_module``."""
-        self._check(fullname)
+        self._judge(fullname, sys._getframe(1))
         module: ModuleType = self.real_loader.load_module(fullname)
         self._restore(module)
         return module
+
+    def _judge(self, name: "str", frame: "FrameType") -> "None":
+        """Run the check; raise what refuses the import (from here, with a fresh traceback, so what
+        the user sees ends at their import statement and the import machinery, not deep inside the
+        hook). ``frame`` is the frame that called the loader, where the walk up to the caller starts.
+
+        Fail closed (§7): whatever goes wrong here, once a contract applies, refuses in enforce mode.
+        ``guard_import`` turns its own errors into a ``ContractError`` already; this catches what
+        happens before it can (the guard itself cannot be loaded).
+        """
+        # Held so that os.fork() waits for the check (and the hook's lazy imports in it). Bounded:
+        # should a check ever wait on a thread that waits on this lock (a check importing a module
+        # another thread is importing), it goes on after the timeout rather than deadlocking.
+        lock = checking()
+        held = lock.acquire(True, _FORK_WAIT)
+        try:
+            guard_import = _guard_import if _guard_import is not None else _load_guard()
+            error = guard_import(name, self.sidecar, self._finder, frame)
+        except Exception as exc:
+            error = _unchecked(self, name, exc)
+        finally:
+            if held:
+                lock.release()
+        if error is not None:
+            raise error.with_traceback(None)
 
     def _restore(self, module: "ModuleType") -> "None":
         real = self.real_loader
@@ -112,12 +129,75 @@ class GuardedLoader:
         except (AttributeError, TypeError):  # read-only module objects from exotic loaders
             pass
 
-    def _check(self, name: "str") -> "None":
-        self._checked = True
-        guard_import = _guard_import if _guard_import is not None else _load_guard()
-        error = guard_import(name, self.sidecar, self._finder, sys._getframe(2))
-        if error is not None:
-            raise error.with_traceback(None)  # see create_module
+
+class GuardedLoader(_Guarded):
+    """Checks the importing context against the contract, then lets the real loader do the work."""
+
+    __slots__ = ()
+
+    def create_module(self, spec: "ModuleSpec") -> "ModuleType | None":
+        self._judge(spec.name, sys._getframe(1))
+        real = self.real_loader
+        if spec.loader is self:  # type: ignore[comparison-overlap]
+            # Admitted: hand the spec back to the real loader now. The import system reads
+            # ``spec.loader`` again after this call, to set ``module.__loader__`` and to run
+            # ``exec_module``, so the module only ever sees the real loader and the wrapper's
+            # ``exec_module`` (with its two restorations) is skipped on first imports.
+            spec.loader = real
+        else:
+            self._admitted = True  # for the exec_module call that follows, and for it only
+        create = getattr(real, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module: "ModuleType") -> "None":
+        if self._admitted:
+            self._admitted = False  # the admission of the create_module call just before
+        else:  # importlib.reload, a hand-written loader call, a second call after a refusal
+            try:
+                self._judge(module.__name__, sys._getframe(1))
+            except BaseException:
+                # A refused reload leaves the old module in sys.modules: it ran once, admitted, and
+                # keeps the real loader its users always saw. Any other module object (one built by
+                # hand after a refused ``module_from_spec``) keeps this wrapper on itself and on its
+                # spec, so calling ``spec.loader.exec_module`` again checks again.
+                if _current(module):
+                    self._restore(module)
+                raise
+        try:
+            self.real_loader.exec_module(module)
+        finally:
+            self._restore(module)
+
+
+class LegacyGuardedLoader(_Guarded):
+    """The wrapper of a loader that only implements ``load_module`` (no ``exec_module`` to offer)."""
+
+    __slots__ = ()
+
+
+def _current(module: "ModuleType") -> "bool":
+    """Whether ``module`` is the module the import system holds under its name (a reload)."""
+    name = getattr(module, "__name__", None)
+    return isinstance(name, str) and name in sys.modules and sys.modules[name] is module
+
+
+def _unchecked(loader: "_Guarded", name: "str", exc: "Exception") -> "BaseException | None":
+    """The error for a check that could not run: refuse in enforce mode, proceed in warn mode."""
+    reason = f"the contract could not be checked ({type(exc).__name__}: {exc})"
+    sidecar = loader.sidecar
+    where = sidecar.path if isinstance(sidecar, Sidecar) else f"<registered contract for {name}>"
+    if getattr(loader._finder, "mode", "enforce") == "warn":
+        try:
+            sys.stderr.write(f"importspy-hook: {where}: {reason}; warn mode, import of {name!r} goes on\n")
+        except Exception:
+            pass
+        return None
+    try:
+        from ._errors import ContractError
+
+        return ContractError(where, 0, 0, "", reason)
+    except Exception:
+        return ValueError(f"{where}: import of {name!r} refused: {reason}")
 
 
 def _load_guard() -> "Any":

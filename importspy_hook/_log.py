@@ -211,17 +211,9 @@ def _logger_for(renderer: str) -> Any:
     global _logger
     logger = _logger
     if logger is None:
-        # The imports of structlog (and of what it pulls in) are the hook's own work: they must
-        # not be judged by the hook, which may be in the middle of an import right now.
-        from ._finder import active_finder
-
-        finder = active_finder()
-        entered = finder.enter() if finder is not None else False
-        try:
-            built = _build(renderer)
-        finally:
-            if entered and finder is not None:
-                finder.leave()
+        # structlog and what it imports are the hook's own dependencies, skipped by the finder's
+        # scope; anything else they import is checked like any import (§7).
+        built = _build(renderer)
         with _lock:
             if _logger is None:
                 _logger = built

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 from ._locks import ForkSafeLock
+from ._validate import SIMULATIONS
 
 __all__ = ["KEYS", "SET_KEYS", "active_overrides", "parse_assignments", "simulate"]
 
@@ -39,7 +40,7 @@ SET_KEYS = {
 """``check --set KEY=VALUE`` spellings (§9 uses ``interpreter=``) → ``current_context`` keyword."""
 
 _lock = ForkSafeLock()
-_stack: list[dict[str, object]] = []
+_stack = SIMULATIONS  # owned by ``_validate``, which reads it on every check
 
 
 def _validated(overrides: Mapping[str, object]) -> dict[str, object]:

@@ -11,10 +11,8 @@ Nothing is cached on failure: a refused import re-reads the environment (and a f
 next time, so setting the missing variable and importing again works (§7).
 """
 
-import sys
-
 from ._cache import contract_entry, model_entry
-from ._caller import find_caller
+from ._caller import find_caller, is_internal
 from ._compiled import (
     NEEDS_CALLER_NAME,
     NEEDS_SOURCE,
@@ -40,7 +38,12 @@ if TYPE_CHECKING:
 
 __all__ = ["admitted", "register", "unregister", "validate"]
 
-_SIMULATION = __name__.rpartition(".")[0] + "._simulation"
+SIMULATIONS: "list[dict[str, object]]" = []
+"""The stack of active simulations (``_simulation.simulate`` pushes and pops its entries here).
+
+It lives here, in the module every check goes through, so that "is anything simulated?" is one truth
+test of a list this module owns — never a look into ``sys.modules`` for a module another thread may
+still be executing (§7: concurrent first imports each get their own correct verdict)."""
 _VERDICTS_PER_CONTRACT = 64
 _READS_CALLER = NEEDS_CALLER_NAME | NEEDS_SOURCE
 
@@ -58,17 +61,14 @@ def admitted(target: "str", path: "str", frame: "FrameType | None") -> "bool":
 
     Raises what :func:`validate` would raise for an unreadable or malformed contract.
     """
-    simulation = sys.modules.get(_SIMULATION)
-    if simulation is not None and simulation.active_overrides():
+    if SIMULATIONS:
         return False  # the context is simulated: only _check judges it
     entry = contract_entry(path)
     caller: Caller | None = None
     if entry.program[1] & _READS_CALLER:
         caller = find_caller(frame)
-        if caller is not None:
-            name = caller.module_name
-            if name is not None and name.partition(".")[0] == target.partition(".")[0]:
-                return True  # an internal import (§4): not evaluated
+        if is_internal(caller, target, path):
+            return True  # an internal import (§4): not evaluated
     return _proved_compliant(entry, caller)
 
 
@@ -101,10 +101,13 @@ def validate(
         except Exception:  # a contract the compiler cannot read: _check judges the models as given
             entry = None
     # A simulation (``importspy_hook.pytest_plugin``, ``check --set``) judges the import as if the
-    # context had other values. It can only be active once ``_simulation`` has been imported, so
-    # the usual case looks up one dict entry and never imports it.
-    simulation = sys.modules.get(_SIMULATION)
-    overrides: dict[str, Any] = simulation.active_overrides() if simulation is not None else {}
+    # context had other values. Its entries are pushed on ``SIMULATIONS`` by ``_simulation``, which
+    # is only imported (fully) by then; the usual case is one truth test of an empty list.
+    overrides: dict[str, Any] = {}
+    if SIMULATIONS:
+        from ._simulation import active_overrides
+
+        overrides = active_overrides()
     if entry is not None and not overrides and _proved_compliant(entry, caller):
         return
     from ._check import check

@@ -421,19 +421,30 @@ def test_leftover_pth_without_the_package_is_silent(own_wheel_venv: Venv) -> Non
 
 
 @pytest.mark.venv
-def test_start_up_module_without_the_package_stays_silent_and_admits(own_wheel_venv: Venv) -> None:
-    """Half an installation (the package directory deleted by hand): the finder still starts, and the
-    first module that needs the package — one with a sidecar — is admitted with nothing printed,
-    since there is no engine left to check it with (§3: fail open), rather than breaking the import."""
+def test_start_up_module_without_the_package_refuses_contracted_modules_only(own_wheel_venv: Venv) -> None:
+    """Half an installation (the package directory deleted by hand): the finder still starts; a module
+    without a sidecar imports as usual, and one with a sidecar is refused, because no check can run
+    (§7: fail closed once a contract applies), with one error that names the contract and the cause."""
     venv = own_wheel_venv
     shutil.rmtree(venv.site_packages / "importspy_hook")
     plugin_dir = venv.root / "plugins"
     plugin_dir.mkdir()
-    (plugin_dir / "lonely.py").write_text("VALUE = 7\n", encoding="utf-8")
-    (plugin_dir / "lonely.contract.yml").write_text("runtime:\n  os: [no-such-os]\n", encoding="utf-8")
-    code = f"import sys; sys.path.insert(0, {str(plugin_dir)!r}); import lonely; print(lonely.VALUE)"
+    (plugin_dir / "lonely.py").write_text("print('lonely ran')\nVALUE = 7\n", encoding="utf-8")
+    (plugin_dir / "lonely.contract.yml").write_text(
+        "runtime:\n  os: [linux, darwin, windows]\n", encoding="utf-8"
+    )
+    (plugin_dir / "plain.py").write_text("VALUE = 8\n", encoding="utf-8")
+    code = (
+        f"import sys; sys.path.insert(0, {str(plugin_dir)!r}); import plain; print(plain.VALUE)\n"
+        "try:\n    import lonely\nexcept ValueError as exc:\n    print('refused:', exc)\n"
+    )
     result = venv.run("-c", code)
-    assert (result.returncode, result.stdout.strip(), result.stderr) == (0, "7", ""), result
+    assert result.returncode == 0, result
+    lines = result.stdout.splitlines()
+    assert lines[0] == "8", result
+    assert "lonely ran" not in result.stdout, result
+    assert lines[1].startswith("refused:") and "lonely.contract.yml" in lines[1], result
+    assert "importspy_hook" in lines[1], result  # the cause: the package cannot be imported
 
 
 # How to break an installed copy, and a word the single warning line must contain. The start-up

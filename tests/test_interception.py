@@ -24,6 +24,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import Result, run_script, write_files
 
 THIS_OS = platform.system().lower() or "linux"
@@ -64,6 +65,7 @@ def attempt(name):
             "caller": getattr(exc, "caller", None),
             "contract": getattr(exc, "contract", None),
             "in_sys_modules": name in sys.modules,
+            "message": str(exc),
         }
     return {
         "outcome": "admitted",
@@ -821,7 +823,10 @@ def test_internal_error_of_the_hook_fails_open(project: Path) -> None:
     assert [e.get("target") for e in internal] == ["odd_str"], result.stderr
 
 
-def test_internal_error_of_the_contract_engine_fails_open(project: Path) -> None:
+@pytest.mark.parametrize("mode", ["enforce", "warn"])
+def test_internal_error_of_the_contract_engine_fails_closed(project: Path, mode: str) -> None:
+    # §7: once a contract applies, a check that cannot complete refuses (enforce) with a
+    # ContractError naming the contract and the cause; warn mode logs it and lets the import go on.
     write_files(project, {"plain_no.py": RAN, "plain_no.contract.yml": REFUSE})
     got, result, executed = run(
         project,
@@ -837,10 +842,18 @@ def test_internal_error_of_the_contract_engine_fails_open(project: Path) -> None
         emit(no=attempt("plain_no"))
         """,
         env={"IMPORTSPY_HOOK_LOG": "json"},
+        mode=mode,
     )
-    assert got["no"]["outcome"] == "admitted", result
-    assert executed == ["plain_no"]
     events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
-    assert [e["event"] for e in events if e.get("target") == "plain_no"] == ["hook.internal_error"], (
+    assert [e["event"] for e in events if e.get("target") == "plain_no"] == ["contract.invalid"], (
         result.stderr
     )
+    if mode == "warn":
+        assert got["no"]["outcome"] == "admitted", result
+        assert executed == ["plain_no"]
+        return
+    assert got["no"]["outcome"] == "refused", result
+    assert got["no"]["type"] == "ContractError"
+    assert "plain_no.contract.yml" in got["no"]["message"]
+    assert "RuntimeError: bug in the engine" in got["no"]["message"]
+    assert executed == []

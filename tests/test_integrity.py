@@ -1,0 +1,500 @@
+"""Guard integrity: a contracted module never runs unless a completed check admitted it (§4, §7).
+
+Each test is something a user (or a careless library) can do, written as the attack it is: a refused
+module must not run, whatever path reaches it. Every test runs its subject in a child interpreter
+(``run`` from test_interception: the hook installed in enforce mode, the child's ``RESULT`` line and
+the modules whose code ran, recorded in ``$RAN_LOG``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import child_env, run_python, write_files
+from test_interception import ADMIT, RAN, REFUSE, run
+
+# --------------------------------------------------------------------------------------------------
+# 1. Listings are never older than the import system's
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_plugin_written_while_the_host_runs_is_checked(project: Path) -> None:
+    write_files(project, {"plugins/__init__.py": "", "plugins/a.py": RAN})
+    got, result, executed = run(
+        project,
+        """
+        import time
+        first = attempt("plugins.a")
+        # A plugin installer writes b and its contract while the host runs; the directory's mtime
+        # changes, so the import system sees b without invalidate_caches().
+        time.sleep(0.05)
+        folder = os.path.join(HERE, "plugins")
+        with open(os.path.join(folder, "b.py"), "w") as handle:
+            handle.write(open(os.path.join(folder, "a.py")).read())
+        with open(os.path.join(folder, "b.contract.yml"), "w") as handle:
+            handle.write(os.environ["REFUSE"])
+        emit(a=first, b=attempt("plugins.b"))
+        """,
+        env={"REFUSE": REFUSE},
+    )
+    assert got["a"]["outcome"] == "admitted", result
+    assert got["b"]["outcome"] == "refused", result
+    assert executed == ["plugins.a"]
+
+
+def test_a_sidecar_added_beside_a_known_module_after_invalidate_caches_is_seen(project: Path) -> None:
+    # The package directory is itself on sys.path, so a FileFinder for it exists and is stale (it is
+    # never asked for the package's __init__); invalidate_caches() must still make the sidecar count.
+    write_files(project, {"pkg/__init__.py": RAN, "pkg/mod.py": "", "other.py": ""})
+    got, result, executed = run(
+        project,
+        """
+        import importlib, sys
+        sys.path.insert(0, os.path.join(HERE, "pkg"))
+        import mod  # the FileFinder of pkg/ lists it now
+        with open(os.path.join(HERE, "pkg", "__init__.contract.yml"), "w") as handle:
+            handle.write(os.environ["REFUSE"])
+        importlib.invalidate_caches()
+        emit(pkg=attempt("pkg"))
+        """,
+        env={"REFUSE": REFUSE},
+    )
+    assert got["pkg"]["outcome"] == "refused", result
+    assert executed == []
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. Every way of running the module passes the check
+# --------------------------------------------------------------------------------------------------
+
+
+def _run_module(project: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = child_env({"RAN_LOG": str(project / "ran.log")}, path=[str(project)])
+    # The hook as the .pth line would install it, then ``python -m`` semantics through runpy.
+    bootstrap = (
+        "import sys, runpy, importspy_hook; importspy_hook.install(mode='enforce'); "
+        "name = sys.argv[1]; sys.argv = sys.argv[1:]; runpy._run_module_as_main(name)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", bootstrap, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize("name", ["tool", "pkg.tool"])
+def test_python_dash_m_runs_no_refused_module(project: Path, name: str) -> None:
+    write_files(
+        project,
+        {"tool.py": RAN, "tool.contract.yml": REFUSE, "pkg/__init__.py": "", "pkg/tool.py": RAN},
+    )
+    (project / "pkg" / "tool.contract.yml").write_text(REFUSE, encoding="utf-8")
+    result = _run_module(project, name, cwd=project)
+    assert result.returncode != 0, result
+    assert "ContractViolation" in result.stderr, result.stderr
+    assert not (project / "ran.log").exists(), "the refused module ran"
+
+
+def test_python_dash_m_runs_an_admitted_module(project: Path) -> None:
+    write_files(project, {"tool.py": RAN, "tool.contract.yml": ADMIT})
+    result = _run_module(project, "tool", cwd=project)
+    assert result.returncode == 0, result
+    assert (project / "ran.log").read_text().split() == ["__main__"]
+
+
+def test_runpy_run_module_runs_no_refused_module(project: Path) -> None:
+    write_files(project, {"tool.py": RAN, "tool.contract.yml": REFUSE})
+    got, result, executed = run(
+        project,
+        """
+        import runpy
+        try:
+            runpy.run_module("tool")
+            outcome = "ran"
+        except ValueError as exc:
+            outcome = type(exc).__name__
+        emit(outcome=outcome)
+        """,
+    )
+    assert got["outcome"] == "ContractViolation", result
+    assert executed == []
+
+
+def test_exec_module_after_a_refused_module_from_spec_checks_again(project: Path) -> None:
+    write_files(project, {"plugin.py": RAN, "plugin.contract.yml": REFUSE})
+    got, result, executed = run(
+        project,
+        """
+        import importlib.util
+        spec = importlib.util.find_spec("plugin")
+        outcomes = []
+        try:
+            importlib.util.module_from_spec(spec)
+        except ValueError as exc:
+            outcomes.append(type(exc).__name__)
+        module = type(sys)("plugin")
+        module.__spec__ = spec
+        for attempt_number in range(2):
+            try:
+                spec.loader.exec_module(module)
+                outcomes.append("ran")
+            except ValueError as exc:
+                outcomes.append(type(exc).__name__)
+        try:
+            spec.loader.get_code("plugin")
+            outcomes.append("code")
+        except ValueError as exc:
+            outcomes.append(type(exc).__name__)
+        emit(outcomes=outcomes)
+        """,
+    )
+    assert got["outcomes"] == ["ContractViolation"] * 4, result
+    assert executed == []
+
+
+LEGACY_FINDER = """
+import importlib.abc, importlib.machinery, sys
+
+class LegacyLoader:
+    # Only the legacy protocol: load_module.
+    def __init__(self, path):
+        self.path = path
+
+    def load_module(self, fullname):
+        module = type(sys)(fullname)
+        module.__file__ = self.path
+        module.__loader__ = self
+        sys.modules[fullname] = module
+        try:
+            exec(compile(open(self.path).read(), self.path, "exec"), module.__dict__)
+        except BaseException:
+            del sys.modules[fullname]
+            raise
+        return module
+
+class LegacyFinder:
+    def find_spec(self, fullname, path=None, target=None):
+        if not fullname.startswith("legacy_"):
+            return None
+        file = os.path.join(HERE, "lib", fullname + ".py")
+        return importlib.machinery.ModuleSpec(fullname, LegacyLoader(file), origin=file)
+
+sys.meta_path.append(LegacyFinder())
+"""
+
+
+def test_a_loader_with_only_load_module_loads_and_refuses(project: Path) -> None:
+    write_files(
+        project,
+        {
+            "lib/legacy_ok.py": RAN + "VALUE = 5\n",
+            "lib/legacy_ok.contract.yml": ADMIT,
+            "lib/legacy_no.py": RAN,
+            "lib/legacy_no.contract.yml": REFUSE,
+        },
+    )
+    got, result, executed = run(
+        project,
+        LEGACY_FINDER
+        + """
+import warnings
+warnings.simplefilter("ignore", ImportWarning)
+ok = attempt("legacy_ok")
+ok["value"] = getattr(sys.modules.get("legacy_ok"), "VALUE", None)
+emit(ok=ok, no=attempt("legacy_no"))
+""",
+    )
+    assert got["ok"]["outcome"] == "admitted" and got["ok"]["value"] == 5, result
+    assert got["no"]["outcome"] == "refused", result
+    assert executed == ["legacy_ok"]
+
+
+def test_a_custom_finder_spec_without_has_location_is_looked_up(project: Path) -> None:
+    # §4: a spec whose origin is the absolute path of an existing file, from a plugin registry's
+    # finder that did not set has_location, still has its sidecar read.
+    write_files(project, {"lib/registry_plugin.py": RAN, "lib/registry_plugin.contract.yml": REFUSE})
+    got, result, executed = run(
+        project,
+        """
+        import importlib.machinery
+
+        class Registry:
+            def find_spec(self, fullname, path=None, target=None):
+                if fullname != "registry_plugin":
+                    return None
+                file = os.path.join(HERE, "lib", fullname + ".py")
+                loader = importlib.machinery.SourceFileLoader(fullname, file)
+                return importlib.machinery.ModuleSpec(fullname, loader, origin=file)
+
+        sys.meta_path.append(Registry())
+        emit(plugin=attempt("registry_plugin"))
+        """,
+    )
+    assert got["plugin"]["outcome"] == "refused", result
+    assert executed == []
+
+
+# --------------------------------------------------------------------------------------------------
+# 3. Fail closed once a contract applies
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_host_that_narrows_sys_path_cannot_switch_the_check_off(project: Path) -> None:
+    write_files(project, {"plugin.py": RAN, "plugin.contract.yml": REFUSE, "plain.py": "VALUE = 1\n"})
+    got, result, executed = run(
+        project,
+        """
+        sys.path[:] = [HERE]  # the hook's package and its dependencies are no longer on sys.path
+        emit(plugin=attempt("plugin"), plain=attempt("plain"))
+        """,
+    )
+    assert got["plugin"]["outcome"] == "refused", result
+    assert got["plain"]["outcome"] == "admitted", result
+    assert executed == []
+
+
+def test_a_missing_dependency_refuses_with_a_contract_error(project: Path) -> None:
+    # ``pip uninstall ruamel.yaml``: the contract cannot be parsed, so the import is refused, with
+    # an error that names the contract and the cause; a module without a contract still imports.
+    write_files(project, {"plugin.py": RAN, "plugin.contract.yml": ADMIT, "plain.py": "VALUE = 1\n"})
+    got, result, executed = run(
+        project,
+        """
+        for name in ("ruamel", "ruamel.yaml"):
+            sys.modules[name] = None  # what an uninstalled package looks like to an import
+        emit(plugin=attempt("plugin"), plain=attempt("plain"))
+        """,
+        env={"PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert got["plugin"]["outcome"] == "refused", result
+    assert got["plugin"]["type"] == "ContractError", result
+    assert "plugin.contract.yml" in got["plugin"]["message"] and "ruamel" in got["plugin"]["message"]
+    assert got["plain"]["outcome"] == "admitted", result
+    assert executed == []
+
+
+# --------------------------------------------------------------------------------------------------
+# 4. Immune to the code it judges: imports made by host code during a check are checked
+# --------------------------------------------------------------------------------------------------
+
+
+def test_an_import_made_by_the_hosts_log_handler_during_a_check_is_checked(project: Path) -> None:
+    # The refusal of ``plugin`` is logged through the application's own logging (stdlib renderer);
+    # the application's handler imports another contracted module while the check is running.
+    write_files(
+        project,
+        {"plugin.py": RAN, "plugin.contract.yml": REFUSE, "evil.py": RAN, "evil.contract.yml": REFUSE},
+    )
+    got, result, executed = run(
+        project,
+        """
+        import logging
+
+        seen = {}
+
+        class Handler(logging.Handler):
+            def emit(self, record):
+                if "evil" not in seen:
+                    seen["evil"] = attempt("evil")
+
+        logging.getLogger("importspy_hook").addHandler(Handler())
+        emit(plugin=attempt("plugin"), evil=seen.get("evil"))
+        """,
+        env={"IMPORTSPY_HOOK_LOG": "stdlib"},
+    )
+    assert got["plugin"]["outcome"] == "refused", result
+    assert got["evil"] is not None and got["evil"]["outcome"] == "refused", result
+    assert executed == []
+
+
+FORK_DURING_FIRST_IMPORT = """
+import os, threading, time
+
+def first_import():
+    attempt("first")
+
+children = []
+worker = threading.Thread(target=first_import)
+worker.start()
+deadline = time.monotonic() + 1.0
+while worker.is_alive() and time.monotonic() < deadline:
+    pid = os.fork()
+    if pid == 0:
+        # The child: its own first contracted import must not hang on a lock the parent's worker held.
+        outcome = attempt("second")["outcome"]
+        os._exit(0 if outcome == "refused" else 3)
+    children.append(pid)
+    time.sleep(0.001)
+worker.join()
+codes = []
+for pid in children:
+    for _ in range(400):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            codes.append(os.waitstatus_to_exitcode(status))
+            break
+        time.sleep(0.025)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        codes.append("hung")
+emit(children=len(children), codes=sorted(set(map(str, codes))))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_a_fork_during_the_first_contracted_import_leaves_no_hanging_child(project: Path) -> None:
+    write_files(
+        project,
+        {"first.py": "", "first.contract.yml": ADMIT, "second.py": RAN, "second.contract.yml": REFUSE},
+    )
+    got, result, executed = run(project, FORK_DURING_FIRST_IMPORT, env={"PYTHONDONTWRITEBYTECODE": "1"})
+    assert got["children"] >= 1, result
+    assert got["codes"] == ["0"], result
+    assert executed == []
+
+
+# --------------------------------------------------------------------------------------------------
+# 5. Concurrency: first contracted imports from many threads, with logging on
+# --------------------------------------------------------------------------------------------------
+
+
+def test_many_threads_making_their_first_contracted_imports_each_get_their_verdict(project: Path) -> None:
+    threads = 14
+    files = {f"mod{i}.py": RAN for i in range(threads)}
+    files.update({f"mod{i}.contract.yml": ADMIT if i % 2 == 0 else REFUSE for i in range(threads)})
+    write_files(project, files)
+    for _ in range(3):
+        (project.parent / "ran.log").unlink(missing_ok=True)
+        got, result, executed = run(
+            project,
+            f"""
+            import threading
+            N = {threads}
+            barrier = threading.Barrier(N)
+            results = [None] * N
+
+            def work(i):
+                barrier.wait(timeout=30)
+                results[i] = attempt(f"mod{{i}}")["outcome"]
+
+            workers = [threading.Thread(target=work, args=(i,)) for i in range(N)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join(timeout=60)
+            emit(results=results)
+            """,
+            env={"IMPORTSPY_HOOK_LOG": "json", "PYTHONDONTWRITEBYTECODE": "1"},
+        )
+        expected = ["admitted" if i % 2 == 0 else "refused" for i in range(threads)]
+        assert got["results"] == expected, result
+        assert "AttributeError" not in result.stderr, result.stderr
+        assert sorted(executed) == sorted(f"mod{i}" for i in range(0, threads, 2))
+
+
+# --------------------------------------------------------------------------------------------------
+# 6. Namespace packages are not internal
+# --------------------------------------------------------------------------------------------------
+
+
+LOADER = "import importlib\ndef load():\n    return importlib.import_module({name!r})\n"
+
+
+def test_a_namespace_package_shared_by_two_distributions_is_not_internal(project: Path) -> None:
+    write_files(
+        project,
+        {
+            "dist_host/acme/host.py": LOADER.format(name="acme.plugins.x"),
+            "dist_plugins/acme/plugins/x.py": RAN,
+            "dist_plugins/acme/plugins/x.contract.yml": REFUSE,
+            "regular/pkg/__init__.py": "",
+            "regular/pkg/a.py": LOADER.format(name="pkg.b"),
+            "regular/pkg/b.py": RAN,
+            "regular/pkg/b.contract.yml": REFUSE,
+        },
+    )
+    got, result, executed = run(
+        project,
+        """
+        for entry in ("dist_host", "dist_plugins", "regular"):
+            sys.path.insert(0, os.path.join(HERE, entry))
+        import acme.host, pkg.a
+
+        def call(load):
+            try:
+                load()
+                return "admitted"
+            except ValueError:
+                return "refused"
+
+        emit(namespace=call(acme.host.load), regular=call(pkg.a.load))
+        """,
+    )
+    assert got == {"namespace": "refused", "regular": "admitted"}, result
+    assert executed == ["pkg.b"]
+
+
+# --------------------------------------------------------------------------------------------------
+# 7. A sidecar that cannot be read refuses
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["dangling", "looping"])
+@pytest.mark.parametrize("layout", ["package", "module"])
+def test_an_unreadable_sidecar_refuses(project: Path, kind: str, layout: str) -> None:
+    if layout == "package":
+        write_files(project, {"target/__init__.py": RAN})
+        link = project / "target" / "__init__.contract.yml"
+    else:
+        write_files(project, {"target.py": RAN})
+        link = project / "target.contract.yml"
+    if kind == "dangling":
+        link.symlink_to(project / "nowhere.contract.yml")
+    else:
+        link.symlink_to(link)
+    got, result, executed = run(project, 'emit(target=attempt("target"))')
+    assert got["target"]["outcome"] == "refused", result
+    assert got["target"]["type"] == "ContractError", result
+    assert executed == []
+
+
+def test_an_oversized_sidecar_in_a_zip_archive_refuses(project: Path) -> None:
+    archive = project / "plugins.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("zipped.py", "VALUE = 1\n")
+        bundle.writestr("zipped.contract.yml", "# padding\n" * 200_000)
+    got, result, _ = run(
+        project,
+        """
+        sys.path.insert(0, os.path.join(HERE, "plugins.zip"))
+        emit(zipped=attempt("zipped"))
+        """,
+    )
+    assert got["zipped"]["outcome"] == "refused", result
+    assert got["zipped"]["type"] == "ContractError", result
+
+
+# --------------------------------------------------------------------------------------------------
+# 9. An unknown mode enforces even without a stderr
+# --------------------------------------------------------------------------------------------------
+
+
+def test_an_unknown_mode_in_a_process_without_stderr_still_installs_the_finder() -> None:
+    result = run_python(
+        """
+        import json, sys
+        import _importspy_hook_startup as startup
+        sys.stderr = None  # pythonw, a daemon
+        startup._started = False
+        startup.startup()
+        finder = startup.active_finder()
+        sys.stdout.write(json.dumps(None if finder is None else finder.mode))
+        """,
+        env={"IMPORTSPY_HOOK": "yes"},
+    )
+    assert json.loads(result.stdout) == "enforce", result
