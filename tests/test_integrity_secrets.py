@@ -326,3 +326,47 @@ def test_the_compiled_check_and_the_judge_agree_without_a_caller(document: str) 
     slow = check(to_models(plain, "c.contract.yml"), current_context(caller=None))
     assert fast is (slow == []), (document, slow)
     assert slow or ("deny: ['" not in document and "allow: ['" not in document)
+
+
+# ============================================================================== other renderings
+
+
+def test_a_contract_model_repr_hides_a_credential_names_required_value() -> None:
+    contract = parse_contract(f"runtime:\n  environment:\n    API_TOKEN: {WANTED}\n    APP_MODE: plain\n")
+    text = repr(contract)
+    assert WANTED not in text and "API_TOKEN" in text
+    assert "'plain'" in text  # a plain name's value is still shown
+
+
+def test_the_pytest_plugin_does_not_echo_a_simulated_value(project: Path) -> None:
+    # assert_refused of a module the simulated context admits: the failure names the context.
+    write_files(
+        project,
+        {
+            "plugin.py": "",
+            "plugin.contract.yml": "runtime:\n  environment:\n    API_TOKEN: null\n",
+            "author_values.py": f"TOKEN = {FOUND!r}\n",  # not in the test's own source, which pytest shows
+            "test_author.py": """\
+                from author_values import TOKEN
+                from importspy_hook.pytest_plugin import assert_refused
+
+                def test_refused():
+                    assert_refused("plugin", env={"API_TOKEN": TOKEN})
+                """,
+        },
+    )
+    from importlib.metadata import entry_points
+
+    installed = any(ep.value == "importspy_hook.pytest_plugin" for ep in entry_points(group="pytest11"))
+    plugin = [] if installed else ["-p", "importspy_hook.pytest_plugin"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", *plugin, "-p", "no:cacheprovider", "-q", "test_author.py"],
+        cwd=project,
+        env=child_env({"IMPORTSPY_HOOK_LOG": "off"}, path=[str(project)]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 1 and "was admitted in" in completed.stdout, completed.stdout
+    assert "API_TOKEN" in completed.stdout
+    assert_nothing_of(completed.stdout, completed.stderr)
