@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 from conftest import Result, child_env, run_python, run_script, write_files
+from hypothesis import given, settings
+from test_compiled import pairs
 
 from importspy_hook import _compiled
 from importspy_hook._check import check
@@ -326,6 +328,19 @@ def test_the_compiled_check_and_the_judge_agree_without_a_caller(document: str) 
     slow = check(to_models(plain, "c.contract.yml"), current_context(caller=None))
     assert fast is (slow == []), (document, slow)
     assert slow or ("deny: ['" not in document and "allow: ['" not in document)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs())
+def test_generated_contracts_get_one_verdict_without_a_caller(pair: tuple[dict[str, object], str]) -> None:
+    # test_compiled's generators (importers, structure, environment, alternatives), judged with no
+    # caller at all: the fast path never admits what the judge refuses, nor the reverse.
+    contract = pair[0]
+    plain = parse_plain(json.dumps(contract), "generated.contract.yml")
+    program = _compiled.compile_contract(plain, _compiled.annotation_norms(plain))
+    fast = _compiled.compliant(program, _compiled.Run(None))
+    slow = check(to_models(plain, "generated.contract.yml"), current_context(caller=None)) == []
+    assert fast is slow, json.dumps(contract)
 
 
 # ============================================================================== other renderings
