@@ -13,8 +13,13 @@ must change, in one go. The rules, in the words a user reads them:
   equal when ``==`` or when the contract's source text is the ``repr``/``str`` of the found value;
   annotations compare as normalised text; superclasses by full name or last dotted part;
   arguments by name, in order, with annotation and default when the contract gives them;
-* secrets (names under ``secrets``, variables marked ``secret: true``) are compared but their
-  values never appear in a violation.
+* environment values are compared whoever may see them, but shown only as
+  ``_errors.value_may_be_shown`` allows (§6): never for a name declared secret anywhere in the
+  contract (under any ``secrets``, or ``secret: true`` — in any block, so ``runtime.environment``
+  and every deployment see it) nor for a name that looks like a credential; neither the value
+  found nor the one the contract requires (for a secret, that is the secret) is shown then;
+* with no identifiable importer, ``importers.allow`` and ``importers.deny`` both fail: an
+  unidentified importer can prove neither that it is allowed nor that it is not denied (§5).
 
 Violations are returned in contract order (by line), so the message reads like the file.
 The caller's structure and the installed distributions are only computed when the contract asks
@@ -51,7 +56,7 @@ from ._contract_model import (
     System,
     Variable,
 )
-from ._errors import Violation
+from ._errors import Violation, value_may_be_shown
 from ._versions import matches_version, same_version
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -62,14 +67,18 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 __all__ = ["check", "values_equal"]
 
 _T = TypeVar("_T")
-_SECRET_EXPECTED = "the value the contract requires (secret, not shown)"
-_SECRET_FOUND = "a different value (secret, not shown)"
-_NO_CALLER = "no identifiable importing module (import from python -c, the REPL, exec or C code)"
+_SECRET_EXPECTED = "set to the value the contract requires (secret, not shown)"
+_SECRET_FOUND = "set to another value (secret, not shown)"
+_NO_CALLER = (
+    "no identifiable importing module (import from python -c, the REPL, exec, C code or a thread "
+    "running only standard-library code)"
+)
+_IMPORT_FROM_APPLICATION = "import it from an application function, so that the importer can be identified"
 
 
 def check(contract: Contract, context: Context) -> list[Violation]:
     """Every requirement of ``contract`` that ``context`` does not meet; empty when compliant."""
-    judge = _Judge(context)
+    judge = _Judge(context, _secret_names(contract))
     found: list[Violation] = []
     if contract.importers is not None:
         found += judge.importers(contract.importers)
@@ -88,6 +97,20 @@ def check(contract: Contract, context: Context) -> list[Violation]:
         found += judge.dependencies(contract.dependencies)
     found.sort(key=lambda violation: violation.line)  # stable: same-line order is kept
     return found
+
+
+def _secret_names(contract: Contract) -> frozenset[str]:
+    """Every environment variable name the contract declares secret, in any of its blocks (§6)."""
+    runtime = contract.runtime
+    names = {variable.name for variable in (runtime and runtime.environment) or () if variable.secret}
+    for deployment in contract.deployments or ():
+        for system in deployment.systems or ():
+            environment = system.environment
+            if environment is None:
+                continue
+            names.update(variable.name for variable in environment.variables or () if variable.secret)
+            names.update(secret.name for secret in environment.secrets or ())
+    return frozenset(names)
 
 
 # --------------------------------------------------------------------------- value comparison
@@ -174,8 +197,9 @@ def _distribution_version(module_name: str) -> str | None:
 class _Judge:
     """The rules, bound to one context. Each method returns the violations of one entry."""
 
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: Context, secrets: frozenset[str] = frozenset()) -> None:
         self.context = context
+        self.secrets = secrets  # contract-wide: which variables' values may never be shown
 
     # -- alternatives --------------------------------------------------------------------------
     def alternatives(
@@ -266,29 +290,26 @@ class _Judge:
 
     # -- environment ---------------------------------------------------------------------------
     def environment(self, environment: Environment, field: str) -> list[Violation]:
-        secret_names = {secret.name for secret in environment.secrets or ()}
         found: list[Violation] = []
         for index, variable in enumerate(environment.variables or ()):
-            found += self.env_variable(
-                variable, f"{field}.variables[{index}]", variable.secret or variable.name in secret_names
-            )
+            found += self.env_variable(variable, f"{field}.variables[{index}]")
         listed = {variable.name for variable in environment.variables or ()}
         for index, secret in enumerate(environment.secrets or ()):
-            if secret.name not in listed:  # already checked (as a secret) with the variables
-                found += self.env_variable(secret, f"{field}.secrets[{index}]", True)
+            if secret.name not in listed:  # already checked with the variables
+                found += self.env_variable(secret, f"{field}.secrets[{index}]")
         return found
 
-    def env_variable(self, variable: EnvVariable, field: str, secret: bool) -> list[Violation]:
+    def env_variable(self, variable: EnvVariable, field: str) -> list[Violation]:
         name = variable.name
         actual = self.context.environ.get(name)
         if actual is None:
             return [Violation(field, f"{name} to be set", f"{name} not set", "", variable.line)]
         if variable.value is None or actual == variable.value:
             return []
-        if secret:
-            expected, found = f"{name} set to {_SECRET_EXPECTED}", f"{name} set to {_SECRET_FOUND}"
-        else:
+        if value_may_be_shown(name, self.secrets):
             expected, found = f"{name}={variable.value!r}", f"{name}={actual!r}"
+        else:
+            expected, found = f"{name} {_SECRET_EXPECTED}", f"{name} {_SECRET_FOUND}"
         return [Violation(field, expected, found, "", variable.line_of("value"))]
 
     # -- runtime -------------------------------------------------------------------------------
@@ -316,7 +337,7 @@ class _Judge:
             if compared not in _normalised(tuple(names), kind):
                 found.append(Violation(f"{field}.{name}", _one_of(names), actual, "", runtime.line_of(name)))
         for variable in runtime.environment or ():
-            found += self.env_variable(variable, f"{field}.environment.{variable.name}", variable.secret)
+            found += self.env_variable(variable, f"{field}.environment.{variable.name}")
         return found
 
     # -- dependencies and importers ------------------------------------------------------------
@@ -370,7 +391,9 @@ class _Judge:
             for name in (getattr(caller, "module_name", None), self.context.caller_name)
             if isinstance(name, str) and name
         ]
-        shown = names[0] if names else _NO_CALLER
+        if not names:
+            return self.unidentified_importer(importers)
+        shown = names[0]
         found: list[Violation] = []
         allow = importers.allow
         if allow and not any(fnmatchcase(name, pattern) for name in names for pattern in allow):
@@ -394,6 +417,31 @@ class _Judge:
                         importers.line_of("deny"),
                     )
                 )
+        return found
+
+    def unidentified_importer(self, importers: Importers) -> list[Violation]:
+        """No caller (§5): it can prove neither that it is allowed nor that it is not denied."""
+        found: list[Violation] = []
+        if importers.allow:
+            found.append(
+                Violation(
+                    "importers.allow",
+                    f"an importer matching {_one_of(importers.allow)}",
+                    _NO_CALLER,
+                    _IMPORT_FROM_APPLICATION,
+                    importers.line_of("allow"),
+                )
+            )
+        if importers.deny:
+            found.append(
+                Violation(
+                    "importers.deny",
+                    f"an importer not matching {_one_of(importers.deny)}",
+                    _NO_CALLER,
+                    f"an unidentified importer cannot prove it is not denied; {_IMPORT_FROM_APPLICATION}",
+                    importers.line_of("deny"),
+                )
+            )
         return found
 
     # -- the importer's structure --------------------------------------------------------------
@@ -420,7 +468,7 @@ class _Judge:
                     f"{prefix}{first}",
                     "an importing module whose structure can be checked",
                     _NO_CALLER,
-                    "structural requirements need the importer's code",
+                    f"structural requirements need the importer's code; {_IMPORT_FROM_APPLICATION}",
                     module.line_of(first),
                 )
             ]

@@ -48,12 +48,6 @@ SKIPPED_DIRECTORIES = frozenset(
     }
 )  # fmt: skip
 
-# Environment variable names whose values ``context --values`` still withholds.
-_SECRET_HINTS = (
-    "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "KEY", "CREDENTIAL", "AUTH", "PRIVATE",
-    "SESSION", "COOKIE", "SIGNATURE", "CERT",
-)  # fmt: skip
-
 
 class UsageError(Exception):
     """Unusable input: reported as one line on stderr, exit status 2."""
@@ -66,7 +60,38 @@ class _Parser(argparse.ArgumentParser):
     """``argparse`` whose errors are one line (``importspy-hook: error: …``), not usage + error."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see '{self.prog} --help')")
+        raise UsageError(f"{_without_values(message)} (see '{self.prog} --help')")
+
+
+_UNRECOGNIZED = "unrecognized arguments: "
+_NOT_SHOWN = "<value not shown>"
+
+
+def _without_values(message: str) -> str:
+    """An argparse message with no value the user typed for ``--set`` (§6, usage errors).
+
+    No contract has been read when the arguments are rejected, so nothing proves a value is not a
+    secret (``value_may_be_shown(name, None)``): ``KEY=VALUE`` words keep their key only, and of
+    unrecognized arguments only options are named (``--set env.TOKEN $TOKEN`` makes the token one).
+    """
+    import re
+
+    from ._errors import value_may_be_shown
+
+    def assignment(match: re.Match[str]) -> str:
+        key = match.group(1)
+        name = key[4:] if key.startswith("env.") else key
+        return match.group(0) if value_may_be_shown(name, None) else f"{key}={_NOT_SHOWN}"
+
+    if message.startswith(_UNRECOGNIZED):
+        words = message[len(_UNRECOGNIZED) :].split(" ")
+        options = [word for word in words if word.startswith("-")]
+        others = len(words) - len(options)
+        if others:
+            plural = "s" if others != 1 else ""
+            options.append(f"{others} other argument{plural} (not shown: may hold a value)")
+        message = _UNRECOGNIZED + ", ".join(options)
+    return re.sub(r"([^\s'=]+)=[^\s']*", assignment, message)
 
 
 _DESCRIPTION = """\
@@ -120,7 +145,7 @@ def _build_parser() -> _Parser:
         "--values",
         action="store_true",
         help="also print environment variable values (never for names that look like secrets: "
-        + ", ".join(_SECRET_HINTS[:6])
+        + ", ".join(_credential_hints()[:6])
         + ", ...)",
     )
 
@@ -464,9 +489,10 @@ def _platform_summary() -> dict[str, str]:
 # ============================================================================== context
 
 
-def _looks_secret(name: str) -> bool:
-    upper = name.upper()
-    return any(hint in upper for hint in _SECRET_HINTS)
+def _credential_hints() -> tuple[str, ...]:
+    from ._errors import CREDENTIAL_HINTS
+
+    return CREDENTIAL_HINTS
 
 
 def _dependency_requirement(version: str) -> str:
@@ -482,6 +508,7 @@ def _dependency_requirement(version: str) -> str:
 
 def _context(options: argparse.Namespace) -> int:
     from ._context import current_context
+    from ._errors import value_may_be_shown
 
     context = current_context()
     lines = [
@@ -499,10 +526,10 @@ def _context(options: argparse.Namespace) -> int:
             key = _scalar(name)
             if not options.values:
                 lines.append(f"    {key}:")
-            elif _looks_secret(name):
-                lines.append(f"    {key}:  # value withheld: the name looks like a secret")
-            else:
+            elif value_may_be_shown(name, ()):  # no contract here: the name rule alone decides
                 lines.append(f"    {key}: {_quote(context.environ[name])}")
+            else:
+                lines.append(f"    {key}:  # value withheld: the name looks like a secret")
     distributions = context.distributions()
     if distributions:
         lines.append("dependencies:")

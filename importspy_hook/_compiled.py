@@ -594,6 +594,8 @@ class Run:
             if isinstance(name, str) and name
         ]
         _, allow, deny = operation
+        if not names and (allow or deny):
+            return False  # an unidentified importer is neither allowed nor proven not denied (§5)
         if allow and not any(fnmatchcase(name, pattern) for name in names for pattern in allow):
             return False
         return not any(fnmatchcase(name, pattern) for pattern in deny for name in names)

@@ -30,6 +30,8 @@ from typing import Any
 
 import attrs
 
+from ._errors import looks_like_credential
+
 __all__ = [
     "Argument",
     "Attribute",
@@ -258,7 +260,7 @@ class EnvVariable(_Positioned):
     def __repr__(self) -> str:
         if self.value is None:
             shown = "None"
-        elif self.secret:
+        elif self.secret or looks_like_credential(self.name):  # §6: a credential's value is a secret
             shown = "<secret>"
         else:
             shown = repr(self.value)

@@ -9,16 +9,56 @@ import os
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs milliseconds
 if TYPE_CHECKING:
+    from collections.abc import Collection
     from typing import Any
 
-__all__ = ["ContractError", "ContractViolation", "Violation"]
+__all__ = [
+    "CREDENTIAL_HINTS",
+    "ContractError",
+    "ContractViolation",
+    "Violation",
+    "looks_like_credential",
+    "value_may_be_shown",
+]
+
+# ------------------------------------------------------------------ which values may be printed
+
+CREDENTIAL_HINTS = (
+    "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "KEY", "CREDENTIAL", "AUTH", "PRIVATE",
+    "SESSION", "COOKIE", "SIGNATURE", "CERT",
+)  # fmt: skip
+"""Parts of an environment variable name (any case) that make its value a credential's (§6)."""
+
+
+def looks_like_credential(name: "str") -> "bool":
+    """Whether ``name`` reads like a credential's (``GITHUB_TOKEN``, ``db_passwd``, ``Session_Id``)."""
+    upper = name.upper()
+    return any(hint in upper for hint in CREDENTIAL_HINTS)
+
+
+def value_may_be_shown(name: "str", secrets: "Collection[str] | None") -> "bool":
+    """The one rule of SPEC §6 for every output: may the value of variable ``name`` be printed?
+
+    Only when the variable is secret nowhere in the contract (``secrets``: every name declared
+    secret in it, in any block, compared case-insensitively because Windows names are) *and* its
+    name does not look like a credential. ``None`` means "no contract was read" (a usage error
+    about a ``--set`` item): then nothing can prove the variable is not secret, and the value stays
+    hidden. Applies equally to the value found (environment, ``--set``) and to the value a
+    contract requires, which for a secret is the secret itself. A value that may not be shown is
+    described as "set to another value", never by its length or any part of it.
+    """
+    if secrets is None or looks_like_credential(name):
+        return False
+    upper = name.upper()
+    return not any(secret.upper() == upper for secret in secrets)
 
 
 class Violation:
     """One unmet requirement of a contract.
 
     ``field`` is the key path in the contract (``deployments[0].systems[0].os``), ``expected``
-    and ``actual`` are human-readable texts (never a secret's value), ``line`` is the 1-based
+    and ``actual`` are human-readable texts (never a value :func:`value_may_be_shown` withholds),
+    ``line`` is the 1-based
     line of the contract where the requirement is written (0 when unknown, e.g. for a contract
     built in Python).
     """

@@ -19,8 +19,10 @@ terminal, never with ``NO_COLOR``), ``json`` (one object per line on stderr), ``
 ``IMPORTSPY_HOOK_LOG_LEVEL``: ``debug``, ``info``, ``warning`` (default), ``error``, ``critical``.
 An unknown value of either prints one warning line and falls back to the default.
 
-Secret values are never logged: the fields come from the guard, whose violation texts are built by
-the checker without secret values, and this module adds nothing taken from the environment.
+Secret values are never logged, at any level and by any renderer: the fields come from the guard,
+whose violation texts the checker builds under the one rule of §6 (``_errors.value_may_be_shown``:
+no value of a variable secret anywhere in the contract or named like a credential), and this module
+adds nothing taken from the environment.
 """
 
 from __future__ import annotations

@@ -133,32 +133,33 @@ def parse_assignments(assignments: Iterable[str], unset: Iterable[str] = ()) -> 
     """``["os=windows", "env.TOKEN=x"]`` (and names to unset) → ``current_context`` keywords.
 
     Raises ``ValueError`` with a one-line message for the command line when an item is malformed.
+    The message names the key, never the value (SPEC §6: no contract has proven it is no secret).
     """
     overrides: dict[str, object] = {}
     env: dict[str, str | None] = {}
-    for item in assignments:
+    for index, item in enumerate(assignments, 1):
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+            raise ValueError(f"--set expects KEY=VALUE; item {index} is not (not shown: may hold a value)")
         if key.startswith("env."):
             name = key[4:]
             if not name:
-                raise ValueError(f"--set {item!r}: missing variable name after 'env.'")
+                raise ValueError(f"--set item {index}: missing variable name after 'env.'")
             env[name] = value
             continue
         target = SET_KEYS.get(key.lower())
         if target is None:
             raise ValueError(
-                f"--set {item!r}: unknown key {key!r} (expected os=, arch=, python=, interpreter= "
-                "or env.NAME=)"
+                f"--set: unknown key {key!r} (expected os=, arch=, python=, interpreter= or env.NAME=)"
             )
         if not value.strip():
-            raise ValueError(f"--set {item!r}: empty value")
+            raise ValueError(f"--set {key}=: empty value")
         overrides[target] = value.strip()
     for name in unset:
         if not name or "=" in name:
-            raise ValueError(f"--unset expects a variable name, got {name!r}")
+            shown = repr(name.partition("=")[0] + "=<value not shown>") if name else "an empty name"
+            raise ValueError(f"--unset expects a variable name, got {shown}")
         env[name] = None
     if env:
         overrides["env"] = env

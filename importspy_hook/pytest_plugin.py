@@ -235,7 +235,7 @@ def assert_refused(
                     f"importing {module_name!r} failed on a malformed contract, not a refusal:\n{exc}"
                 ) from None
             else:
-                shown = ", ".join(f"{k}={v!r}" for k, v in context.items()) or "the current context"
+                shown = ", ".join(f"{k}={_shown(k, v)}" for k, v in context.items()) or "the current context"
                 by = f" by {os.fspath(caller)}" if caller is not None else ""
                 raise AssertionError(
                     f"importing {module_name!r}{by} was admitted in {shown}; expected a refusal"
@@ -249,6 +249,21 @@ def assert_refused(
             f"violations:\n{found}"
         )
     return refusal
+
+
+def _shown(key: str, value: Any) -> str:
+    """A simulated context value for a message; ``env`` values only as the §6 rule allows (no
+    contract is at hand, so none is: names, and whether each is set)."""
+    if key != "env" or not isinstance(value, Mapping):
+        return repr(value)
+    from ._errors import value_may_be_shown
+
+    return repr(
+        {
+            name: item if item is None or value_may_be_shown(name, None) else "<set, value not shown>"
+            for name, item in value.items()
+        }
+    )
 
 
 def _import(module_name: str, caller: str | os.PathLike[str] | None) -> None:

@@ -538,7 +538,10 @@ def test_importers(document: str, name: str, expected: list[Row]) -> None:
 def test_importers_without_a_caller() -> None:
     rows = judge("importers: {allow: ['app.*']}\n", None)
     assert rows and "no identifiable importing module" in rows[0][2]
-    assert judge("importers: {deny: ['app.*']}\n", None) == []
+    # An unidentified importer cannot prove it is not denied either (SPEC §5, issue 11 item 10).
+    rows = judge("importers: {deny: ['app.*']}\n", None)
+    assert rows == [("importers.deny", "an importer not matching app.*", rows[0][2])]
+    assert "no identifiable importing module" in rows[0][2]
 
 
 @pytest.mark.parametrize(
@@ -574,11 +577,13 @@ SECRET = "s3cr3t-Value-42"
 
 
 def test_secret_values_are_compared_but_never_shown() -> None:
+    # The required value is itself the secret; it is not the word "other", which the message
+    # now uses ("set to another value", SPEC §6).
     documents = [
-        "runtime: {environment: {DB_PASSWORD: {value: other, secret: true}}}\n",
+        "runtime: {environment: {DB_PASSWORD: {value: required-pw, secret: true}}}\n",
         "deployments: [{systems: [{environment: {variables: "
-        "[{name: DB_PASSWORD, value: other, secret: true}]}}]}]\n",
-        "deployments: [{systems: [{environment: {variables: [{name: DB_PASSWORD, value: other}], "
+        "[{name: DB_PASSWORD, value: required-pw, secret: true}]}}]}]\n",
+        "deployments: [{systems: [{environment: {variables: [{name: DB_PASSWORD, value: required-pw}], "
         "secrets: [DB_PASSWORD]}}]}]\n",
     ]
     for document in documents:
@@ -586,9 +591,9 @@ def test_secret_values_are_compared_but_never_shown() -> None:
         violations = check(contract, current_context(env={"DB_PASSWORD": SECRET}))
         assert len(violations) == 1
         text = repr(violations) + violations[0].describe("c.yml") + repr(contract)
-        assert SECRET not in text and "other" not in text
+        assert SECRET not in text and "required-pw" not in text
         assert "secret, not shown" in violations[0].expected
-        assert check(contract, current_context(env={"DB_PASSWORD": "other"})) == []
+        assert check(contract, current_context(env={"DB_PASSWORD": "required-pw"})) == []
 
 
 def test_a_contract_built_in_python() -> None:
