@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs ~3 ms of every --help
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from pathlib import Path
     from typing import Any, NoReturn, TextIO
 
     from ._caller import Caller
@@ -56,7 +57,15 @@ _SECRET_HINTS = (
 
 
 class UsageError(Exception):
-    """Unusable input: reported as one line on stderr, exit status 2."""
+    """Unusable input: reported as one line on stderr, exit status 2.
+
+    ``contract_error``: the malformed contract behind it, when there is one, so that the JSON and
+    SARIF reports of ``check`` can point at its line and column.
+    """
+
+    def __init__(self, message: str, contract_error: ContractError | None = None) -> None:
+        super().__init__(message)
+        self.contract_error = contract_error
 
 
 # ============================================================================== the parser
@@ -297,7 +306,7 @@ def _load(path: str) -> Any:
     try:
         return load_contract(path)
     except ContractError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(str(exc), exc) from None
 
 
 # -- YAML writing. Contracts are written by hand rather than through ruamel.yaml: the output is a
@@ -684,7 +693,7 @@ def _lint(options: argparse.Namespace) -> int:
         try:
             load_contract(path)
         except ContractError as exc:
-            problems.append(_problem(path, exc))
+            problems.extend(_problem(path, error) for error in _every_error(path, exc))
             continue
         warning = _orphan_warning(path)
         if warning:
@@ -721,6 +730,26 @@ def _lint(options: argparse.Namespace) -> int:
     return EXIT_FAILED if errors else EXIT_OK
 
 
+def _every_error(path: str, first: ContractError) -> list[ContractError]:
+    """All the errors of a contract that failed to load with ``first`` (§6: lint reports every
+    error of a file, not only the first). The file is read once more only when it is broken."""
+    from ._cache import MAX_CONTRACT_BYTES
+    from ._contract_parse import contract_errors
+
+    if not os.path.isfile(path):  # never open a FIFO or a device: loading already said why not
+        return [first]
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONTRACT_BYTES + 1)
+    except OSError:
+        return [first]
+    errors = contract_errors(data, first.path)
+    if not any((e.line, e.column, e.key) == (first.line, first.column, first.key) for e in errors):
+        # What only loading can find (an unreadable file, a file that changed since): keep it first.
+        errors.insert(0, first)
+    return errors
+
+
 def _problem(path: str, exc: ContractError) -> dict[str, Any]:
     return {
         "path": path,
@@ -736,6 +765,19 @@ def _problem(path: str, exc: ContractError) -> dict[str, Any]:
 
 
 def _check(options: argparse.Namespace) -> int:
+    try:
+        return _check_or_raise(options)
+    except UsageError as exc:
+        # A CI step that asked for a document gets one, carrying the error, so that an upload
+        # step never chokes on empty output; the one-line error still goes to stderr (exit 2).
+        if options.format == "json":
+            _dump_json(_check_error_json(options.contract, exc))
+        elif options.format == "sarif":
+            _dump_json(_sarif(options.contract, [], error=exc))
+        raise
+
+
+def _check_or_raise(options: argparse.Namespace) -> int:
     from ._check import check
     from ._context import current_context
     from ._simulation import parse_assignments
@@ -744,6 +786,7 @@ def _check(options: argparse.Namespace) -> int:
         overrides: dict[str, Any] = parse_assignments(options.assignments, options.unset)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    _reject_impossible_values(options.assignments)
     contract = _load(options.contract)
     caller = None
     if options.caller:
@@ -772,6 +815,57 @@ def _check(options: argparse.Namespace) -> int:
         else:
             sys.stdout.write(f"compliant: {shown} ({about})\n")
     return EXIT_FAILED if violations else EXIT_OK
+
+
+def _reject_impossible_values(assignments: Sequence[str]) -> None:
+    """``--set`` values no real context can have are unusable input (exit 2), not a violation.
+
+    ``--set os=plan9`` would otherwise "refuse" with exit 1, which a CI reads as a verdict about
+    the contract when the command itself is wrong. The vocabularies are the ones contracts are
+    checked against (``_contract_parse``), so every spelling a contract accepts is accepted here.
+    """
+    from ._contract_parse import ARCH_NAMES, IMPLEMENTATION_NAMES, OS_NAMES
+    from ._pep440 import parse_version
+    from ._simulation import SET_KEYS
+
+    vocabularies = {
+        "os": (OS_NAMES, "operating system"),
+        "arch": (ARCH_NAMES, "architecture"),
+        "implementation": (IMPLEMENTATION_NAMES, "interpreter"),
+    }
+    for item in assignments:
+        key, _, value = item.partition("=")
+        target = SET_KEYS.get(key.strip().lower())
+        value = value.strip()
+        if target == "python":
+            if parse_version(value) is None:
+                raise UsageError(f"--set {item!r}: {value!r} is not a Python version (e.g. 3.12 or 3.13.1)")
+        elif target in vocabularies:
+            names, what = vocabularies[target]
+            if not value.isascii() or value.lower() not in names:
+                raise UsageError(
+                    f"--set {item!r}: unknown {what} {value!r} (expected one of: {', '.join(sorted(names))})"
+                )
+
+
+def _check_error_json(contract_path: str, error: UsageError) -> dict[str, Any]:
+    """``check --format json`` when the input is unusable: the report's shape, plus ``error``."""
+    found = error.contract_error
+    detail: dict[str, Any] = {"message": str(error)}
+    if found is not None:
+        detail = {
+            "path": _display(found.path),
+            "line": found.line,
+            "column": found.column,
+            "key": found.key,
+            "message": found.reason,
+        }
+    return {
+        "contract": _display(contract_path),
+        "compliant": False,
+        "violations": [],
+        "error": detail,
+    }
 
 
 def _check_json(
@@ -840,20 +934,50 @@ def _rule_for(field: str) -> str:
     return "structure"
 
 
-def _sarif(contract_path: str, violations: list[Violation]) -> dict[str, Any]:
+def _artifact_location(path: str, root: Path) -> dict[str, str]:
+    """A SARIF ``artifactLocation``: a URI reference, so percent-encoded (RFC 3986).
+
+    Relative to ``%SRCROOT%`` (the working directory) when the file is inside it — what code
+    scanning needs to find the file in the repository — else an absolute ``file:`` URI.
+    """
+    from pathlib import Path
+    from urllib.parse import quote
+
+    absolute = Path(path).resolve()
+    try:
+        relative = absolute.relative_to(root).as_posix()
+    except ValueError:
+        return {"uri": absolute.as_uri()}
+    return {"uri": quote(relative, safe="/"), "uriBaseId": "%SRCROOT%"}
+
+
+def _sarif(
+    contract_path: str, violations: list[Violation], error: UsageError | None = None
+) -> dict[str, Any]:
+    """SARIF 2.1.0: one result per violation; unusable input as a tool execution notification."""
     from pathlib import Path
 
     from . import __version__
 
-    absolute = Path(contract_path).resolve()
     root = Path.cwd().resolve()
-    try:
-        artifact: dict[str, str] = {
-            "uri": absolute.relative_to(root).as_posix(),
-            "uriBaseId": "%SRCROOT%",
-        }
-    except ValueError:
-        artifact = {"uri": absolute.as_uri()}
+    artifact = _artifact_location(contract_path, root)
+    invocation: dict[str, Any] = {"executionSuccessful": error is None}
+    if error is not None:
+        notification: dict[str, Any] = {"level": "error", "message": {"text": str(error)}}
+        found = error.contract_error
+        if found is not None:
+            region = {"startLine": max(found.line, 1)}
+            if found.line and found.column:
+                region["startColumn"] = found.column
+            notification["locations"] = [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": _artifact_location(found.path, root),
+                        "region": region,
+                    }
+                }
+            ]
+        invocation["toolExecutionNotifications"] = [notification]
     rule_ids = list(_RULES)
     results = []
     for violation in violations:
@@ -901,7 +1025,7 @@ def _sarif(contract_path: str, violations: list[Violation]) -> dict[str, Any]:
                     }
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": root.as_uri() + "/"}},
-                "invocations": [{"executionSuccessful": True}],
+                "invocations": [invocation],
                 "results": results,
             }
         ],
