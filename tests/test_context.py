@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from importspy_hook import _context
+from importspy_hook import _context, _facts
 from importspy_hook._context import (
     Context,
     PlatformFacts,
@@ -67,7 +67,8 @@ def test_normalise_os(given: str, expected: str) -> None:
         ("arm64", "aarch64"),
         ("ARM64", "aarch64"),
         ("aarch64", "aarch64"),
-        ("armv8l", "aarch64"),
+        ("armv8l", "armv7l"),  # 32-bit ARM user space on an ARMv8 CPU (linux32): armv7l code
+        ("ARMv8", "aarch64"),
         ("armv8-a", "aarch64"),
         ("i386", "i686"),
         ("i486", "i686"),
@@ -152,6 +153,40 @@ def test_machine_is_read_without_the_platform_module(monkeypatch: pytest.MonkeyP
         pytest.skip("Windows reads the machine through `platform`")
     monkeypatch.setitem(sys.modules, "platform", None)  # any import of it now raises
     assert _context._machine() == platform_facts().arch
+
+
+class _Uname:
+    def __init__(self, machine: str) -> None:
+        self.machine = machine
+
+
+@pytest.mark.parametrize(
+    ("kernel", "pointer_bits", "expected"),
+    [
+        ("aarch64", 64, "aarch64"),
+        ("aarch64", 32, "armv7l"),  # armhf Python (Raspberry Pi OS) on a 64-bit kernel
+        ("armv8l", 32, "armv7l"),  # the same under `linux32`
+        ("armv7l", 32, "armv7l"),
+        ("x86_64", 64, "x86_64"),
+        ("x86_64", 32, "i686"),  # i686 Python on an x86_64 kernel
+        ("AMD64", 32, "i686"),  # 32-bit Python on 64-bit Windows
+        ("ARM64", 64, "aarch64"),
+        ("ppc64le", 64, "ppc64le"),
+    ],
+)
+def test_machine_is_the_interpreters_not_the_kernels(
+    monkeypatch: pytest.MonkeyPatch, kernel: str, pointer_bits: int, expected: str
+) -> None:
+    # A contract (like a wheel tag) is about the code this interpreter runs: a 32-bit interpreter
+    # on a 64-bit kernel runs 32-bit code, whatever os.uname() says about the kernel.
+    if hasattr(os, "uname"):
+        monkeypatch.setattr(_facts._os, "uname", lambda: _Uname(kernel))
+    else:
+        monkeypatch.setattr("platform.machine", lambda: kernel)
+    monkeypatch.setattr(_facts.sys, "maxsize", 2 ** (pointer_bits - 1) - 1)
+    arch = _context._machine()
+    monkeypatch.undo()
+    assert arch == expected
 
 
 def test_current_context_defaults_to_this_process() -> None:
