@@ -434,6 +434,10 @@ def _status(options: argparse.Namespace) -> int:
         },
         "log": {"renderer": renderer, "level": level_name(level)},
     }
+    warnings = [warning.removeprefix("importspy-hook: ")] if warning else []
+    warnings.extend(_pattern_warnings("IMPORTSPY_HOOK_EXCLUDE", True))
+    warnings.extend(_pattern_warnings("IMPORTSPY_HOOK_LOADERS", False))
+    report["warnings"] = warnings
     if options.format == "json":
         _dump_json(report)
         return EXIT_OK
@@ -452,10 +456,35 @@ def _status(options: argparse.Namespace) -> int:
         f"  log:             {renderer}, level {level_name(level)}",
         f"  audit:           {os.environ.get('IMPORTSPY_HOOK_AUDIT') or '(off)'}",
     ]
-    if warning:
-        lines.append(f"  warning:         {warning.removeprefix('importspy-hook: ')}")
+    lines.extend(f"  warning:         {text}" for text in warnings)
     sys.stdout.write("\n".join(lines) + "\n")
     return EXIT_OK
+
+
+def _pattern_warnings(variable: str, exclude: bool) -> list[str]:
+    """Patterns of ``variable`` that name a package the way people write it, and match nothing useful.
+
+    The patterns are ``fnmatch`` on *full* module names: ``pluggy`` matches the module ``pluggy``
+    only, never ``pluggy._hooks`` where a plugin loader's frames are, and ``plugins`` excludes the
+    package's ``__init__`` but checks every ``plugins.x``. Nothing fails — the setting just does
+    nothing useful — so ``status`` says it. A name also covered with a wildcard (``vendored`` next
+    to ``vendored.*``) is deliberate and not reported.
+    """
+    from fnmatch import fnmatchcase
+
+    patterns = [p.strip() for p in os.environ.get(variable, "").split(",") if p.strip()]
+    found = []
+    for pattern in patterns:
+        if any(char in pattern for char in "*?["):
+            continue
+        if any(fnmatchcase(f"{pattern}.x", other) for other in patterns):
+            continue
+        keep = f" (and keep {pattern!r} for the package itself)" if exclude else ""
+        found.append(
+            f"{variable}: {pattern!r} matches the module named exactly {pattern!r}, not its submodules "
+            f"(patterns are fnmatch on full module names): write '{pattern}.*' for a package{keep}"
+        )
+    return found
 
 
 def _platform_summary() -> dict[str, str]:

@@ -749,3 +749,27 @@ def test_lint_reports_every_error_of_a_file(project: Path) -> None:
     ]
     summary = cli("lint", cwd=project).stdout.splitlines()[-1]
     assert summary == "1 contract checked: 5 errors"
+
+
+def test_status_warns_about_patterns_naming_a_package_without_a_wildcard() -> None:
+    # Patterns are fnmatch on full module names: 'pluggy' matches the module 'pluggy' and none of
+    # pluggy._hooks, pluggy._callers (where a plugin loader's frames are), so it silently does nothing.
+    env: dict[str, str | None] = {
+        "IMPORTSPY_HOOK_LOADERS": "pluggy, stevedore.*",
+        "IMPORTSPY_HOOK_EXCLUDE": "plugins,vendored,vendored.*",
+    }
+    human = cli("status", env=env)
+    assert human.returncode == 0
+    warnings = [line.strip() for line in human.stdout.splitlines() if line.strip().startswith("warning:")]
+    assert warnings == [
+        "warning:         IMPORTSPY_HOOK_EXCLUDE: 'plugins' matches the module named exactly 'plugins', "
+        "not its submodules (patterns are fnmatch on full module names): write 'plugins.*' "
+        "for a package (and keep 'plugins' for the package itself)",
+        "warning:         IMPORTSPY_HOOK_LOADERS: 'pluggy' matches the module named exactly 'pluggy', "
+        "not its submodules (patterns are fnmatch on full module names): write 'pluggy.*' "
+        "for a package",
+    ]
+    report = json.loads(cli("status", "--format", "json", env=env).stdout)
+    assert [w.split(":")[0] for w in report["warnings"]] == ["IMPORTSPY_HOOK_EXCLUDE", "IMPORTSPY_HOOK_LOADERS"]
+    clean = json.loads(cli("status", "--format", "json", env={"IMPORTSPY_HOOK_LOADERS": "pluggy.*"}).stdout)
+    assert clean["warnings"] == []
