@@ -770,6 +770,7 @@ def test_status_warns_about_patterns_naming_a_package_without_a_wildcard() -> No
         "for a package",
     ]
     report = json.loads(cli("status", "--format", "json", env=env).stdout)
-    assert [w.split(":")[0] for w in report["warnings"]] == ["IMPORTSPY_HOOK_EXCLUDE", "IMPORTSPY_HOOK_LOADERS"]
+    named = [warning.split(":")[0] for warning in report["warnings"]]
+    assert named == ["IMPORTSPY_HOOK_EXCLUDE", "IMPORTSPY_HOOK_LOADERS"]
     clean = json.loads(cli("status", "--format", "json", env={"IMPORTSPY_HOOK_LOADERS": "pluggy.*"}).stdout)
     assert clean["warnings"] == []
