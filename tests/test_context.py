@@ -198,7 +198,7 @@ def test_current_context_defaults_to_this_process() -> None:
         facts.python_version,
         facts.implementation,
     )
-    assert ctx.environ is os.environ
+    assert ctx.environ == dict(os.environ) and type(ctx.environ) is dict  # a snapshot (below)
     assert ctx.caller is None and ctx.caller_name is None
     assert ctx.structure() is None
 
@@ -213,10 +213,12 @@ def test_current_context_overrides_are_normalised() -> None:
     )
 
 
-def test_environment_is_read_at_check_time(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_hooks_own_context_reads_the_environment_at_check_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What an import is judged against: a variable set after the context was built is seen
+    # (failures are never cached, SPEC §7: set the variable, import again, and it works).
     monkeypatch.delenv("IMPORTSPY_TEST_LATE", raising=False)
-    plain = current_context()
-    layered = current_context(env={"IMPORTSPY_TEST_OTHER": "x"})
+    plain = _context.live_context()
+    layered = _context.live_context(env={"IMPORTSPY_TEST_OTHER": "x"})
     assert "IMPORTSPY_TEST_LATE" not in plain.environ
     assert "IMPORTSPY_TEST_LATE" not in layered.environ
     monkeypatch.setenv("IMPORTSPY_TEST_LATE", "now")
@@ -224,11 +226,39 @@ def test_environment_is_read_at_check_time(monkeypatch: pytest.MonkeyPatch) -> N
     assert layered.environ.get("IMPORTSPY_TEST_LATE") == "now"
 
 
+def test_current_context_is_a_snapshot_that_pickles(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    monkeypatch.setenv("IMPORTSPY_TEST_SNAP", "before")
+    monkeypatch.setenv("IMPORTSPY_TEST_GONE", "here")
+    ctx = current_context(env={"IMPORTSPY_TEST_GONE": None, "IMPORTSPY_TEST_ADDED": "added"})
+    monkeypatch.setenv("IMPORTSPY_TEST_SNAP", "after")
+    monkeypatch.setenv("IMPORTSPY_TEST_LATER", "later")
+    # What the caller got does not change under its feet...
+    assert type(ctx.environ) is dict
+    assert ctx.environ["IMPORTSPY_TEST_SNAP"] == "before"
+    assert "IMPORTSPY_TEST_LATER" not in ctx.environ and "IMPORTSPY_TEST_GONE" not in ctx.environ
+    assert ctx.environ["IMPORTSPY_TEST_ADDED"] == "added"
+    # ...crosses a process boundary (a pool worker, a cache)...
+    copy = pickle.loads(pickle.dumps(ctx))
+    assert (copy.os, copy.arch, copy.python_version, copy.implementation) == (
+        ctx.os,
+        ctx.arch,
+        ctx.python_version,
+        ctx.implementation,
+    )
+    assert copy.environ == ctx.environ and copy.caller is None
+    simulated = current_context(distributions={"Demo": "1.0"})
+    assert pickle.loads(pickle.dumps(simulated)).distributions() == {"demo": "1.0"}
+    # ...and its repr still shows no value.
+    assert "before" not in repr(ctx) and "added" not in repr(copy)
+
+
 def test_env_overrides_layer_over_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IMPORTSPY_TEST_KEEP", "kept")
     monkeypatch.setenv("IMPORTSPY_TEST_HIDE", "secret-value")
     monkeypatch.setenv("IMPORTSPY_TEST_REPLACE", "old")
-    ctx = current_context(
+    ctx = _context.live_context(
         env={"IMPORTSPY_TEST_HIDE": None, "IMPORTSPY_TEST_REPLACE": "new", "IMPORTSPY_TEST_ADD": "added"}
     )
     env = ctx.environ
