@@ -182,7 +182,11 @@ def _scan_distributions() -> Mapping[str, str]:
             continue
         directory = entry or "."
         try:
-            items = sorted(_os.listdir(directory))
+            # In the directory's own listing order, as importlib.metadata reads it: when one
+            # directory holds two versions of a project (foo-1.0.dist-info and foo-2.0.dist-info
+            # after a botched upgrade), ``importlib.metadata.version("foo")`` is the first listed
+            # (CPython 3.10 to 3.13), and a contract must judge the version the application sees.
+            items = _os.listdir(directory)
         except NotADirectoryError:
             _scan_archive(entry, found)
             continue

@@ -8,6 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -316,6 +317,30 @@ def test_distributions_first_on_sys_path_wins(tmp_path: Path, monkeypatch: pytes
     monkeypatch.syspath_prepend(str(tmp_path / "second"))
     monkeypatch.syspath_prepend(str(tmp_path / "first"))
     assert current_context().distributions()["demo-dist"] == "1.0"
+
+
+@pytest.mark.parametrize("listing", [sorted, lambda names: sorted(names, reverse=True)])
+def test_two_versions_in_one_directory_read_as_importlib_metadata_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listing: Any
+) -> None:
+    # A botched upgrade can leave foo-1.0.dist-info and foo-2.0.dist-info side by side.
+    # importlib.metadata.version("foo") takes the first in the directory's listing order (checked
+    # on CPython 3.10 to 3.13); a contract must judge the version the application itself sees.
+    for version in ("1.0", "2.0", "10.0"):
+        info = tmp_path / f"two_versions-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: two-versions\nVersion: {version}\n")
+    real_listdir = os.listdir
+
+    def listdir(path: Any = ".") -> list[str]:
+        names = real_listdir(path)
+        return listing(names) if os.fspath(path) == str(tmp_path) else names
+
+    monkeypatch.setattr(os, "listdir", listdir)  # the same order for importlib.metadata and the hook
+    monkeypatch.syspath_prepend(str(tmp_path))
+    expected = importlib.metadata.version("two-versions")
+    assert expected == ("1.0" if listing is sorted else "2.0")
+    assert current_context().distributions()["two-versions"] == expected
 
 
 def test_distributions_notice_a_new_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
