@@ -718,7 +718,13 @@ def _lint(options: argparse.Namespace) -> int:
 
     files = _discover(options.paths or [os.curdir])
     problems: list[dict[str, Any]] = []
-    for path in files:
+    for path in list(files):
+        if path.lower().endswith(".whl") and os.path.isfile(path):
+            files.remove(path)
+            inside, found = _lint_wheel(path)
+            files.extend(inside)
+            problems.extend(found)
+            continue
         try:
             load_contract(path)
         except ContractError as exc:
@@ -757,6 +763,64 @@ def _lint(options: argparse.Namespace) -> int:
                 extra = f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
                 sys.stdout.write(f"{len(files)} {noun} checked: {verdict}{extra}\n")
     return EXIT_FAILED if errors else EXIT_OK
+
+
+def _lint_wheel(wheel: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """``lint dist/x.whl``: the contracts a wheel really ships, as ``x.whl/pkg/m.contract.yml``.
+
+    Build back-ends differ in what they put in a wheel: setuptools leaves ``*.contract.yml`` out
+    unless it is declared package data, so a module guarded in the checkout is unguarded once
+    installed. Each sidecar in the wheel is linted like a file (every error), a sidecar with no
+    module beside it in the wheel is a warning, and a wheel with no contract at all is an error —
+    linting a wheel is asking whether its contracts made it in.
+    """
+    import zipfile
+
+    from ._contract_parse import contract_errors
+    from ._finder import SIDECAR_SUFFIXES
+
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            names = archive.namelist()
+            sidecars = [
+                n
+                for n in names
+                if n.endswith(SIDECAR_SUFFIXES) and n.rsplit("/", 1)[-1] not in SIDECAR_SUFFIXES
+            ]
+            contents = {name: archive.read(name) for name in sidecars}
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        raise UsageError(f"{wheel}: not a readable wheel ({exc})") from None
+    problems: list[dict[str, Any]] = []
+    shown = [f"{wheel}/{name}" for name in sidecars]
+    if not sidecars:
+        message = (
+            "no *.contract.yml in this wheel: its modules are unguarded once installed "
+            "(setuptools ships sidecars only when declared as package data; see the README)"
+        )
+        problems.append(
+            {"path": wheel, "line": 0, "column": 0, "key": "", "message": message, "severity": "error"}
+        )
+    members = set(names)
+    for name, where in zip(sidecars, shown, strict=True):
+        problems.extend(_problem(where, error) for error in contract_errors(contents[name], where))
+        directory, _, base = name.rpartition("/")
+        stem = next(base[: -len(s)] for s in SIDECAR_SUFFIXES if base.endswith(s))
+        prefix = f"{directory}/{stem}" if directory else stem
+        if not any(
+            m.startswith(prefix + ".") and m.endswith(_MODULE_SUFFIXES) and "/" not in m[len(prefix) :]
+            for m in members
+        ):
+            problems.append(
+                {
+                    "path": where,
+                    "line": 0,
+                    "column": 0,
+                    "key": "",
+                    "message": f"no module '{stem}' next to this contract in the wheel: it guards nothing",
+                    "severity": "warning",
+                }
+            )
+    return shown, problems
 
 
 def _every_error(path: str, first: ContractError) -> list[ContractError]:

@@ -774,3 +774,54 @@ def test_status_warns_about_patterns_naming_a_package_without_a_wildcard() -> No
     assert named == ["IMPORTSPY_HOOK_EXCLUDE", "IMPORTSPY_HOOK_LOADERS"]
     clean = json.loads(cli("status", "--format", "json", env={"IMPORTSPY_HOOK_LOADERS": "pluggy.*"}).stdout)
     assert clean["warnings"] == []
+
+
+def _wheel(path: Path, files: dict[str, str]) -> Path:
+    import zipfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return path
+
+
+def test_lint_a_wheel_checks_the_contracts_it_really_ships(project: Path) -> None:
+    _wheel(
+        project / "dist" / "acme_plugin-1.0-py3-none-any.whl",
+        {
+            "acme_plugin/__init__.py": "",
+            "acme_plugin/greeter.py": "",
+            "acme_plugin/greeter.contract.yml": "runtime:\n  os: [plan9]\n  pyhton: '3.12'\n",
+            "acme_plugin/fast.cpython-311-x86_64-linux-gnu.so": "",
+            "acme_plugin/fast.contract.yml": GOOD,
+            "acme_plugin/gone.contract.yml": GOOD,
+            "acme_plugin-1.0.dist-info/METADATA": "Name: acme-plugin\nVersion: 1.0\n",
+        },
+    )
+    result = cli("lint", "dist/acme_plugin-1.0-py3-none-any.whl", cwd=project)
+    assert result.returncode == 1, result
+    inside = "dist/acme_plugin-1.0-py3-none-any.whl/acme_plugin/"
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(
+        f"{inside}greeter.contract.yml:2:8: runtime.os[0]: unknown operating system 'plan9'"
+    )
+    assert lines[1:] == [
+        f"{inside}greeter.contract.yml:3:3: runtime.pyhton: unknown key 'pyhton' (did you mean 'python'?)",
+        f"{inside}gone.contract.yml: warning: no module 'gone' next to this contract in the wheel: "
+        "it guards nothing",
+        "3 contracts checked: 2 errors, 1 warning",
+    ]
+
+
+def test_lint_a_wheel_without_contracts_fails(project: Path) -> None:
+    # What setuptools builds when the sidecars are not declared package data (see the README).
+    _wheel(project / "plain-1.0-py3-none-any.whl", {"plain/__init__.py": "", "plain/greeter.py": ""})
+    result = cli("lint", "plain-1.0-py3-none-any.whl", cwd=project)
+    assert result.returncode == 1, result
+    assert result.stdout.splitlines()[0] == (
+        "plain-1.0-py3-none-any.whl: no *.contract.yml in this wheel: its modules are unguarded once "
+        "installed (setuptools ships sidecars only when declared as package data; see the README)"
+    )
+    (project / "broken.whl").write_text("not a zip")
+    assert_one_error_line(cli("lint", "broken.whl", cwd=project), "broken.whl: not a readable wheel")
