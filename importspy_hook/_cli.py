@@ -147,13 +147,14 @@ def _build_parser() -> _Parser:
     lint = commands.add_parser(
         "lint",
         help="check contract files for errors",
-        description="Parse contract files and report each malformed one as path:line:col: message. "
+        description="Parse contract files and report every error of each as path:line:col: message. "
+        "A wheel (.whl) is opened and the contracts it ships are linted; a wheel without any fails. "
         "Directories are searched recursively for *.contract.yml / *.contract.yaml (skipping "
         ".git, .venv, node_modules, __pycache__ and tool caches); with no PATH, the current "
         "directory. A sidecar that has no module beside it is reported as a warning. "
         "Exit 1 on any error.",
     )
-    lint.add_argument("paths", nargs="*", metavar="PATH", help="contract files or directories")
+    lint.add_argument("paths", nargs="*", metavar="PATH", help="contract files, directories or wheels")
     lint.add_argument("-q", "--quiet", action="store_true", help="print errors only, no summary")
     _add_format(lint, ("human", "json"))
 
@@ -755,8 +756,9 @@ def _lint(options: argparse.Namespace) -> int:
             tag = " warning:" if problem["severity"] == "warning" else ""
             sys.stdout.write(f"{where}:{tag}{key} {problem['message']}\n")
         if not options.quiet:
-            if not files:
-                sys.stdout.write("no contract files found\n")
+            if not files:  # (a wheel without any contract is an error)
+                failed = f": {errors} error{'s' if errors != 1 else ''}" if errors else ""
+                sys.stdout.write(f"no contract files found{failed}\n")
             else:
                 noun = "contract" if len(files) == 1 else "contracts"
                 verdict = "no errors" if not errors else f"{errors} error{'s' if errors != 1 else ''}"

@@ -819,6 +819,7 @@ def test_lint_a_wheel_without_contracts_fails(project: Path) -> None:
     _wheel(project / "plain-1.0-py3-none-any.whl", {"plain/__init__.py": "", "plain/greeter.py": ""})
     result = cli("lint", "plain-1.0-py3-none-any.whl", cwd=project)
     assert result.returncode == 1, result
+    assert result.stdout.splitlines()[-1] == "no contract files found: 1 error"
     assert result.stdout.splitlines()[0] == (
         "plain-1.0-py3-none-any.whl: no *.contract.yml in this wheel: its modules are unguarded once "
         "installed (setuptools ships sidecars only when declared as package data; see the README)"

@@ -58,3 +58,49 @@ def test_benchmarks_python_option_is_removed_from_the_rerun() -> None:
         sys.path.remove(str(REPO))
     argv = ["--quick", "--python", "/x/python3.13", "--only", "startup", "--python=/y/python"]
     assert without_option(argv, "--python") == ["--quick", "--only", "startup"]
+
+
+HOST = """\
+import importlib
+
+for name in ("plugins.missing", "plugins.refused", "plugins.fine"):
+    try:
+        importlib.import_module(name)
+    except {caught} as exc:
+        print("skipped", name, type(exc).__name__)
+    else:
+        print("loaded", name)
+"""
+
+
+@pytest.mark.parametrize("caught", ["ImportError", "(ImportError, ValueError)"])
+def test_a_plugin_host_must_catch_value_error_to_survive_a_refusal(project: Path, caught: str) -> None:
+    # The README's host pattern: a refusal is a ValueError (so that `except ImportError` probes of
+    # optional modules cannot swallow it); a host that catches only ImportError crashes on it.
+    from conftest import run_script, write_files
+
+    write_files(
+        project,
+        {
+            "host.py": HOST.format(caught=caught),
+            "plugins/__init__.py": "",
+            "plugins/refused.py": "print('refused plugin ran')\n",
+            "plugins/refused.contract.yml": "runtime:\n  environment:\n    NEVER_SET_ANYWHERE_1234:\n",
+            "plugins/fine.py": "",
+        },
+    )
+    result = run_script(project / "host.py", cwd=project, env={"IMPORTSPY_HOOK_LOG": "off"})
+    if caught == "ImportError":
+        assert result.returncode == 1 and "ContractViolation" in result.stderr, result
+        return
+    assert result.returncode == 0, result
+    assert result.stdout.splitlines() == [
+        "skipped plugins.missing ModuleNotFoundError",
+        "skipped plugins.refused ContractViolation",
+        "loaded plugins.fine",
+    ]
+
+
+def test_the_example_host_catches_both() -> None:
+    source = (REPO / "examples" / "host.py").read_text(encoding="utf-8")
+    assert "except (ImportError, ValueError) as exc:" in source
