@@ -62,3 +62,4 @@ def test_child_forked_while_a_cache_lock_is_held_can_still_import_guarded_module
     assert result.returncode == 0, result
     assert "child imported 1" in result.stdout, result
     assert "child status 0" in result.stdout, result
+
