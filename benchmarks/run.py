@@ -11,6 +11,13 @@ Children run without ``PYTHONDONTWRITEBYTECODE`` (users normally have bytecode c
 cache of parsed contracts lives beside it). The machine is what it is: run nothing else meanwhile,
 and read ratios rather than absolute figures.
 
+One command from a fresh checkout (SPEC §11): the harness itself runs the package from the
+checkout (``imports.py`` judges a canary import with it), so it needs the runtime dependencies in
+the interpreter that runs it. When they are missing — a system Python, a bare pyenv build — or when
+``--python PATH`` names another interpreter, :func:`bootstrap` creates a venv from that interpreter
+with the dependencies, runs the benchmarks there, and removes it. Nothing is ever installed into the
+interpreter that was used to start them.
+
 ``--quick``: the CI smoke test — every harness runs end to end with tiny sizes and checks itself
 (configurations really are what they claim, guarded imports really are refused when they should
 be); its figures are not meant to be read and the scale plot is not rewritten. Exit status: 2 when
@@ -327,6 +334,12 @@ def run_scale(
     ]
 
 
+def _version(distribution: str) -> str:
+    from importlib.metadata import version
+
+    return version(distribution)
+
+
 def print_table(rows: Sequence[Row], quick: bool, elapsed: float) -> None:
     print()
     title = "SPEC §11 budgets" + (" (--quick: harness check only, figures not meaningful)" if quick else "")
@@ -341,23 +354,120 @@ def print_table(rows: Sequence[Row], quick: bool, elapsed: float) -> None:
         print("  ".join(text.ljust(width) for text, width in zip(cells, widths, strict=True)).rstrip())
 
 
+# --------------------------------------------------------------------------------------------- bootstrap
+
+# What the harness process itself imports (from the checkout, through ``PYTHONPATH``); each
+# distribution's import name is its own.
+HARNESS_MODULES = startup.RUNTIME_REQUIREMENTS
+BOOTSTRAPPED = "IMPORTSPY_BENCH_BOOTSTRAPPED"  # set in the re-run: never bootstrap twice
+
+
+def missing_requirements() -> list[str]:
+    """Requirements of the harness this interpreter cannot import (pip included: the harness
+    builds its environments with ``python -m pip``)."""
+    import importlib.util
+
+    missing = []
+    for requirement in (*HARNESS_MODULES, "pip"):
+        try:
+            found = importlib.util.find_spec(requirement) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(requirement)
+    return missing
+
+
+def harness_venv(interpreter: str, root: Path, log: Callable[[str], None]) -> Path:
+    """A venv made by ``interpreter`` holding what the harness needs; returns its python."""
+    log(f"creating the harness environment for {interpreter} in {root} ...")
+    startup.run([interpreter, "-m", "venv", root])  # with pip (ensurepip): the harness uses it
+    python = root / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    startup.run([python, "-m", "pip", "install", "-q", *HARNESS_MODULES])
+    return python
+
+
+def without_option(argv: Sequence[str], option: str) -> list[str]:
+    """``argv`` without ``option VALUE`` / ``option=VALUE`` (the re-run must not bootstrap again)."""
+    kept: list[str] = []
+    skip = False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == option:
+            skip = True
+        elif not item.startswith(option + "="):
+            kept.append(item)
+    return kept
+
+
+def bootstrap(interpreter: str, argv: Sequence[str], keep: bool, log: Callable[[str], None]) -> int:
+    """Run ``python -m benchmarks argv`` in a fresh harness venv of ``interpreter``; its exit status."""
+    root = Path(tempfile.mkdtemp(prefix="importspy-bench-harness-"))
+    try:
+        python = harness_venv(interpreter, root / "venv", log)
+        env = startup.child_env({BOOTSTRAPPED: "1"})
+        env.pop("PYTHONPATH", None)
+        done = subprocess.run(
+            [os.fspath(python), "-m", "benchmarks", *without_option(argv, "--python")],
+            cwd=HERE.parent,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        return done.returncode
+    finally:
+        if keep:
+            log(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="CI smoke test: every harness, tiny sizes")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a budget is not met")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--python",
+        metavar="PATH",
+        help="measure this interpreter (e.g. ~/.pyenv/versions/3.13.0/bin/python): the benchmarks "
+        "run in a venv made from it; by default, the interpreter running this command",
+    )
+    parser.add_argument(
+        "--check-harness",
+        action="store_true",
+        help="set up the harness (bootstrapping it if needed), print its interpreter, and stop",
+    )
     parser.add_argument(
         "--only",
         choices=("startup", "imports", "contracted", "scale"),
         action="append",
         help="run only these parts (repeatable)",
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     parts = set(args.only or ("startup", "imports", "contracted", "scale"))
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # children inherit it through child_env otherwise
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
+
+    missing = missing_requirements()
+    if args.python or missing:
+        if os.environ.get(BOOTSTRAPPED):
+            print(f"benchmarks: harness error: still missing {', '.join(missing)}", file=sys.stderr)
+            return 2
+        if missing:
+            log(f"this interpreter lacks {', '.join(missing)}: running the benchmarks in a venv of it")
+        try:
+            return bootstrap(args.python or sys.executable, arguments, args.keep, log)
+        except HarnessError as error:
+            print(f"benchmarks: harness error: {error}", file=sys.stderr)
+            return 2
+    if args.check_harness:
+        versions = [f"{name} {_version(name)}" for name in HARNESS_MODULES]
+        print(f"harness: {sys.executable} ({contracted.platform_line()}); {', '.join(versions)}")
+        return 0
 
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="importspy-bench-"))

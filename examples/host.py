@@ -31,7 +31,9 @@ def main() -> int:
     for name in ("greeter", "exporter"):
         try:
             module = importlib.import_module(f"plugins.{name}")
-        except ValueError as exc:  # importspy_hook.ContractViolation is a ValueError
+        # A refusal (importspy_hook.ContractViolation, ContractError) is a ValueError, never an
+        # ImportError: a host that catches only ImportError for broken plugins crashes on one.
+        except (ImportError, ValueError) as exc:
             refused += 1
             print(f"REFUSED  plugins.{name}\n{exc}\n")
             continue

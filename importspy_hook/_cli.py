@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs ~3 ms of every --help
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from pathlib import Path
     from typing import Any, NoReturn, TextIO
 
     from ._caller import Caller
@@ -50,7 +51,15 @@ SKIPPED_DIRECTORIES = frozenset(
 
 
 class UsageError(Exception):
-    """Unusable input: reported as one line on stderr, exit status 2."""
+    """Unusable input: reported as one line on stderr, exit status 2.
+
+    ``contract_error``: the malformed contract behind it, when there is one, so that the JSON and
+    SARIF reports of ``check`` can point at its line and column.
+    """
+
+    def __init__(self, message: str, contract_error: ContractError | None = None) -> None:
+        super().__init__(message)
+        self.contract_error = contract_error
 
 
 # ============================================================================== the parser
@@ -163,13 +172,14 @@ def _build_parser() -> _Parser:
     lint = commands.add_parser(
         "lint",
         help="check contract files for errors",
-        description="Parse contract files and report each malformed one as path:line:col: message. "
+        description="Parse contract files and report every error of each as path:line:col: message. "
+        "A wheel (.whl) is opened and the contracts it ships are linted; a wheel without any fails. "
         "Directories are searched recursively for *.contract.yml / *.contract.yaml (skipping "
         ".git, .venv, node_modules, __pycache__ and tool caches); with no PATH, the current "
         "directory. A sidecar that has no module beside it is reported as a warning. "
         "Exit 1 on any error.",
     )
-    lint.add_argument("paths", nargs="*", metavar="PATH", help="contract files or directories")
+    lint.add_argument("paths", nargs="*", metavar="PATH", help="contract files, directories or wheels")
     lint.add_argument("-q", "--quiet", action="store_true", help="print errors only, no summary")
     _add_format(lint, ("human", "json"))
 
@@ -322,7 +332,7 @@ def _load(path: str) -> Any:
     try:
         return load_contract(path)
     except ContractError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(str(exc), exc) from None
 
 
 # -- YAML writing. Contracts are written by hand rather than through ruamel.yaml: the output is a
@@ -450,6 +460,10 @@ def _status(options: argparse.Namespace) -> int:
         },
         "log": {"renderer": renderer, "level": level_name(level)},
     }
+    warnings = [warning.removeprefix("importspy-hook: ")] if warning else []
+    warnings.extend(_pattern_warnings("IMPORTSPY_HOOK_EXCLUDE", True))
+    warnings.extend(_pattern_warnings("IMPORTSPY_HOOK_LOADERS", False))
+    report["warnings"] = warnings
     if options.format == "json":
         _dump_json(report)
         return EXIT_OK
@@ -468,10 +482,35 @@ def _status(options: argparse.Namespace) -> int:
         f"  log:             {renderer}, level {level_name(level)}",
         f"  audit:           {os.environ.get('IMPORTSPY_HOOK_AUDIT') or '(off)'}",
     ]
-    if warning:
-        lines.append(f"  warning:         {warning.removeprefix('importspy-hook: ')}")
+    lines.extend(f"  warning:         {text}" for text in warnings)
     sys.stdout.write("\n".join(lines) + "\n")
     return EXIT_OK
+
+
+def _pattern_warnings(variable: str, exclude: bool) -> list[str]:
+    """Patterns of ``variable`` that name a package the way people write it, and match nothing useful.
+
+    The patterns are ``fnmatch`` on *full* module names: ``pluggy`` matches the module ``pluggy``
+    only, never ``pluggy._hooks`` where a plugin loader's frames are, and ``plugins`` excludes the
+    package's ``__init__`` but checks every ``plugins.x``. Nothing fails — the setting just does
+    nothing useful — so ``status`` says it. A name also covered with a wildcard (``vendored`` next
+    to ``vendored.*``) is deliberate and not reported.
+    """
+    from fnmatch import fnmatchcase
+
+    patterns = [p.strip() for p in os.environ.get(variable, "").split(",") if p.strip()]
+    found = []
+    for pattern in patterns:
+        if any(char in pattern for char in "*?["):
+            continue
+        if any(fnmatchcase(f"{pattern}.x", other) for other in patterns):
+            continue
+        keep = f" (and keep {pattern!r} for the package itself)" if exclude else ""
+        found.append(
+            f"{variable}: {pattern!r} matches the module named exactly {pattern!r}, not its submodules "
+            f"(patterns are fnmatch on full module names): write '{pattern}.*' for a package{keep}"
+        )
+    return found
 
 
 def _platform_summary() -> dict[str, str]:
@@ -707,11 +746,17 @@ def _lint(options: argparse.Namespace) -> int:
 
     files = _discover(options.paths or [os.curdir])
     problems: list[dict[str, Any]] = []
-    for path in files:
+    for path in list(files):
+        if path.lower().endswith(".whl") and os.path.isfile(path):
+            files.remove(path)
+            inside, found = _lint_wheel(path)
+            files.extend(inside)
+            problems.extend(found)
+            continue
         try:
             load_contract(path)
         except ContractError as exc:
-            problems.append(_problem(path, exc))
+            problems.extend(_problem(path, error) for error in _every_error(path, exc))
             continue
         warning = _orphan_warning(path)
         if warning:
@@ -738,14 +783,93 @@ def _lint(options: argparse.Namespace) -> int:
             tag = " warning:" if problem["severity"] == "warning" else ""
             sys.stdout.write(f"{where}:{tag}{key} {problem['message']}\n")
         if not options.quiet:
-            if not files:
-                sys.stdout.write("no contract files found\n")
+            if not files:  # (a wheel without any contract is an error)
+                failed = f": {errors} error{'s' if errors != 1 else ''}" if errors else ""
+                sys.stdout.write(f"no contract files found{failed}\n")
             else:
                 noun = "contract" if len(files) == 1 else "contracts"
                 verdict = "no errors" if not errors else f"{errors} error{'s' if errors != 1 else ''}"
                 extra = f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
                 sys.stdout.write(f"{len(files)} {noun} checked: {verdict}{extra}\n")
     return EXIT_FAILED if errors else EXIT_OK
+
+
+def _lint_wheel(wheel: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """``lint dist/x.whl``: the contracts a wheel really ships, as ``x.whl/pkg/m.contract.yml``.
+
+    Build back-ends differ in what they put in a wheel: setuptools leaves ``*.contract.yml`` out
+    unless it is declared package data, so a module guarded in the checkout is unguarded once
+    installed. Each sidecar in the wheel is linted like a file (every error), a sidecar with no
+    module beside it in the wheel is a warning, and a wheel with no contract at all is an error —
+    linting a wheel is asking whether its contracts made it in.
+    """
+    import zipfile
+
+    from ._contract_parse import contract_errors
+    from ._finder import SIDECAR_SUFFIXES
+
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            names = archive.namelist()
+            sidecars = [
+                n
+                for n in names
+                if n.endswith(SIDECAR_SUFFIXES) and n.rsplit("/", 1)[-1] not in SIDECAR_SUFFIXES
+            ]
+            contents = {name: archive.read(name) for name in sidecars}
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        raise UsageError(f"{wheel}: not a readable wheel ({exc})") from None
+    problems: list[dict[str, Any]] = []
+    shown = [f"{wheel}/{name}" for name in sidecars]
+    if not sidecars:
+        message = (
+            "no *.contract.yml in this wheel: its modules are unguarded once installed "
+            "(setuptools ships sidecars only when declared as package data; see the README)"
+        )
+        problems.append(
+            {"path": wheel, "line": 0, "column": 0, "key": "", "message": message, "severity": "error"}
+        )
+    members = set(names)
+    for name, where in zip(sidecars, shown, strict=True):
+        problems.extend(_problem(where, error) for error in contract_errors(contents[name], where))
+        directory, _, base = name.rpartition("/")
+        stem = next(base[: -len(s)] for s in SIDECAR_SUFFIXES if base.endswith(s))
+        prefix = f"{directory}/{stem}" if directory else stem
+        if not any(
+            m.startswith(prefix + ".") and m.endswith(_MODULE_SUFFIXES) and "/" not in m[len(prefix) :]
+            for m in members
+        ):
+            problems.append(
+                {
+                    "path": where,
+                    "line": 0,
+                    "column": 0,
+                    "key": "",
+                    "message": f"no module '{stem}' next to this contract in the wheel: it guards nothing",
+                    "severity": "warning",
+                }
+            )
+    return shown, problems
+
+
+def _every_error(path: str, first: ContractError) -> list[ContractError]:
+    """All the errors of a contract that failed to load with ``first`` (§6: lint reports every
+    error of a file, not only the first). The file is read once more only when it is broken."""
+    from ._cache import MAX_CONTRACT_BYTES
+    from ._contract_parse import contract_errors
+
+    if not os.path.isfile(path):  # never open a FIFO or a device: loading already said why not
+        return [first]
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONTRACT_BYTES + 1)
+    except OSError:
+        return [first]
+    errors = contract_errors(data, first.path)
+    if not any((e.line, e.column, e.key) == (first.line, first.column, first.key) for e in errors):
+        # What only loading can find (an unreadable file, a file that changed since): keep it first.
+        errors.insert(0, first)
+    return errors
 
 
 def _problem(path: str, exc: ContractError) -> dict[str, Any]:
@@ -763,6 +887,19 @@ def _problem(path: str, exc: ContractError) -> dict[str, Any]:
 
 
 def _check(options: argparse.Namespace) -> int:
+    try:
+        return _check_or_raise(options)
+    except UsageError as exc:
+        # A CI step that asked for a document gets one, carrying the error, so that an upload
+        # step never chokes on empty output; the one-line error still goes to stderr (exit 2).
+        if options.format == "json":
+            _dump_json(_check_error_json(options.contract, exc))
+        elif options.format == "sarif":
+            _dump_json(_sarif(options.contract, [], error=exc))
+        raise
+
+
+def _check_or_raise(options: argparse.Namespace) -> int:
     from ._check import check
     from ._context import current_context
     from ._simulation import parse_assignments
@@ -771,6 +908,7 @@ def _check(options: argparse.Namespace) -> int:
         overrides: dict[str, Any] = parse_assignments(options.assignments, options.unset)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    _reject_impossible_values(options.assignments)
     contract = _load(options.contract)
     caller = None
     if options.caller:
@@ -799,6 +937,57 @@ def _check(options: argparse.Namespace) -> int:
         else:
             sys.stdout.write(f"compliant: {shown} ({about})\n")
     return EXIT_FAILED if violations else EXIT_OK
+
+
+def _reject_impossible_values(assignments: Sequence[str]) -> None:
+    """``--set`` values no real context can have are unusable input (exit 2), not a violation.
+
+    ``--set os=plan9`` would otherwise "refuse" with exit 1, which a CI reads as a verdict about
+    the contract when the command itself is wrong. The vocabularies are the ones contracts are
+    checked against (``_contract_parse``), so every spelling a contract accepts is accepted here.
+    """
+    from ._contract_parse import ARCH_NAMES, IMPLEMENTATION_NAMES, OS_NAMES
+    from ._pep440 import parse_version
+    from ._simulation import SET_KEYS
+
+    vocabularies = {
+        "os": (OS_NAMES, "operating system"),
+        "arch": (ARCH_NAMES, "architecture"),
+        "implementation": (IMPLEMENTATION_NAMES, "interpreter"),
+    }
+    for item in assignments:
+        key, _, value = item.partition("=")
+        target = SET_KEYS.get(key.strip().lower())
+        value = value.strip()
+        if target == "python":
+            if parse_version(value) is None:
+                raise UsageError(f"--set {item!r}: {value!r} is not a Python version (e.g. 3.12 or 3.13.1)")
+        elif target in vocabularies:
+            names, what = vocabularies[target]
+            if not value.isascii() or value.lower() not in names:
+                raise UsageError(
+                    f"--set {item!r}: unknown {what} {value!r} (expected one of: {', '.join(sorted(names))})"
+                )
+
+
+def _check_error_json(contract_path: str, error: UsageError) -> dict[str, Any]:
+    """``check --format json`` when the input is unusable: the report's shape, plus ``error``."""
+    found = error.contract_error
+    detail: dict[str, Any] = {"message": str(error)}
+    if found is not None:
+        detail = {
+            "path": _display(found.path),
+            "line": found.line,
+            "column": found.column,
+            "key": found.key,
+            "message": found.reason,
+        }
+    return {
+        "contract": _display(contract_path),
+        "compliant": False,
+        "violations": [],
+        "error": detail,
+    }
 
 
 def _check_json(
@@ -867,20 +1056,50 @@ def _rule_for(field: str) -> str:
     return "structure"
 
 
-def _sarif(contract_path: str, violations: list[Violation]) -> dict[str, Any]:
+def _artifact_location(path: str, root: Path) -> dict[str, str]:
+    """A SARIF ``artifactLocation``: a URI reference, so percent-encoded (RFC 3986).
+
+    Relative to ``%SRCROOT%`` (the working directory) when the file is inside it — what code
+    scanning needs to find the file in the repository — else an absolute ``file:`` URI.
+    """
+    from pathlib import Path
+    from urllib.parse import quote
+
+    absolute = Path(path).resolve()
+    try:
+        relative = absolute.relative_to(root).as_posix()
+    except ValueError:
+        return {"uri": absolute.as_uri()}
+    return {"uri": quote(relative, safe="/"), "uriBaseId": "%SRCROOT%"}
+
+
+def _sarif(
+    contract_path: str, violations: list[Violation], error: UsageError | None = None
+) -> dict[str, Any]:
+    """SARIF 2.1.0: one result per violation; unusable input as a tool execution notification."""
     from pathlib import Path
 
     from . import __version__
 
-    absolute = Path(contract_path).resolve()
     root = Path.cwd().resolve()
-    try:
-        artifact: dict[str, str] = {
-            "uri": absolute.relative_to(root).as_posix(),
-            "uriBaseId": "%SRCROOT%",
-        }
-    except ValueError:
-        artifact = {"uri": absolute.as_uri()}
+    artifact = _artifact_location(contract_path, root)
+    invocation: dict[str, Any] = {"executionSuccessful": error is None}
+    if error is not None:
+        notification: dict[str, Any] = {"level": "error", "message": {"text": str(error)}}
+        found = error.contract_error
+        if found is not None:
+            region = {"startLine": max(found.line, 1)}
+            if found.line and found.column:
+                region["startColumn"] = found.column
+            notification["locations"] = [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": _artifact_location(found.path, root),
+                        "region": region,
+                    }
+                }
+            ]
+        invocation["toolExecutionNotifications"] = [notification]
     rule_ids = list(_RULES)
     results = []
     for violation in violations:
@@ -928,7 +1147,7 @@ def _sarif(contract_path: str, violations: list[Violation]) -> dict[str, Any]:
                     }
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": root.as_uri() + "/"}},
-                "invocations": [{"executionSuccessful": True}],
+                "invocations": [invocation],
                 "results": results,
             }
         ],

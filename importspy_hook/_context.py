@@ -45,6 +45,7 @@ __all__ = [
     "PlatformFacts",
     "current_context",
     "installed_distributions",
+    "live_context",
     "normalise_arch",
     "normalise_distribution_name",
     "normalise_implementation",
@@ -181,7 +182,11 @@ def _scan_distributions() -> Mapping[str, str]:
             continue
         directory = entry or "."
         try:
-            items = sorted(_os.listdir(directory))
+            # In the directory's own listing order, as importlib.metadata reads it: when one
+            # directory holds two versions of a project (foo-1.0.dist-info and foo-2.0.dist-info
+            # after a botched upgrade), ``importlib.metadata.version("foo")`` is the first listed
+            # (CPython 3.10 to 3.13), and a contract must judge the version the application sees.
+            items = _os.listdir(directory)
         except NotADirectoryError:
             _scan_archive(entry, found)
             continue
@@ -286,6 +291,26 @@ class Context:
             f"implementation={self.implementation!r}, caller={self.caller!r})"
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as what it says: its facts, a plain copy of its environment, its caller, and
+        the distributions it was given or has already read (otherwise read again where it lands).
+        ``__setattr__`` refuses, so the default slot-by-slot restore cannot be used."""
+        known = self._known_distributions
+        if known is None and self._distributions_cache is not _NOT_YET:
+            known = self._distributions_cache
+        return (
+            Context,
+            (
+                self.os,
+                self.arch,
+                self.python_version,
+                self.implementation,
+                dict(self.environ),
+                self.caller,
+                None if known is None else dict(known),
+            ),
+        )
+
     @property
     def caller_name(self) -> str | None:
         """The importing module's name, ``None`` when there is no identifiable caller."""
@@ -329,9 +354,42 @@ def current_context(
     """The context of this process, with optional overrides to simulate another platform.
 
     Overrides are normalised like contract values (``os="macOS"`` gives ``darwin``). ``env`` is
-    layered over the live ``os.environ``; a value of ``None`` means "unset". ``distributions``,
-    when given, replaces the installed set entirely (names are PEP 503 normalised), so a
-    simulation does not depend on what happens to be installed.
+    layered over ``os.environ``; a value of ``None`` means "unset". ``distributions``, when
+    given, replaces the installed set entirely (names are PEP 503 normalised), so a simulation
+    does not depend on what happens to be installed.
+
+    The environment is a snapshot (a plain ``dict`` taken now): what you were given does not
+    change when the process's environment does, and the context pickles. (An import is judged
+    against a context built at check time, from the live environment: see :func:`live_context`.)
+    """
+    context = live_context(
+        os=os,
+        arch=arch,
+        python=python,
+        implementation=implementation,
+        env=env,
+        caller=caller,
+        distributions=distributions,
+    )
+    object.__setattr__(context, "environ", dict(context.environ))
+    return context
+
+
+def live_context(
+    *,
+    os: str | None = None,
+    arch: str | None = None,
+    python: str | None = None,
+    implementation: str | None = None,
+    env: Mapping[str, str | None] | None = None,
+    caller: CallerLike | None = None,
+    distributions: Mapping[str, str] | None = None,
+) -> Context:
+    """:func:`current_context` for the hook's own check: ``environ`` reads the live ``os.environ``.
+
+    A check reads the variables its contract names when it runs, never a copy of the whole
+    environment (that would cost every contracted import a copy of every variable), so setting a
+    variable and importing again is judged on the new value (failures are never cached, §7).
     """
     facts = platform_facts()
     environ: Mapping[str, str] = _os.environ if env is None else _LayeredEnviron(_os.environ, env)

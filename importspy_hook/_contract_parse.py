@@ -50,6 +50,7 @@ __all__ = [
     "MAX_CONTRACT_BYTES",
     "OS_NAMES",
     "clear_cache",
+    "contract_errors",
     "load_contract",
     "parse_contract",
     "parse_plain",
@@ -171,21 +172,61 @@ def parse_plain(text: str | bytes, path: str = "<string>") -> Node:
     What the hook and the contract cache use, so that a first contracted import pays for
     ruamel.yaml but not for attrs. Raises :class:`ContractError` exactly as ``parse_contract`` does.
     """
+    return _build(_source(text, path), path)
+
+
+def contract_errors(text: str | bytes, path: str = "<string>") -> list[ContractError]:
+    """Every error of a contract (what ``importspy-hook lint`` reports), in document order.
+
+    The import path stops at the first error (:func:`parse_plain` raises it); a person fixing a
+    file wants them all at once: every unknown key, every bad value. The walk goes on past each
+    error with a stand-in value; errors that leave nothing to walk (bad YAML, a document that is
+    not a mapping, a missing required ``name``) end the walk of what they concern, and the
+    resource limits (size, aliases, depth) end it altogether. An empty list: the contract is sound.
+    """
+    try:
+        source = _source(text, path)
+        too_deep = _flow_nesting_error(source, path)
+        if too_deep is not None:
+            return [too_deep]
+        root = _compose(source, path)
+    except ContractError as exc:
+        return [exc]
+    if root is None or _tag(root) == _NULL:
+        return []
+    builder = _Builder(path, collect=True)
+    try:
+        plain = builder.contract(root)
+    except _Abandoned:
+        pass
+    except ContractError as exc:
+        builder.record(exc)
+    except RecursionError:
+        builder.record(ContractError(path, 0, 0, "", "document is nested too deeply"))
+    errors = builder.collected()
+    if not errors:
+        try:  # what the models themselves refuse (the import path raises it the same way)
+            to_models(plain, path)
+        except ContractError as exc:
+            errors.append(exc)
+    return errors
+
+
+def _source(text: str | bytes, path: str) -> str:
+    """The contract's text, refused when too large, not UTF-8 or not text (NUL)."""
     if isinstance(text, str):
         if len(text) > MAX_CONTRACT_BYTES or len(text.encode("utf-8", "surrogatepass")) > (
             MAX_CONTRACT_BYTES
         ):
             raise _too_large(path)
-        source = text
-        nul = source.find("\x00")
+        nul = text.find("\x00")
         if nul >= 0:
-            line, column = _position_in_text(source, nul)
+            line, column = _position_in_text(text, nul)
             raise ContractError(path, line, column, "", "contains a NUL character: not a text file")
-    elif isinstance(text, (bytes, bytearray, memoryview)):
-        source = _decode(bytes(text), path)
-    else:
-        raise TypeError(f"contract text must be str or bytes, not {type(text).__name__}")
-    return _build(source, path)
+        return text
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        return _decode(bytes(text), path)
+    raise TypeError(f"contract text must be str or bytes, not {type(text).__name__}")
 
 
 def load_contract(path: str | os.PathLike[str], *, data: bytes | None = None) -> Contract:
@@ -396,11 +437,24 @@ def _convert_scalar(node: Any) -> object:
 _Reader = Callable[[Any, str, int], _T]
 
 
-class _Builder:
-    """Schema-directed walk over the node graph of one document."""
+class _Abandoned(Exception):
+    """Collecting only: the rest of a list item is not worth walking, and its error is recorded."""
 
-    def __init__(self, path: str) -> None:
+
+class _Builder:
+    """Schema-directed walk over the node graph of one document.
+
+    Strict (the import path): the first error is raised. Collecting (``collect=True``, for
+    ``lint``): :meth:`fail` records an error and the walk goes on with a stand-in value, and an
+    error raised anyway (nothing left to walk) is recorded where the enclosing list item or the
+    document ends. In strict mode :meth:`fail` raises exactly what was raised before, so the
+    import path's messages are those of the collecting walk's first error.
+    """
+
+    def __init__(self, path: str, *, collect: bool = False) -> None:
         self.path = path
+        self.errors: list[ContractError] | None = [] if collect else None
+        self.stopped = False  # a resource limit was hit: the collecting walk must end too
         self.visits = 0
         self.alias_visits = 0
         self.seen: set[int] = set()
@@ -414,6 +468,38 @@ class _Builder:
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
         return ContractError(self.path, line, column, key, reason)
 
+    def fail(self, node: Any, key: str, reason: str) -> None:
+        """An error after which the walk can go on: raised when strict, recorded when collecting."""
+        error = self.error(node, key, reason)
+        if self.errors is None:
+            raise error
+        self.record(error)
+
+    def record(self, error: ContractError) -> None:
+        """Keep ``error`` unless one was already found at its position (a stand-in value that
+        fails again where the first error was must not be reported twice)."""
+        assert self.errors is not None
+        if not any((e.line, e.column) == (error.line, error.column) for e in self.errors):
+            self.errors.append(error)
+
+    def collected(self) -> list[ContractError]:
+        """The recorded errors in document order (the walk visits a mapping's keys first)."""
+        return sorted(self.errors or (), key=lambda e: (e.line, e.column))
+
+    def item(self, read: _Reader[_T], node: Any, key: str, depth: int) -> _T | None:
+        """One list item; when collecting, an error that ends it is recorded and None returned."""
+        if self.errors is None:
+            return read(node, key, depth)
+        try:
+            return read(node, key, depth)
+        except _Abandoned:
+            return None
+        except ContractError as exc:
+            if self.stopped:
+                raise
+            self.record(exc)
+            return None
+
     def enter(self, node: Any, key: str, depth: int) -> None:
         """Account for one visit of ``node``: limits on size, aliases, depth; core tags only."""
         self.visits += 1
@@ -423,8 +509,10 @@ class _Builder:
         else:
             self.seen.add(ident)
         if self.visits > _MAX_NODE_VISITS or self.alias_visits > _MAX_ALIAS_VISITS:
+            self.stopped = True
             raise self.error(node, key, "too many aliases / document too large")
         if depth > _MAX_DEPTH:
+            self.stopped = True
             raise self.error(node, key, "document is nested too deeply")
         tag = _tag(node)
         if isinstance(node, self.Scalar):
@@ -434,9 +522,7 @@ class _Builder:
         else:
             allowed = tag == _MAP
         if not allowed:
-            raise self.error(
-                node, key, f"tag {tag.replace(_CORE, '!!')!r} is not allowed (only plain YAML values)"
-            )
+            self.fail(node, key, f"tag {tag.replace(_CORE, '!!')!r} is not allowed (only plain YAML values)")
 
     @staticmethod
     def line(node: Any) -> int:
@@ -449,7 +535,8 @@ class _Builder:
         """Key text -> (key node, value node), merge keys (``<<``) resolved, duplicates refused."""
         self.enter(node, key, depth)
         if not isinstance(node, self.Mapping):
-            raise self.error(node, key, f"expected a mapping, found {_kind(node)}")
+            self.fail(node, key, f"expected a mapping, found {_kind(node)}")
+            return {}
         entries: dict[str, tuple[Any, Any]] = {}
         merged: dict[str, tuple[Any, Any]] = {}
         for key_node, value_node in node.value:
@@ -463,15 +550,17 @@ class _Builder:
                         merged.setdefault(name, pair)
                 continue
             if not isinstance(key_node, self.Scalar) or _tag(key_node) not in (_STR, _INT, _FLOAT):
-                raise self.error(key_node, key, f"keys must be names, found {_kind(key_node)}")
+                self.fail(key_node, key, f"keys must be names, found {_kind(key_node)}")
+                continue
             name = str(key_node.value)
             if name in entries:
                 where = _join(key, name)
-                raise self.error(
+                self.fail(
                     key_node,
                     where,
                     f"duplicate key {name!r} (first written on line {self.line(entries[name][0])})",
                 )
+                continue
             entries[name] = (key_node, value_node)
         for name, pair in merged.items():
             entries.setdefault(name, pair)
@@ -484,9 +573,12 @@ class _Builder:
         items = self.mapping(node, key, depth)
         values: dict[str, Any] = {}
         lines: dict[str, int] = {}
+        misspelt = False
         for name, (key_node, value_node) in items.items():
             if name not in allowed:
-                raise self.error(key_node, _join(key, name), self.unknown(name, allowed))
+                self.fail(key_node, _join(key, name), self.unknown(name, allowed))
+                misspelt = True
+                continue
             lines[name] = self.line(key_node)
             if self.is_null(value_node):
                 self.enter(value_node, _join(key, name), depth + 1)
@@ -494,6 +586,8 @@ class _Builder:
             values[name] = value_node
         for name in required:
             if name not in values:
+                if misspelt:  # collecting: "unknown key 'nmae' (did you mean 'name'?)" said it
+                    raise _Abandoned
                 raise self.error(node, key, f"missing required key {name!r}")
         return values, lines
 
@@ -513,8 +607,14 @@ class _Builder:
     def listing(self, node: Any, key: str, depth: int, item: _Reader[_T]) -> tuple[_T, ...]:
         self.enter(node, key, depth)
         if not isinstance(node, self.Sequence):
-            raise self.error(node, key, f"expected a list, found {_kind(node)}")
-        return tuple(item(child, f"{key}[{index}]", depth + 1) for index, child in enumerate(node.value))
+            self.fail(node, key, f"expected a list, found {_kind(node)}")
+            return ()
+        if self.errors is None:
+            return tuple(item(child, f"{key}[{index}]", depth + 1) for index, child in enumerate(node.value))
+        read = (
+            self.item(item, child, f"{key}[{index}]", depth + 1) for index, child in enumerate(node.value)
+        )
+        return tuple(result for result in read if result is not None)
 
     # -- scalars -----------------------------------------------------------------------------
     def string(self, node: Any, key: str, depth: int) -> str:
@@ -522,39 +622,44 @@ class _Builder:
         self.enter(node, key, depth)
         if not isinstance(node, self.Scalar) or _tag(node) != _STR:
             hint = " (quote it)" if isinstance(node, self.Scalar) else ""
-            raise self.error(node, key, f"expected a string, found {_kind(node)}{hint}")
+            self.fail(node, key, f"expected a string, found {_kind(node)}{hint}")
+            return str(node.value) if isinstance(node, self.Scalar) else "?"
         text: str = node.value
         if not text.strip():
-            raise self.error(node, key, "must not be empty")
+            self.fail(node, key, "must not be empty")
         return text
 
     def boolean(self, node: Any, key: str, depth: int) -> bool:
         self.enter(node, key, depth)
         if not isinstance(node, self.Scalar) or _tag(node) != _BOOL:
-            raise self.error(node, key, f"expected true or false, found {_kind(node)}")
+            self.fail(node, key, f"expected true or false, found {_kind(node)}")
+            return False
         return bool(_convert_scalar(node))
 
     def scalar_text(self, node: Any, key: str, depth: int) -> str:
         """Any scalar, as written (``3.10`` stays ``3.10``; ``true`` stays ``true``)."""
         self.enter(node, key, depth)
         if not isinstance(node, self.Scalar) or _tag(node) == _MERGE:
-            raise self.error(node, key, f"expected a single value, found {_kind(node)}")
+            self.fail(node, key, f"expected a single value, found {_kind(node)}")
+            return "?"
         return str(node.value)
 
     def version(self, node: Any, key: str, depth: int, *, requirement: bool = True) -> str:
         """A version or specifier, read from the source text so ``3.10`` is never ``3.1``."""
         self.enter(node, key, depth)
         if not isinstance(node, self.Scalar) or _tag(node) not in (_STR, _INT, _FLOAT):
-            raise self.error(node, key, f'expected a version such as "3.11", found {_kind(node)}')
+            self.fail(node, key, f'expected a version such as "3.11", found {_kind(node)}')
+            return "0"
         text = str(node.value).strip()
         if not text:
-            raise self.error(node, key, "must not be empty")
+            self.fail(node, key, "must not be empty")
+            return "0"
         if requirement or text[0] in "<>=!~":
             from ._versions import check_requirement_syntax
 
             problem = check_requirement_syntax(text)
             if problem is not None:
-                raise self.error(node, key, problem)
+                self.fail(node, key, problem)
         return text
 
     def value(self, node: Any, key: str, depth: int) -> tuple[object, str | None]:
@@ -576,9 +681,7 @@ class _Builder:
     def vocabulary(self, node: Any, key: str, depth: int, names: frozenset[str], what: str) -> str:
         text = self.string(node, key, depth)
         if not text.isascii() or text.lower() not in names:
-            raise self.error(
-                node, key, f"unknown {what} {text!r} (expected one of: {', '.join(sorted(names))})"
-            )
+            self.fail(node, key, f"unknown {what} {text!r} (expected one of: {', '.join(sorted(names))})")
         return text
 
     # -- the contract ------------------------------------------------------------------------
@@ -619,7 +722,7 @@ class _Builder:
     def schema_version(self, node: Any, depth: int) -> int:
         self.enter(node, "schema_version", depth)
         if not isinstance(node, self.Scalar) or _tag(node) != _INT or _convert_scalar(node) != 1:
-            raise self.error(
+            self.fail(
                 node,
                 "schema_version",
                 f"unsupported schema_version {node.value!r}; only 1 is known"
@@ -684,7 +787,7 @@ class _Builder:
         keys = ("name", "annotation", "value", "default")
         values, lines = self.entry(node, key, depth, keys, ("name",))
         if "value" in values and "default" in values:
-            raise self.error(node, key, "give the default as 'value' or 'default', not both")
+            self.fail(node, key, "give the default as 'value' or 'default', not both")
         fields = self.named_value_fields(values, key, depth + 1)
         if "default" in lines and "value" not in lines:
             lines["value"] = lines["default"]
@@ -711,7 +814,7 @@ class _Builder:
         if "type" in values:
             kind = self.string(values["type"], _join(key, "type"), depth + 1)
             if kind not in ATTRIBUTE_TYPES:
-                raise self.error(
+                self.fail(
                     values["type"], _join(key, "type"), f"expected 'class' or 'instance', found {kind!r}"
                 )
             fields["type"] = kind
@@ -762,9 +865,7 @@ class _Builder:
                 values["os"], _join(key, "os"), depth + 1, OS_NAMES, "operating system"
             )
         if "environment" in values and "envs" in values:
-            raise self.error(
-                values["envs"], _join(key, "envs"), "'envs' is the old name of 'environment'; give one"
-            )
+            self.fail(values["envs"], _join(key, "envs"), "'envs' is the old name of 'environment'; give one")
         if "environment" in values:
             fields["environment"] = self.environment(
                 values["environment"], _join(key, "environment"), depth + 1
@@ -797,7 +898,7 @@ class _Builder:
     def env_name(self, node: Any, key: str, depth: int) -> str:
         name = self.string(node, key, depth)
         if "=" in name:
-            raise self.error(node, key, "an environment variable name cannot contain '='")
+            self.fail(node, key, "an environment variable name cannot contain '='")
         return name
 
     def env_variables(self, node: Any, key: str, depth: int) -> tuple[Node, ...]:
@@ -876,12 +977,13 @@ class _Builder:
             where = _join(key, "environment")
             self.enter(values["environment"], where, depth + 1)
             if not isinstance(values["environment"], self.Mapping):
-                raise self.error(
+                self.fail(
                     values["environment"],
                     where,
                     f"expected a mapping of NAME: value, found {_kind(values['environment'])}",
                 )
-            fields["environment"] = self.env_mapping(values["environment"], where, depth + 1)
+            else:
+                fields["environment"] = self.env_mapping(values["environment"], where, depth + 1)
         return _node("Runtime", **fields, line=self.line(node), lines=lines)
 
     def names(
@@ -898,7 +1000,7 @@ class _Builder:
             where = _join(key, name)
             self.enter(key_node, where, depth + 1)
             if _tag(key_node) != _STR or not _DISTRIBUTION_NAME.match(name):
-                raise self.error(key_node, where, f"{name!r} is not a distribution name (PEP 508)")
+                self.fail(key_node, where, f"{name!r} is not a distribution name (PEP 508)")
             line = self.line(key_node)
             if self.is_null(value_node):
                 self.enter(value_node, where, depth + 1)
@@ -912,7 +1014,7 @@ class _Builder:
                 if flag in values:
                     fields[flag] = self.boolean(values[flag], _join(where, flag), depth + 2)
             if fields.get("required") and fields.get("allowed") is False:
-                raise self.error(value_node, where, "a dependency cannot be both required and not allowed")
+                self.fail(value_node, where, "a dependency cannot be both required and not allowed")
             result.append(_node("Dependency", name, **fields, line=line, lines=lines))
         return tuple(result)
 

@@ -52,6 +52,9 @@ _ARCH_ALIASES = {
     "x86": "i686",
     "armv7l": "armv7l",
     "armv7": "armv7l",
+    # What uname says for a 32-bit ARM user space on an ARMv8 CPU (linux32 personality); it runs
+    # armv7l code, and wheel tags (packaging, pip) accept armv7l wheels there too.
+    "armv8l": "armv7l",
     "ppc64le": "ppc64le",
     "s390x": "s390x",
 }
@@ -184,7 +187,17 @@ def _python_version(info: "Any" = None) -> "str":
     return text
 
 
+# A 64-bit machine name → what a 32-bit interpreter on that kernel runs.
+_32_BIT_USER_SPACE = {"x86_64": "i686", "aarch64": "armv7l"}
+
+
 def _machine() -> "str":
+    """The architecture of the code this interpreter runs (not the kernel's).
+
+    ``os.uname()`` describes the kernel: a 32-bit interpreter (armhf Python on a 64-bit Raspberry
+    Pi OS kernel, i686 Python on x86_64) gets ``aarch64``/``x86_64`` from it, but runs 32-bit
+    code — what a contract, like a wheel tag, is about. The interpreter's word size decides.
+    """
     uname = getattr(_os, "uname", None)
     if uname is not None:
         machine: str = uname().machine
@@ -193,10 +206,8 @@ def _machine() -> "str":
 
         machine = platform.machine()
     arch = normalise_arch(machine)
-    # A 32-bit interpreter on a 64-bit x86 kernel runs i686 code: that is what a contract (and
-    # any compiled extension) cares about, not the kernel's word size.
-    if arch == "x86_64" and sys.maxsize <= 2**32:
-        arch = "i686"
+    if sys.maxsize <= 2**32:
+        arch = _32_BIT_USER_SPACE.get(arch, arch)
     return arch
 
 

@@ -622,3 +622,207 @@ def test_pre_commit_hook_runs_lint_on_contract_files(project: Path) -> None:
     assert cli(*args, "ok.contract.yml", cwd=project).returncode == 0
     failed = cli(*args, "ok.contract.yml", "bad.contract.yml", cwd=project)
     assert failed.returncode == 1 and failed.stdout.startswith("bad.contract.yml:3:3: runtime.pyhton")
+
+
+# ------------------------------------------------------------------------------ ecosystem rough edges
+
+
+@pytest.mark.parametrize(
+    ("assignment", "fragment"),
+    [
+        ("python=banana", "--set 'python=banana': 'banana' is not a Python version"),
+        ("os=plan9", "--set 'os=plan9': unknown operating system 'plan9'"),
+        ("arch=z80", "--set 'arch=z80': unknown architecture 'z80'"),
+        ("interpreter=cobol", "--set 'interpreter=cobol': unknown interpreter 'cobol'"),
+    ],
+)
+def test_check_set_with_a_value_no_context_can_have_is_unusable_input(
+    project: Path, assignment: str, fragment: str
+) -> None:
+    # A simulated context that cannot exist is a mistake in the command, not a violation of the
+    # contract: exit 2 with one line, never "refused" (exit 1) that a CI would read as a verdict.
+    write_files(project, {"c.contract.yml": "runtime:\n  python: '>=3.10'\n  os: [linux, windows, darwin]\n"})
+    assert_one_error_line(cli("check", "c.contract.yml", "--set", assignment, cwd=project), fragment)
+
+
+def test_check_set_accepts_every_spelling_a_contract_accepts(project: Path) -> None:
+    write_files(project, {"c.contract.yml": "runtime:\n  os: [darwin]\n  architecture: [arm64]\n"})
+    result = cli(
+        "check", "c.contract.yml", "--set", "os=macOS", "--set", "arch=aarch64",
+        "--set", "python=3.13.0rc1", "--set", "interpreter=PyPy", cwd=project,
+    )  # fmt: skip
+    assert result.returncode == 0, result
+
+
+MALFORMED = "runtime:\n  os: [linux]\n  pyhton: '>=3.10'\n"
+
+
+def test_check_json_on_a_malformed_contract_prints_an_error_document(project: Path) -> None:
+    write_files(project, {"c.contract.yml": MALFORMED})
+    result = cli("check", "c.contract.yml", "--format", "json", cwd=project)
+    assert_one_error_line(result, "c.contract.yml:3:3: runtime.pyhton: unknown key")
+    report = json.loads(result.stdout)
+    assert report["compliant"] is False and report["violations"] == []
+    assert report["error"] == {
+        "path": "c.contract.yml",
+        "line": 3,
+        "column": 3,
+        "key": "runtime.pyhton",
+        "message": "unknown key 'pyhton' (did you mean 'python'?)",
+    }
+    # Other unusable input is reported the same way (no location): a CI step always gets JSON.
+    missing = cli("check", "c.contract.yml", "--format", "json", "--set", "os=plan9", cwd=project)
+    assert missing.returncode == 2
+    assert "plan9" in json.loads(missing.stdout)["error"]["message"]
+
+
+def test_check_sarif_on_a_malformed_contract_carries_a_tool_notification(project: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    write_files(project, {"sub dir/c.contract.yml": MALFORMED})
+    result = cli("check", "sub dir/c.contract.yml", "--format", "sarif", cwd=project)
+    assert result.returncode == 2, result
+    sarif = json.loads(result.stdout)
+    jsonschema.validate(sarif, SARIF_SUBSET)
+    (run,) = sarif["runs"]
+    assert run["results"] == []
+    (invocation,) = run["invocations"]
+    assert invocation["executionSuccessful"] is False
+    (note,) = invocation["toolExecutionNotifications"]
+    assert note["level"] == "error"
+    assert "unknown key 'pyhton'" in note["message"]["text"]
+    (location,) = note["locations"]
+    assert location["physicalLocation"]["artifactLocation"] == {
+        "uri": "sub%20dir/c.contract.yml",
+        "uriBaseId": "%SRCROOT%",
+    }
+    assert location["physicalLocation"]["region"] == {"startLine": 3, "startColumn": 3}
+
+
+def test_check_sarif_uris_are_percent_encoded(project: Path, tmp_path: Path) -> None:
+    from urllib.parse import unquote, urlsplit
+
+    contract = "runtime:\n  environment:\n    NEED:\n"
+    write_files(project, {"my plugins/ü#1.contract.yml": contract})
+    outside = write_files(tmp_path / "else where", {"c.contract.yml": contract})
+    for path, expected in (
+        ("my plugins/ü#1.contract.yml", "my%20plugins/%C3%BC%231.contract.yml"),
+        (str(outside / "c.contract.yml"), (outside / "c.contract.yml").as_uri()),
+    ):
+        result = cli("check", path, "--format", "sarif", "--unset", "NEED", cwd=project)
+        assert result.returncode == 1, result
+        (item,) = json.loads(result.stdout)["runs"][0]["results"]
+        uri = item["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert uri == expected
+        assert " " not in uri and "#" not in urlsplit(uri).path + unquote(urlsplit(uri).fragment)
+
+
+def test_lint_reports_every_error_of_a_file(project: Path) -> None:
+    write_files(
+        project,
+        {
+            "plugin.py": "",
+            "plugin.contract.yml": (
+                "runtime:\n"
+                "  os: [linux, plan9]\n"
+                "  pyhton: '>=3.10'\n"
+                "  architecture: [x86_64]\n"
+                "variables:\n"
+                "  - name: A\n"
+                "    valeu: 1\n"
+                "  - nmae: B\n"
+                "colour: blue\n"
+            ),
+        },
+    )
+    result = cli("lint", "-q", cwd=project)
+    assert result.returncode == 1, result
+    assert result.stdout.splitlines() == [
+        "plugin.contract.yml:2:15: runtime.os[1]: unknown operating system 'plan9' (expected one of: "
+        "aix, android, cygwin, darwin, emscripten, freebsd, ios, linux, mac, macos, macosx, netbsd, "
+        "nt, openbsd, osx, sunos, wasi, win32, windows)",
+        "plugin.contract.yml:3:3: runtime.pyhton: unknown key 'pyhton' (did you mean 'python'?)",
+        "plugin.contract.yml:7:5: variables[0].valeu: unknown key 'valeu' (did you mean 'value'?)",
+        "plugin.contract.yml:8:5: variables[1].nmae: unknown key 'nmae' (did you mean 'name'?)",
+        "plugin.contract.yml:9:1: colour: unknown key 'colour' (expected one of: schema_version, "
+        "policy_id, filename, version, variables, functions, classes, deployments, runtime, "
+        "dependencies, importers)",
+    ]
+    summary = cli("lint", cwd=project).stdout.splitlines()[-1]
+    assert summary == "1 contract checked: 5 errors"
+
+
+def test_status_warns_about_patterns_naming_a_package_without_a_wildcard() -> None:
+    # Patterns are fnmatch on full module names: 'pluggy' matches the module 'pluggy' and none of
+    # pluggy._hooks, pluggy._callers (where a plugin loader's frames are), so it silently does nothing.
+    env: dict[str, str | None] = {
+        "IMPORTSPY_HOOK_LOADERS": "pluggy, stevedore.*",
+        "IMPORTSPY_HOOK_EXCLUDE": "plugins,vendored,vendored.*",
+    }
+    human = cli("status", env=env)
+    assert human.returncode == 0
+    warnings = [line.strip() for line in human.stdout.splitlines() if line.strip().startswith("warning:")]
+    assert warnings == [
+        "warning:         IMPORTSPY_HOOK_EXCLUDE: 'plugins' matches the module named exactly 'plugins', "
+        "not its submodules (patterns are fnmatch on full module names): write 'plugins.*' "
+        "for a package (and keep 'plugins' for the package itself)",
+        "warning:         IMPORTSPY_HOOK_LOADERS: 'pluggy' matches the module named exactly 'pluggy', "
+        "not its submodules (patterns are fnmatch on full module names): write 'pluggy.*' "
+        "for a package",
+    ]
+    report = json.loads(cli("status", "--format", "json", env=env).stdout)
+    named = [warning.split(":")[0] for warning in report["warnings"]]
+    assert named == ["IMPORTSPY_HOOK_EXCLUDE", "IMPORTSPY_HOOK_LOADERS"]
+    clean = json.loads(cli("status", "--format", "json", env={"IMPORTSPY_HOOK_LOADERS": "pluggy.*"}).stdout)
+    assert clean["warnings"] == []
+
+
+def _wheel(path: Path, files: dict[str, str]) -> Path:
+    import zipfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return path
+
+
+def test_lint_a_wheel_checks_the_contracts_it_really_ships(project: Path) -> None:
+    _wheel(
+        project / "dist" / "acme_plugin-1.0-py3-none-any.whl",
+        {
+            "acme_plugin/__init__.py": "",
+            "acme_plugin/greeter.py": "",
+            "acme_plugin/greeter.contract.yml": "runtime:\n  os: [plan9]\n  pyhton: '3.12'\n",
+            "acme_plugin/fast.cpython-311-x86_64-linux-gnu.so": "",
+            "acme_plugin/fast.contract.yml": GOOD,
+            "acme_plugin/gone.contract.yml": GOOD,
+            "acme_plugin-1.0.dist-info/METADATA": "Name: acme-plugin\nVersion: 1.0\n",
+        },
+    )
+    result = cli("lint", "dist/acme_plugin-1.0-py3-none-any.whl", cwd=project)
+    assert result.returncode == 1, result
+    inside = "dist/acme_plugin-1.0-py3-none-any.whl/acme_plugin/"
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(
+        f"{inside}greeter.contract.yml:2:8: runtime.os[0]: unknown operating system 'plan9'"
+    )
+    assert lines[1:] == [
+        f"{inside}greeter.contract.yml:3:3: runtime.pyhton: unknown key 'pyhton' (did you mean 'python'?)",
+        f"{inside}gone.contract.yml: warning: no module 'gone' next to this contract in the wheel: "
+        "it guards nothing",
+        "3 contracts checked: 2 errors, 1 warning",
+    ]
+
+
+def test_lint_a_wheel_without_contracts_fails(project: Path) -> None:
+    # What setuptools builds when the sidecars are not declared package data (see the README).
+    _wheel(project / "plain-1.0-py3-none-any.whl", {"plain/__init__.py": "", "plain/greeter.py": ""})
+    result = cli("lint", "plain-1.0-py3-none-any.whl", cwd=project)
+    assert result.returncode == 1, result
+    assert result.stdout.splitlines()[-1] == "no contract files found: 1 error"
+    assert result.stdout.splitlines()[0] == (
+        "plain-1.0-py3-none-any.whl: no *.contract.yml in this wheel: its modules are unguarded once "
+        "installed (setuptools ships sidecars only when declared as package data; see the README)"
+    )
+    (project / "broken.whl").write_text("not a zip")
+    assert_one_error_line(cli("lint", "broken.whl", cwd=project), "broken.whl: not a readable wheel")

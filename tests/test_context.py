@@ -8,10 +8,11 @@ import sys
 import zipfile
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
-from importspy_hook import _context
+from importspy_hook import _context, _facts
 from importspy_hook._context import (
     Context,
     PlatformFacts,
@@ -67,7 +68,8 @@ def test_normalise_os(given: str, expected: str) -> None:
         ("arm64", "aarch64"),
         ("ARM64", "aarch64"),
         ("aarch64", "aarch64"),
-        ("armv8l", "aarch64"),
+        ("armv8l", "armv7l"),  # 32-bit ARM user space on an ARMv8 CPU (linux32): armv7l code
+        ("ARMv8", "aarch64"),
         ("armv8-a", "aarch64"),
         ("i386", "i686"),
         ("i486", "i686"),
@@ -154,6 +156,40 @@ def test_machine_is_read_without_the_platform_module(monkeypatch: pytest.MonkeyP
     assert _context._machine() == platform_facts().arch
 
 
+class _Uname:
+    def __init__(self, machine: str) -> None:
+        self.machine = machine
+
+
+@pytest.mark.parametrize(
+    ("kernel", "pointer_bits", "expected"),
+    [
+        ("aarch64", 64, "aarch64"),
+        ("aarch64", 32, "armv7l"),  # armhf Python (Raspberry Pi OS) on a 64-bit kernel
+        ("armv8l", 32, "armv7l"),  # the same under `linux32`
+        ("armv7l", 32, "armv7l"),
+        ("x86_64", 64, "x86_64"),
+        ("x86_64", 32, "i686"),  # i686 Python on an x86_64 kernel
+        ("AMD64", 32, "i686"),  # 32-bit Python on 64-bit Windows
+        ("ARM64", 64, "aarch64"),
+        ("ppc64le", 64, "ppc64le"),
+    ],
+)
+def test_machine_is_the_interpreters_not_the_kernels(
+    monkeypatch: pytest.MonkeyPatch, kernel: str, pointer_bits: int, expected: str
+) -> None:
+    # A contract (like a wheel tag) is about the code this interpreter runs: a 32-bit interpreter
+    # on a 64-bit kernel runs 32-bit code, whatever os.uname() says about the kernel.
+    if hasattr(os, "uname"):
+        monkeypatch.setattr(_facts._os, "uname", lambda: _Uname(kernel))
+    else:
+        monkeypatch.setattr("platform.machine", lambda: kernel)
+    monkeypatch.setattr(_facts.sys, "maxsize", 2 ** (pointer_bits - 1) - 1)
+    arch = _context._machine()
+    monkeypatch.undo()
+    assert arch == expected
+
+
 def test_current_context_defaults_to_this_process() -> None:
     ctx = current_context()
     facts = platform_facts()
@@ -163,7 +199,7 @@ def test_current_context_defaults_to_this_process() -> None:
         facts.python_version,
         facts.implementation,
     )
-    assert ctx.environ is os.environ
+    assert ctx.environ == dict(os.environ) and type(ctx.environ) is dict  # a snapshot (below)
     assert ctx.caller is None and ctx.caller_name is None
     assert ctx.structure() is None
 
@@ -178,10 +214,12 @@ def test_current_context_overrides_are_normalised() -> None:
     )
 
 
-def test_environment_is_read_at_check_time(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_hooks_own_context_reads_the_environment_at_check_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What an import is judged against: a variable set after the context was built is seen
+    # (failures are never cached, SPEC §7: set the variable, import again, and it works).
     monkeypatch.delenv("IMPORTSPY_TEST_LATE", raising=False)
-    plain = current_context()
-    layered = current_context(env={"IMPORTSPY_TEST_OTHER": "x"})
+    plain = _context.live_context()
+    layered = _context.live_context(env={"IMPORTSPY_TEST_OTHER": "x"})
     assert "IMPORTSPY_TEST_LATE" not in plain.environ
     assert "IMPORTSPY_TEST_LATE" not in layered.environ
     monkeypatch.setenv("IMPORTSPY_TEST_LATE", "now")
@@ -189,11 +227,39 @@ def test_environment_is_read_at_check_time(monkeypatch: pytest.MonkeyPatch) -> N
     assert layered.environ.get("IMPORTSPY_TEST_LATE") == "now"
 
 
+def test_current_context_is_a_snapshot_that_pickles(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    monkeypatch.setenv("IMPORTSPY_TEST_SNAP", "before")
+    monkeypatch.setenv("IMPORTSPY_TEST_GONE", "here")
+    ctx = current_context(env={"IMPORTSPY_TEST_GONE": None, "IMPORTSPY_TEST_ADDED": "added"})
+    monkeypatch.setenv("IMPORTSPY_TEST_SNAP", "after")
+    monkeypatch.setenv("IMPORTSPY_TEST_LATER", "later")
+    # What the caller got does not change under its feet...
+    assert type(ctx.environ) is dict
+    assert ctx.environ["IMPORTSPY_TEST_SNAP"] == "before"
+    assert "IMPORTSPY_TEST_LATER" not in ctx.environ and "IMPORTSPY_TEST_GONE" not in ctx.environ
+    assert ctx.environ["IMPORTSPY_TEST_ADDED"] == "added"
+    # ...crosses a process boundary (a pool worker, a cache)...
+    copy = pickle.loads(pickle.dumps(ctx))
+    assert (copy.os, copy.arch, copy.python_version, copy.implementation) == (
+        ctx.os,
+        ctx.arch,
+        ctx.python_version,
+        ctx.implementation,
+    )
+    assert copy.environ == ctx.environ and copy.caller is None
+    simulated = current_context(distributions={"Demo": "1.0"})
+    assert pickle.loads(pickle.dumps(simulated)).distributions() == {"demo": "1.0"}
+    # ...and its repr still shows no value.
+    assert "before" not in repr(ctx) and "added" not in repr(copy)
+
+
 def test_env_overrides_layer_over_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IMPORTSPY_TEST_KEEP", "kept")
     monkeypatch.setenv("IMPORTSPY_TEST_HIDE", "secret-value")
     monkeypatch.setenv("IMPORTSPY_TEST_REPLACE", "old")
-    ctx = current_context(
+    ctx = _context.live_context(
         env={"IMPORTSPY_TEST_HIDE": None, "IMPORTSPY_TEST_REPLACE": "new", "IMPORTSPY_TEST_ADD": "added"}
     )
     env = ctx.environ
@@ -251,6 +317,30 @@ def test_distributions_first_on_sys_path_wins(tmp_path: Path, monkeypatch: pytes
     monkeypatch.syspath_prepend(str(tmp_path / "second"))
     monkeypatch.syspath_prepend(str(tmp_path / "first"))
     assert current_context().distributions()["demo-dist"] == "1.0"
+
+
+@pytest.mark.parametrize("listing", [sorted, lambda names: sorted(names, reverse=True)])
+def test_two_versions_in_one_directory_read_as_importlib_metadata_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listing: Any
+) -> None:
+    # A botched upgrade can leave foo-1.0.dist-info and foo-2.0.dist-info side by side.
+    # importlib.metadata.version("foo") takes the first in the directory's listing order (checked
+    # on CPython 3.10 to 3.13); a contract must judge the version the application itself sees.
+    for version in ("1.0", "2.0", "10.0"):
+        info = tmp_path / f"two_versions-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: two-versions\nVersion: {version}\n")
+    real_listdir = os.listdir
+
+    def listdir(path: Any = ".") -> list[str]:
+        names = real_listdir(path)
+        return listing(names) if os.fspath(path) == str(tmp_path) else names
+
+    monkeypatch.setattr(os, "listdir", listdir)  # the same order for importlib.metadata and the hook
+    monkeypatch.syspath_prepend(str(tmp_path))
+    expected = importlib.metadata.version("two-versions")
+    assert expected == ("1.0" if listing is sorted else "2.0")
+    assert current_context().distributions()["two-versions"] == expected
 
 
 def test_distributions_notice_a_new_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

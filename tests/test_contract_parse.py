@@ -23,6 +23,7 @@ from importspy_hook._contract_model import (
 from importspy_hook._contract_parse import (
     MAX_CONTRACT_BYTES,
     clear_cache,
+    contract_errors,
     load_contract,
     parse_contract,
 )
@@ -552,3 +553,103 @@ def test_models_compare_hash_and_pickle_by_content() -> None:
     assert copy == first and copy.line_of("runtime") == first.line_of("runtime") == 2
     assert repr(Variable("x", value=1, line=9)) == "Variable(name='x', annotation=None, value=1)"
     assert "'v'" not in repr(first) and "<secret>" in repr(first)
+
+
+# ------------------------------------------------------------------------------ every error (lint)
+
+
+def every_error(text: str) -> list[tuple[int, int, str, str]]:
+    return [
+        (e.line, e.column, e.key, e.reason) for e in contract_errors(textwrap.dedent(text), "c.contract.yml")
+    ]
+
+
+def test_every_unknown_key_and_every_bad_value_is_reported_in_document_order() -> None:
+    found = every_error(
+        """\
+        runtime:
+          os: [linux, plan9]
+          pyhton: '>=3.10'
+          python: banana
+        functions:
+          - name: run
+            arguments: [{name: x, anotation: int}]
+          - {nmae: stop}
+        dependencies:
+          requests: {version: ">=2", required: maybe}
+        importers: {allow: ["app.*"], deny: "tests.*"}
+        """
+    )
+    assert [(line, key) for line, _, key, _ in found] == [
+        (2, "runtime.os[1]"),
+        (3, "runtime.pyhton"),
+        (4, "runtime.python"),
+        (7, "functions[0].arguments[0].anotation"),
+        (8, "functions[1].nmae"),
+        (10, "dependencies.requests.required"),
+        (11, "importers.deny"),
+    ]
+    # The misspelt key says it all: not also "missing required key 'name'" for the same entry.
+    assert found[4][3] == "unknown key 'nmae' (did you mean 'name'?)"
+
+
+def test_the_first_error_is_the_one_an_import_raises() -> None:
+    text = "runtime:\n  os: [plan9]\nclasses: 3\n"
+    first = refuse(text)
+    errors = contract_errors(text, "c.contract.yml")
+    assert len(errors) == 2
+    assert str(first) in {str(error) for error in errors}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "# only a comment\n",
+        "runtime:\n  os: [linux]\n",
+        "a: [\n",  # bad YAML: one error, nothing to walk
+        "- 1\n- 2\n",  # not a mapping
+        "x: &a [*a, *a]\n" + "y: &b [*a, *a, *a, *a]\n" * 1,
+    ],
+)
+def test_every_error_agrees_with_loading(text: str) -> None:
+    try:
+        parse_contract(text, "c.contract.yml")
+    except ContractError as exc:
+        errors = contract_errors(text, "c.contract.yml")
+        assert errors and str(exc) in [str(e) for e in errors]
+    else:
+        assert contract_errors(text, "c.contract.yml") == []
+
+
+def test_a_resource_limit_ends_the_walk_with_one_error() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for level in "bcdefgh":
+        previous = chr(ord(level) - 1)
+        bomb += f"{level}: &{level} [*{previous}, *{previous}, *{previous}, *{previous}, *{previous}]\n"
+    bomb += "variables:\n  - {name: v, value: *h}\n  - {name: w, value: *h}\n"
+    errors = contract_errors(bomb, "c.contract.yml")
+    assert sum("too many aliases" in e.reason for e in errors) == 1, errors
+    assert all("too many aliases" in e.reason or "unknown key" in e.reason for e in errors), errors
+
+
+def test_every_error_agrees_with_loading_on_mutated_contracts() -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from test_contract_fuzz import KEYS, documents, dump, mutations
+
+    random_documents = st.dictionaries(st.sampled_from(KEYS), documents, max_size=6).map(dump)
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.one_of(mutations(), random_documents))
+    def agree(text: str) -> None:
+        errors = contract_errors(text, "fuzz.contract.yml")
+        try:
+            parse_contract(text, "fuzz.contract.yml")
+        except ContractError as exc:
+            # The import path's error is the walk's first; lint shows it among the others.
+            assert str(exc) in [str(error) for error in errors]
+        else:
+            assert errors == []
+
+    agree()
