@@ -111,10 +111,10 @@ def validate(
     if entry is not None and not overrides and _proved_compliant(entry, caller):
         return
     from ._check import check
-    from ._context import current_context
+    from ._context import live_context
 
     model = contract if entry is None else entry.model()
-    violations = check(model, current_context(caller=caller, **overrides))  # type: ignore[arg-type]
+    violations = check(model, live_context(caller=caller, **overrides))  # type: ignore[arg-type]
     if violations:
         from ._errors import ContractViolation
 
