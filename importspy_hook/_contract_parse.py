@@ -437,6 +437,24 @@ def _convert_scalar(node: Any) -> object:
 _Reader = Callable[[Any, str, int], _T]
 
 
+
+def env_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name an environment variable of this process, or None (§6).
+
+    Shared by the parser and ``register()``: a name the OS cannot encode (a lone surrogate) or
+    that holds ``=`` or NUL could never be looked up, and would otherwise fail in the middle of a
+    check instead of where it is written.
+    """
+    if "=" in name:
+        return "an environment variable name cannot contain '='"
+    if "\x00" in name:
+        return "an environment variable name cannot contain a NUL character"
+    try:
+        os.fsencode(name)
+    except UnicodeError:
+        return "an environment variable name must be encodable by the operating system"
+    return None
+
 class _Abandoned(Exception):
     """Collecting only: the rest of a list item is not worth walking, and its error is recorded."""
 
@@ -897,8 +915,9 @@ class _Builder:
 
     def env_name(self, node: Any, key: str, depth: int) -> str:
         name = self.string(node, key, depth)
-        if "=" in name:
-            self.fail(node, key, "an environment variable name cannot contain '='")
+        problem = env_name_problem(name)
+        if problem is not None:
+            self.fail(node, key, problem)
         return name
 
     def env_variables(self, node: Any, key: str, depth: int) -> tuple[Node, ...]:

@@ -220,7 +220,7 @@ def unregister(module_name: "str") -> "None":
 
 def _check_model(contract: "Contract", where: "str") -> "None":
     """The parser's value checks, for a contract that did not come from a file."""
-    from ._contract_parse import ARCH_NAMES, ATTRIBUTE_TYPES, IMPLEMENTATION_NAMES, OS_NAMES
+    from ._contract_parse import ARCH_NAMES, ATTRIBUTE_TYPES, IMPLEMENTATION_NAMES, OS_NAMES, env_name_problem
     from ._errors import ContractError
 
     def fail(key: "str", reason: "str") -> "None":
@@ -281,8 +281,9 @@ def _check_model(contract: "Contract", where: "str") -> "None":
     def environment(variables: "Any", key: "str") -> "None":
         for index, variable in enumerate(variables or ()):
             name(variable.name, f"{key}[{index}].name")
-            if "=" in variable.name:
-                fail(f"{key}[{index}].name", "an environment variable name cannot contain '='")
+            problem = env_name_problem(variable.name)
+            if problem is not None:
+                fail(f"{key}[{index}].name", problem)
             if variable.value is not None and not isinstance(variable.value, str):
                 fail(f"{key}[{index}].value", "an environment value must be a string")
 

@@ -498,3 +498,30 @@ def test_an_unknown_mode_in_a_process_without_stderr_still_installs_the_finder()
         env={"IMPORTSPY_HOOK": "yes"},
     )
     assert json.loads(result.stdout) == "enforce", result
+
+
+# --------------------------------------------------------------------------------------------------
+# 3 (continued). A value the engine cannot evaluate is a malformed contract, named where it is written
+# --------------------------------------------------------------------------------------------------
+
+
+def test_an_environment_name_the_os_cannot_encode_refuses_with_its_line(project: Path) -> None:
+    write_files(
+        project,
+        {"plugin.py": RAN, "plugin.contract.yml": 'runtime:\n  environment:\n    "BAD\\uD800": null\n'},
+    )
+    got, result, executed = run(project, 'emit(plugin=attempt("plugin"))')
+    assert got["plugin"]["outcome"] == "refused", result
+    assert got["plugin"]["type"] == "ContractError", result
+    message = got["plugin"]["message"]
+    assert "plugin.contract.yml:3" in message and "runtime.environment" in message, message
+    assert "encodable" in message, message
+    assert executed == []
+
+
+def test_register_refuses_an_environment_name_the_os_cannot_encode() -> None:
+    from importspy_hook import ContractError, register
+    from importspy_hook._contract_model import Contract, EnvVariable, Runtime
+
+    with pytest.raises(ContractError, match="encodable"):
+        register("never_imported", Contract(runtime=Runtime(environment=(EnvVariable("BAD\ud800"),))))
