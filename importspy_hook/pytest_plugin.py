@@ -8,9 +8,12 @@ nothing and it changes nothing until a test asks for it.
 ``importspy_context`` (fixture)
     ``with importspy_context(os="windows", env={"TOKEN": None}): import plugin`` — imports inside
     the block are judged as if the process ran on Windows without ``TOKEN``. For the duration the
-    hook is installed in enforce mode (whatever its state before); on exit everything imported
-    inside the block is removed from ``sys.modules`` and ``sys.meta_path`` is restored, so the next
-    test imports (and checks) afresh.
+    hook is installed in enforce mode (whatever its state before); on exit the modules the block
+    judged — first imported inside it and under a contract — are removed from ``sys.modules``
+    (with the submodules first imported along with such a package), and ``sys.meta_path`` is
+    restored, so the next test imports (and checks) them afresh. Everything else first imported
+    inside the block (numpy, a plugin's helpers) stays imported: many modules cannot be imported
+    twice in one process.
 
 ``assert_refused(module_name, field=None, *, caller=None, **context)`` (function, also a fixture)
     Imports ``module_name`` inside such a block and returns the ``ContractViolation``; fails the
@@ -56,8 +59,9 @@ def simulated_imports(
     """Imports inside the block are checked (hook installed in ``mode``) against a simulated context.
 
     On exit: the simulation ends, the hook is back in the state it was found in, ``sys.meta_path``
-    is restored, and every module imported inside the block is removed from ``sys.modules``
-    (modules that were already imported before the block are left alone).
+    is restored, and the modules the block judged are removed from ``sys.modules`` (see
+    :func:`_judged_since`; modules that were already imported before the block, and modules no
+    contract guards, are left alone).
     """
     from ._activation import install
     from ._simulation import simulate
@@ -107,9 +111,48 @@ def _kept(name: str) -> bool:
 _TEST_TOOLS = frozenset({"_pytest", "pytest", "pluggy", "py", "_hypothesis_pytestplugin", "hypothesis"})
 
 
+def _under_contract(name: str, module: object) -> bool:
+    """Whether a contract guards ``module``: registered under ``name``, or a sidecar beside its file.
+
+    The finder's own answers (its registry and its sidecar lookup, §4), asked of the module's spec
+    as read from its ``__dict__`` (never through a module ``__getattr__``). A module the hook cannot
+    answer for counts as unguarded: it is kept, which never breaks the process.
+    """
+    from ._finder import REGISTRY, find_sidecar
+
+    if name in REGISTRY:
+        return True
+    namespace = getattr(module, "__dict__", None)
+    spec = namespace.get("__spec__") if isinstance(namespace, dict) else None
+    origin = getattr(spec, "origin", None)
+    if not isinstance(origin, str) or not os.path.isabs(origin):
+        return False  # builtin, frozen, namespace package: nothing beside it
+    try:
+        return find_sidecar(origin, getattr(spec, "loader", None)) is not None
+    except Exception:
+        return False
+
+
+def _judged_since(before: set[str]) -> list[str]:
+    """The modules first imported since ``before`` that a block must forget: those under a contract,
+    whose import the block judged, and the submodules first imported with a package of them.
+
+    Nothing else: a module that no contract guards — a plugin's dependency, numpy, anything with
+    process-wide state — may refuse to be imported twice in one process ("cannot load module more
+    than once per process"), so a later test must find it where the block left it. A forgotten
+    package takes its new submodules along: left behind, ``import pkg.sub`` would find the old
+    submodule in ``sys.modules`` and never bind it on the new ``pkg``.
+    """
+    new = [name for name in list(sys.modules) if name not in before and not _kept(name)]
+    guarded = [name for name in new if _under_contract(name, sys.modules.get(name))]
+    prefixes = tuple(name + "." for name in guarded)
+    return [name for name in new if name in guarded or (prefixes and name.startswith(prefixes))]
+
+
 def _forget_new_modules(before: set[str]) -> None:
-    """Remove what was imported since ``before``, and the attribute a parent package got for it."""
-    for name in [name for name in sys.modules if name not in before and not _kept(name)]:
+    """Forget the modules the block judged (see :func:`_judged_since`), and the attribute a parent
+    package got for each."""
+    for name in _judged_since(before):
         module = sys.modules.pop(name, None)
         parent_name, _, child = name.rpartition(".")
         parent = sys.modules.get(parent_name) if parent_name else None

@@ -107,7 +107,8 @@ def test_the_context_fixture_admits_a_compliant_simulation_and_cleans_up(
                 import myplugin
                 assert myplugin.RAN and "myhelper" in sys.modules
                 assert overrides["os"] == "darwin"
-            assert "myplugin" not in sys.modules and "myhelper" not in sys.modules
+            # The guarded module is forgotten; its dependency, which no contract guards, is not.
+            assert "myplugin" not in sys.modules and "myhelper" in sys.modules
             assert sys.meta_path == before and active_finder() is None
 
         def test_the_next_block_checks_afresh(importspy_context):
@@ -120,6 +121,58 @@ def test_the_context_fixture_admits_a_compliant_simulation_and_cleans_up(
         """,
     )
     result.assert_outcomes(passed=2)
+
+
+def test_a_block_forgets_only_the_modules_it_judged(author: pytest.Pytester) -> None:
+    """Issue 12 item 3: a module first imported inside a block that no contract guards (numpy, or
+    any module with process-wide state that refuses a second import) stays imported; only the
+    modules whose contracts were checked there, and their submodules, are forgotten."""
+    files = {
+        # Registers itself process-wide and refuses a second import, as numpy and many extensions do.
+        "once.py": (
+            "import sys\n"
+            "if getattr(sys, 'once_loaded', False):\n"
+            "    raise ImportError('cannot load module more than once per process')\n"
+            "sys.once_loaded = True\n"
+        ),
+        "myhelper.py": "import once\nVALUE = 1\n",
+        "guardedpkg/__init__.py": "import once\n",
+        "guardedpkg/__init__.contract.yml": "runtime:\n  os: [linux]\n",
+        "guardedpkg/sub.py": "import once\n",
+    }
+    for name, text in files.items():
+        (author.path / name).parent.mkdir(parents=True, exist_ok=True)
+        (author.path / name).write_text(text, encoding="utf-8")
+    result = run(
+        author,
+        """
+        import sys
+
+        def test_imports_inside_a_block(importspy_context):
+            with importspy_context(os="linux", env={"MYPLUGIN_TOKEN": "t"}):
+                import myplugin  # guarded; imports myhelper, which imports once
+                import guardedpkg.sub  # a guarded package and its (unguarded) submodule
+                import once
+            assert "myplugin" not in sys.modules
+            assert "guardedpkg" not in sys.modules and "guardedpkg.sub" not in sys.modules
+            assert sys.modules["once"] is once and "myhelper" in sys.modules
+
+        def test_a_later_test_imports_them_again():
+            import once
+            import myhelper
+            assert once.__name__ == "once"
+
+        def test_and_a_later_block_checks_the_guarded_ones_afresh(importspy_context):
+            import pytest
+            from importspy_hook import ContractViolation
+            with importspy_context(os="windows", env={"MYPLUGIN_TOKEN": "t"}):
+                with pytest.raises(ContractViolation, match="runtime.os"):
+                    import myplugin
+                with pytest.raises(ContractViolation, match="runtime.os"):
+                    import guardedpkg.sub
+        """,
+    )
+    result.assert_outcomes(passed=3)
 
 
 def test_an_already_active_hook_is_put_back_in_its_mode(author: pytest.Pytester) -> None:
@@ -224,14 +277,14 @@ def test_a_block_left_open_by_a_failing_test_is_closed_at_teardown(author: pytes
         from importspy_hook._simulation import active_overrides
 
         def test_leaves_a_block_open(importspy_context):
-            importspy_context(os="windows").__enter__()
-            import myhelper
+            importspy_context(os="linux", env={"MYPLUGIN_TOKEN": "t"}).__enter__()
+            import myplugin
             assert False, "fails inside the block"
 
         def test_sees_a_clean_process():
             assert active_overrides() == {}
             assert active_finder() is None
-            assert "myhelper" not in sys.modules
+            assert "myplugin" not in sys.modules
         """,
     )
     result.assert_outcomes(passed=1, failed=1)
