@@ -20,7 +20,8 @@ nothing and it changes nothing until a test asks for it.
     test when the import is admitted, or when ``field`` is given and no violation's field matches
     it — exactly, as an ``fnmatch`` pattern, or as its trailing part (``"os"`` matches
     ``runtime.os`` and ``deployments[0].systems[0].os``). ``caller="host.py"`` judges that file
-    (read, never run) as the importer, for contracts with structural requirements.
+    (read, never run) as the importer, for contracts with structural requirements; a relative
+    path is looked for beside the calling test file, then in the rootdir.
 
 The caller of those imports is the test module, as it would be for an ``import`` statement written
 in it; note that an import from a module of the *same* top-level package as the target is an
@@ -40,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from types import FrameType
+
     from ._errors import ContractViolation
 
 __all__ = ["ImportspyContext", "assert_refused", "importspy_context", "simulated_imports"]
@@ -254,11 +257,16 @@ def assert_refused(
     it (exactly, as an ``fnmatch`` pattern, or as its trailing dotted part) — pass it: without it,
     any violation counts, including structural ones about the importer. ``caller`` is the source
     file of the importer to judge (read statically, never run, as ``importspy-hook check --caller``);
-    by default the importer is the calling test module. The module is removed from ``sys.modules``
+    by default the importer is the calling test module. A relative ``caller`` is looked for the
+    way the test's own imports find their modules: beside the file that calls ``assert_refused``
+    (the test module), then in the pytest rootdir — never in the working directory, so the test
+    passes wherever pytest is started from. The module is removed from ``sys.modules``
     for the attempt (it is checked again, as on a first import) and put back afterwards.
     """
     __tracebackhide__ = True
     from ._errors import ContractError, ContractViolation
+
+    bases = _caller_bases(sys._getframe(1)) if caller is not None else []
 
     already = {
         name: module
@@ -270,7 +278,7 @@ def assert_refused(
     try:
         with simulated_imports(**context):
             try:
-                _import(module_name, caller)
+                _import(module_name, caller, bases)
             except ContractViolation as exc:
                 refusal = exc
             except ContractError as exc:
@@ -294,7 +302,7 @@ def assert_refused(
     return refusal
 
 
-def _import(module_name: str, caller: str | os.PathLike[str] | None) -> None:
+def _import(module_name: str, caller: str | os.PathLike[str] | None, bases: list[str]) -> None:
     """Import ``module_name``, from code whose module is ``caller`` when given.
 
     The hook finds the importer by walking frames to the first one whose globals name a module
@@ -305,9 +313,7 @@ def _import(module_name: str, caller: str | os.PathLike[str] | None) -> None:
     if caller is None:
         importlib.import_module(module_name)
         return
-    path = os.path.abspath(os.fspath(caller))
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"caller {os.fspath(caller)!r}: no such file")
+    path = _caller_path(caller, bases)
     from ._cli import module_name_for_file
 
     namespace: dict[str, Any] = {"__name__": module_name_for_file(path), "__file__": path}
@@ -317,6 +323,59 @@ def _import(module_name: str, caller: str | os.PathLike[str] | None) -> None:
         "exec",
     )
     exec(code, namespace)
+
+
+_ROOTDIRS: list[str] = []
+"""The rootdir of each pytest session configured in this process, innermost last (pytester's
+in-process runs nest a session inside another)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Remember the rootdir, where a relative ``caller=`` is looked for after the test's directory."""
+    _ROOTDIRS.append(str(config.rootpath))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    rootdir = str(config.rootpath)
+    for index in range(len(_ROOTDIRS) - 1, -1, -1):  # the innermost session of that rootdir
+        if _ROOTDIRS[index] == rootdir:
+            del _ROOTDIRS[index]
+            break
+
+
+def _caller_bases(frame: FrameType | None) -> list[str]:
+    """Where a relative ``caller=`` is looked for: the directory of the file that called
+    :func:`assert_refused` (the test module, whose own ``import host`` finds the ``host.py``
+    beside it), then the rootdir of the pytest session — never the working directory, which
+    changes with where pytest is started from."""
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    bases: list[str] = []
+    if frame is not None:
+        file = frame.f_globals.get("__file__")
+        if not isinstance(file, str):
+            file = frame.f_code.co_filename
+        if isinstance(file, str) and not file.startswith("<"):
+            bases.append(os.path.dirname(os.path.abspath(file)))
+    if _ROOTDIRS and _ROOTDIRS[-1] not in bases:
+        bases.append(_ROOTDIRS[-1])
+    return bases
+
+
+def _caller_path(caller: str | os.PathLike[str], bases: list[str]) -> str:
+    """The absolute path of the ``caller=`` file: as given when absolute, else the first of
+    ``bases`` that holds it; FileNotFoundError naming every place looked at otherwise."""
+    given = os.fspath(caller)
+    if os.path.isabs(given):
+        if os.path.isfile(given):
+            return given
+        raise FileNotFoundError(f"caller {given!r}: no such file")
+    for base in bases:
+        path = os.path.normpath(os.path.join(base, given))
+        if os.path.isfile(path):
+            return path
+    looked = " or ".join(bases) or "(no test file or rootdir known)"
+    raise FileNotFoundError(f"caller {given!r}: no such file in {looked}")
 
 
 @pytest.fixture(name="assert_refused")

@@ -14,6 +14,8 @@ effects, so it is tested in process.
 from __future__ import annotations
 
 import os
+import shutil
+import textwrap
 import threading
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ from conftest import PACKAGE_PARENT
 from importspy_hook._simulation import active_overrides, simulate
 
 pytest_plugins = ["pytester"]
+
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 # The author's module: refuses Windows, and needs a token; imports a helper of its own.
 PLUGIN = {
@@ -249,6 +253,71 @@ def test_a_structural_contract_is_checked_against_a_chosen_caller_file(author: p
     result.stdout.fnmatch_lines(
         ["*importing 'hosted' by current/host.py was admitted in the current context*"]
     )
+
+
+def readme_pytest_example() -> str:
+    """The README's ``test_plugin_contracts.py``, exactly as a reader would copy it."""
+    readme = (CHECKOUT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```python\n# test_plugin_contracts.py")
+    return readme[start + len("```python\n") : readme.index("```", start + 3)]
+
+
+@pytest.mark.parametrize("where", ["the project root", "the examples directory"])
+def test_the_readme_example_passes_from_any_working_directory(
+    author: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """Issue 12 item 4: ``caller="host.py"`` is the ``host.py`` beside the test file (where the
+    test's own ``import host`` finds it), not one in whatever directory pytest was started from."""
+    examples = author.path / "examples"
+    shutil.copytree(CHECKOUT / "examples", examples, ignore=shutil.ignore_patterns("__pycache__"))
+    (examples / "test_plugin_contracts.py").write_text(readme_pytest_example(), encoding="utf-8")
+    if where == "the project root":
+        target = "examples/test_plugin_contracts.py"
+    else:
+        monkeypatch.chdir(examples)
+        target = "test_plugin_contracts.py"
+    result = author.runpytest_subprocess(*plugin_args(), "-p", "no:cacheprovider", target)
+    result.assert_outcomes(passed=5)
+
+
+def test_a_relative_caller_is_looked_for_beside_the_test_file_then_in_the_rootdir(
+    author: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "pytest.ini": "[pytest]\n",
+        "tests/hosted.py": "RAN = True\n",
+        "tests/hosted.contract.yml": "filename: host.py\nvariables:\n  - name: API\n    value: 2\n",
+        "tests/host.py": "API = 3\n",
+        "hosts/host.py": "API = 1\n",
+        "hosts/hosts/host.py": "API = 4\n",  # where the working directory would lead
+    }
+    for name, text in files.items():
+        (author.path / name).parent.mkdir(parents=True, exist_ok=True)
+        (author.path / name).write_text(text, encoding="utf-8")
+    (author.path / "tests" / "test_hosts.py").write_text(
+        textwrap.dedent(
+            """
+            import pytest
+            from importspy_hook.pytest_plugin import assert_refused
+
+            def test_beside_the_test_file():
+                refusal = assert_refused("hosted", field="variables[0].value", caller="host.py")
+                assert refusal.violations[0].actual == "API = 3"
+
+            def test_in_the_rootdir():
+                refusal = assert_refused("hosted", field="variables[0].value", caller="hosts/host.py")
+                assert refusal.violations[0].actual == "API = 1"
+
+            def test_nowhere():
+                with pytest.raises(FileNotFoundError, match="nothere.py"):
+                    assert_refused("hosted", caller="nothere.py")
+            """
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(author.path / "hosts")  # a working directory that holds other hosts
+    result = author.runpytest_subprocess(*plugin_args(), "-p", "no:cacheprovider", str(author.path / "tests"))
+    result.assert_outcomes(passed=3)
 
 
 def test_a_module_imported_before_is_checked_again_and_put_back(author: pytest.Pytester) -> None:
