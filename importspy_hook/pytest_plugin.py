@@ -146,10 +146,11 @@ def _judged_since(before: set[str]) -> list[str]:
     package takes its new submodules along: left behind, ``import pkg.sub`` would find the old
     submodule in ``sys.modules`` and never bind it on the new ``pkg``.
     """
-    new = [name for name in list(sys.modules) if name not in before and not _kept(name)]
-    guarded = [name for name in new if _under_contract(name, sys.modules.get(name))]
+    new = [(name, module) for name, module in list(sys.modules.items()) if name not in before]
+    new = [(name, module) for name, module in new if not _kept(name)]
+    guarded = {name for name, module in new if _under_contract(name, module)}
     prefixes = tuple(name + "." for name in guarded)
-    return [name for name in new if name in guarded or (prefixes and name.startswith(prefixes))]
+    return [name for name, _ in new if name in guarded or (prefixes and name.startswith(prefixes))]
 
 
 def _forget_new_modules(before: set[str]) -> None:
