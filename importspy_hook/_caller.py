@@ -44,12 +44,20 @@ class Caller:
 
 
 def _importable_name(name: "str | None", module: "ModuleType | None") -> "str | None":
-    """The importable name: ``pkg.mod`` for ``python -m pkg.mod`` rather than ``__main__``."""
-    if name == "__main__" and module is not None:
+    """The importable name: ``pkg.mod`` for ``python -m pkg.mod`` rather than ``__main__``.
+
+    ``__mp_main__`` is the application's main module again, run by a spawn or forkserver
+    ``multiprocessing`` child: it answers to the name the parent's imports were judged under
+    (``pkg.mod``, or ``__main__`` for a script), so a contract that admits the host in the parent
+    admits it in its pool — ``importers`` patterns see both that name and ``__mp_main__``.
+    """
+    if (name == "__main__" or name == "__mp_main__") and module is not None:
         spec = getattr(module, "__spec__", None)
         spec_name = getattr(spec, "name", None)
         if isinstance(spec_name, str) and spec_name:
             return spec_name
+    if name == "__mp_main__":
+        return "__main__"
     return name
 
 
@@ -109,6 +117,7 @@ def find_caller(start: "FrameType | None" = None) -> "Caller | None":
     caller cannot be identified, and §5 says structural requirements then fail clearly.
     """
     frame: FrameType | None = start if start is not None else sys._getframe(1)
+    origin = frame
     bootstrap = _BOOTSTRAP[0] if _BOOTSTRAP else _bootstrap_globals()
     patterns = _PATTERNS[0] if _PATTERNS else _loader_patterns()
     standard = _STANDARD if _STANDARD is not None else _standard()
@@ -122,7 +131,49 @@ def find_caller(start: "FrameType | None" = None) -> "Caller | None":
                 and name.partition(".")[0] not in standard
                 and (not patterns or not _skipped(name, patterns))
             ):
-                return _make_caller(name, frame)
+                # None only for a file-less ``__main__`` (``python -c``), such as the bootstrap
+                # line of a multiprocessing child: the caller may then be its main module.
+                return _make_caller(name, frame) or _main_of_worker(origin, frame)
+        frame = frame.f_back
+    return _main_of_worker(origin, None)
+
+
+_SPAWN = "multiprocessing.spawn"
+
+
+def _main_of_worker(frame: "FrameType | None", stop: "FrameType | None") -> "Caller | None":
+    """§5: the application's main module, for an import made by a multiprocessing child's machinery.
+
+    Called only when the walk found no application frame (every frame from ``frame`` up to ``stop``
+    is standard library or a plugin loader). A child started by spawn or forkserver runs its work
+    inside ``multiprocessing.spawn._main`` (forkserver children too, through ``_serve_one``): it
+    unpickles the process object or the pool's work items there, importing the modules they name
+    (``plugin.func`` imports ``plugin``). The parent's application sent that work, and the child
+    has re-run its main script as ``__mp_main__`` beforehand, so that module is the caller — the
+    one the parent's own imports were judged against.
+
+    Two conditions, both required. The ``_main`` frame of the real ``multiprocessing.spawn``
+    module (its globals are that module's namespace, not merely named after it) must be on *this*
+    thread's stack below the import with nothing but standard-library frames in between: a thread
+    of the child, or a ``python -c`` that never went through multiprocessing, still has no caller.
+    And ``__mp_main__`` must be in ``sys.modules``: without it (the parent was ``python -c`` or
+    the REPL) there is no main module to judge. Nothing is imported here: a process that has not
+    imported ``multiprocessing.spawn`` cannot be running in it.
+    """
+    modules = sys.modules
+    if "__mp_main__" not in modules or _SPAWN not in modules:
+        return None  # the usual case of a missing caller: two dict lookups
+    spawn_globals = getattr(modules[_SPAWN], "__dict__", None)
+    while frame is not None and frame is not stop:
+        if frame.f_globals is spawn_globals and frame.f_code.co_name == "_main":
+            main = modules["__mp_main__"]
+            if not issubclass(type(main), type(sys)):
+                return None  # not a module: nothing of it is read
+            namespace = getattr(main, "__dict__", None)
+            file = namespace.get("__file__") if isinstance(namespace, dict) else None
+            if not isinstance(file, str) or not file:
+                return None  # a main module without a source file: nothing to read
+            return Caller("__mp_main__", _ABSOLUTE.get(file) or _absolute(file), main)
         frame = frame.f_back
     return None
 

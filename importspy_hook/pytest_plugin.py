@@ -8,16 +8,20 @@ nothing and it changes nothing until a test asks for it.
 ``importspy_context`` (fixture)
     ``with importspy_context(os="windows", env={"TOKEN": None}): import plugin`` — imports inside
     the block are judged as if the process ran on Windows without ``TOKEN``. For the duration the
-    hook is installed in enforce mode (whatever its state before); on exit everything imported
-    inside the block is removed from ``sys.modules`` and ``sys.meta_path`` is restored, so the next
-    test imports (and checks) afresh.
+    hook is installed in enforce mode (whatever its state before); on exit the modules the block
+    judged — first imported inside it and under a contract — are removed from ``sys.modules``
+    (with the submodules first imported along with such a package), and ``sys.meta_path`` is
+    restored, so the next test imports (and checks) them afresh. Everything else first imported
+    inside the block (numpy, a plugin's helpers) stays imported: many modules cannot be imported
+    twice in one process.
 
 ``assert_refused(module_name, field=None, *, caller=None, **context)`` (function, also a fixture)
     Imports ``module_name`` inside such a block and returns the ``ContractViolation``; fails the
     test when the import is admitted, or when ``field`` is given and no violation's field matches
     it — exactly, as an ``fnmatch`` pattern, or as its trailing part (``"os"`` matches
     ``runtime.os`` and ``deployments[0].systems[0].os``). ``caller="host.py"`` judges that file
-    (read, never run) as the importer, for contracts with structural requirements.
+    (read, never run) as the importer, for contracts with structural requirements; a relative
+    path is looked for beside the calling test file, then in the rootdir.
 
 The caller of those imports is the test module, as it would be for an ``import`` statement written
 in it; note that an import from a module of the *same* top-level package as the target is an
@@ -37,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from types import FrameType
+
     from ._errors import ContractViolation
 
 __all__ = ["ImportspyContext", "assert_refused", "importspy_context", "simulated_imports"]
@@ -56,8 +62,9 @@ def simulated_imports(
     """Imports inside the block are checked (hook installed in ``mode``) against a simulated context.
 
     On exit: the simulation ends, the hook is back in the state it was found in, ``sys.meta_path``
-    is restored, and every module imported inside the block is removed from ``sys.modules``
-    (modules that were already imported before the block are left alone).
+    is restored, and the modules the block judged are removed from ``sys.modules`` (see
+    :func:`_judged_since`; modules that were already imported before the block, and modules no
+    contract guards, are left alone).
     """
     from ._activation import install
     from ._simulation import simulate
@@ -107,9 +114,49 @@ def _kept(name: str) -> bool:
 _TEST_TOOLS = frozenset({"_pytest", "pytest", "pluggy", "py", "_hypothesis_pytestplugin", "hypothesis"})
 
 
+def _under_contract(name: str, module: object) -> bool:
+    """Whether a contract guards ``module``: registered under ``name``, or a sidecar beside its file.
+
+    The finder's own answers (its registry and its sidecar lookup, §4), asked of the module's spec
+    as read from its ``__dict__`` (never through a module ``__getattr__``). A module the hook cannot
+    answer for counts as unguarded: it is kept, which never breaks the process.
+    """
+    from ._finder import REGISTRY, find_sidecar
+
+    if name in REGISTRY:
+        return True
+    namespace = getattr(module, "__dict__", None)
+    spec = namespace.get("__spec__") if isinstance(namespace, dict) else None
+    origin = getattr(spec, "origin", None)
+    if not isinstance(origin, str) or not os.path.isabs(origin):
+        return False  # builtin, frozen, namespace package: nothing beside it
+    try:
+        return find_sidecar(origin, getattr(spec, "loader", None)) is not None
+    except Exception:
+        return False
+
+
+def _judged_since(before: set[str]) -> list[str]:
+    """The modules first imported since ``before`` that a block must forget: those under a contract,
+    whose import the block judged, and the submodules first imported with a package of them.
+
+    Nothing else: a module that no contract guards — a plugin's dependency, numpy, anything with
+    process-wide state — may refuse to be imported twice in one process ("cannot load module more
+    than once per process"), so a later test must find it where the block left it. A forgotten
+    package takes its new submodules along: left behind, ``import pkg.sub`` would find the old
+    submodule in ``sys.modules`` and never bind it on the new ``pkg``.
+    """
+    new = [(name, module) for name, module in list(sys.modules.items()) if name not in before]
+    new = [(name, module) for name, module in new if not _kept(name)]
+    guarded = {name for name, module in new if _under_contract(name, module)}
+    prefixes = tuple(name + "." for name in guarded)
+    return [name for name, _ in new if name in guarded or (prefixes and name.startswith(prefixes))]
+
+
 def _forget_new_modules(before: set[str]) -> None:
-    """Remove what was imported since ``before``, and the attribute a parent package got for it."""
-    for name in [name for name in sys.modules if name not in before and not _kept(name)]:
+    """Forget the modules the block judged (see :func:`_judged_since`), and the attribute a parent
+    package got for each."""
+    for name in _judged_since(before):
         module = sys.modules.pop(name, None)
         parent_name, _, child = name.rpartition(".")
         parent = sys.modules.get(parent_name) if parent_name else None
@@ -211,11 +258,16 @@ def assert_refused(
     it (exactly, as an ``fnmatch`` pattern, or as its trailing dotted part) — pass it: without it,
     any violation counts, including structural ones about the importer. ``caller`` is the source
     file of the importer to judge (read statically, never run, as ``importspy-hook check --caller``);
-    by default the importer is the calling test module. The module is removed from ``sys.modules``
+    by default the importer is the calling test module. A relative ``caller`` is looked for the
+    way the test's own imports find their modules: beside the file that calls ``assert_refused``
+    (the test module), then in the pytest rootdir — never in the working directory, so the test
+    passes wherever pytest is started from. The module is removed from ``sys.modules``
     for the attempt (it is checked again, as on a first import) and put back afterwards.
     """
     __tracebackhide__ = True
     from ._errors import ContractError, ContractViolation
+
+    bases = _caller_bases(sys._getframe(1)) if caller is not None else []
 
     already = {
         name: module
@@ -227,7 +279,7 @@ def assert_refused(
     try:
         with simulated_imports(**context):
             try:
-                _import(module_name, caller)
+                _import(module_name, caller, bases)
             except ContractViolation as exc:
                 refusal = exc
             except ContractError as exc:
@@ -266,7 +318,7 @@ def _shown(key: str, value: Any) -> str:
     )
 
 
-def _import(module_name: str, caller: str | os.PathLike[str] | None) -> None:
+def _import(module_name: str, caller: str | os.PathLike[str] | None, bases: list[str]) -> None:
     """Import ``module_name``, from code whose module is ``caller`` when given.
 
     The hook finds the importer by walking frames to the first one whose globals name a module
@@ -277,9 +329,7 @@ def _import(module_name: str, caller: str | os.PathLike[str] | None) -> None:
     if caller is None:
         importlib.import_module(module_name)
         return
-    path = os.path.abspath(os.fspath(caller))
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"caller {os.fspath(caller)!r}: no such file")
+    path = _caller_path(caller, bases)
     from ._cli import module_name_for_file
 
     namespace: dict[str, Any] = {"__name__": module_name_for_file(path), "__file__": path}
@@ -289,6 +339,59 @@ def _import(module_name: str, caller: str | os.PathLike[str] | None) -> None:
         "exec",
     )
     exec(code, namespace)
+
+
+_ROOTDIRS: list[str] = []
+"""The rootdir of each pytest session configured in this process, innermost last (pytester's
+in-process runs nest a session inside another)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Remember the rootdir, where a relative ``caller=`` is looked for after the test's directory."""
+    _ROOTDIRS.append(str(config.rootpath))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    rootdir = str(config.rootpath)
+    for index in range(len(_ROOTDIRS) - 1, -1, -1):  # the innermost session of that rootdir
+        if _ROOTDIRS[index] == rootdir:
+            del _ROOTDIRS[index]
+            break
+
+
+def _caller_bases(frame: FrameType | None) -> list[str]:
+    """Where a relative ``caller=`` is looked for: the directory of the file that called
+    :func:`assert_refused` (the test module, whose own ``import host`` finds the ``host.py``
+    beside it), then the rootdir of the pytest session — never the working directory, which
+    changes with where pytest is started from."""
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    bases: list[str] = []
+    if frame is not None:
+        file = frame.f_globals.get("__file__")
+        if not isinstance(file, str):
+            file = frame.f_code.co_filename
+        if isinstance(file, str) and not file.startswith("<"):
+            bases.append(os.path.dirname(os.path.abspath(file)))
+    if _ROOTDIRS and _ROOTDIRS[-1] not in bases:
+        bases.append(_ROOTDIRS[-1])
+    return bases
+
+
+def _caller_path(caller: str | os.PathLike[str], bases: list[str]) -> str:
+    """The absolute path of the ``caller=`` file: as given when absolute, else the first of
+    ``bases`` that holds it; FileNotFoundError naming every place looked at otherwise."""
+    given = os.fspath(caller)
+    if os.path.isabs(given):
+        if os.path.isfile(given):
+            return given
+        raise FileNotFoundError(f"caller {given!r}: no such file")
+    for base in bases:
+        path = os.path.normpath(os.path.join(base, given))
+        if os.path.isfile(path):
+            return path
+    looked = " or ".join(bases) or "(no test file or rootdir known)"
+    raise FileNotFoundError(f"caller {given!r}: no such file in {looked}")
 
 
 @pytest.fixture(name="assert_refused")

@@ -14,6 +14,8 @@ effects, so it is tested in process.
 from __future__ import annotations
 
 import os
+import shutil
+import textwrap
 import threading
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ from conftest import PACKAGE_PARENT
 from importspy_hook._simulation import active_overrides, simulate
 
 pytest_plugins = ["pytester"]
+
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 # The author's module: refuses Windows, and needs a token; imports a helper of its own.
 PLUGIN = {
@@ -107,7 +111,8 @@ def test_the_context_fixture_admits_a_compliant_simulation_and_cleans_up(
                 import myplugin
                 assert myplugin.RAN and "myhelper" in sys.modules
                 assert overrides["os"] == "darwin"
-            assert "myplugin" not in sys.modules and "myhelper" not in sys.modules
+            # The guarded module is forgotten; its dependency, which no contract guards, is not.
+            assert "myplugin" not in sys.modules and "myhelper" in sys.modules
             assert sys.meta_path == before and active_finder() is None
 
         def test_the_next_block_checks_afresh(importspy_context):
@@ -120,6 +125,58 @@ def test_the_context_fixture_admits_a_compliant_simulation_and_cleans_up(
         """,
     )
     result.assert_outcomes(passed=2)
+
+
+def test_a_block_forgets_only_the_modules_it_judged(author: pytest.Pytester) -> None:
+    """Issue 12 item 3: a module first imported inside a block that no contract guards (numpy, or
+    any module with process-wide state that refuses a second import) stays imported; only the
+    modules whose contracts were checked there, and their submodules, are forgotten."""
+    files = {
+        # Registers itself process-wide and refuses a second import, as numpy and many extensions do.
+        "once.py": (
+            "import sys\n"
+            "if getattr(sys, 'once_loaded', False):\n"
+            "    raise ImportError('cannot load module more than once per process')\n"
+            "sys.once_loaded = True\n"
+        ),
+        "myhelper.py": "import once\nVALUE = 1\n",
+        "guardedpkg/__init__.py": "import once\n",
+        "guardedpkg/__init__.contract.yml": "runtime:\n  os: [linux]\n",
+        "guardedpkg/sub.py": "import once\n",
+    }
+    for name, text in files.items():
+        (author.path / name).parent.mkdir(parents=True, exist_ok=True)
+        (author.path / name).write_text(text, encoding="utf-8")
+    result = run(
+        author,
+        """
+        import sys
+
+        def test_imports_inside_a_block(importspy_context):
+            with importspy_context(os="linux", env={"MYPLUGIN_TOKEN": "t"}):
+                import myplugin  # guarded; imports myhelper, which imports once
+                import guardedpkg.sub  # a guarded package and its (unguarded) submodule
+                import once
+            assert "myplugin" not in sys.modules
+            assert "guardedpkg" not in sys.modules and "guardedpkg.sub" not in sys.modules
+            assert sys.modules["once"] is once and "myhelper" in sys.modules
+
+        def test_a_later_test_imports_them_again():
+            import once
+            import myhelper
+            assert once.__name__ == "once"
+
+        def test_and_a_later_block_checks_the_guarded_ones_afresh(importspy_context):
+            import pytest
+            from importspy_hook import ContractViolation
+            with importspy_context(os="windows", env={"MYPLUGIN_TOKEN": "t"}):
+                with pytest.raises(ContractViolation, match="runtime.os"):
+                    import myplugin
+                with pytest.raises(ContractViolation, match="runtime.os"):
+                    import guardedpkg.sub
+        """,
+    )
+    result.assert_outcomes(passed=3)
 
 
 def test_an_already_active_hook_is_put_back_in_its_mode(author: pytest.Pytester) -> None:
@@ -198,6 +255,71 @@ def test_a_structural_contract_is_checked_against_a_chosen_caller_file(author: p
     )
 
 
+def readme_pytest_example() -> str:
+    """The README's ``test_plugin_contracts.py``, exactly as a reader would copy it."""
+    readme = (CHECKOUT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```python\n# test_plugin_contracts.py")
+    return readme[start + len("```python\n") : readme.index("```", start + 3)]
+
+
+@pytest.mark.parametrize("where", ["the project root", "the examples directory"])
+def test_the_readme_example_passes_from_any_working_directory(
+    author: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """Issue 12 item 4: ``caller="host.py"`` is the ``host.py`` beside the test file (where the
+    test's own ``import host`` finds it), not one in whatever directory pytest was started from."""
+    examples = author.path / "examples"
+    shutil.copytree(CHECKOUT / "examples", examples, ignore=shutil.ignore_patterns("__pycache__"))
+    (examples / "test_plugin_contracts.py").write_text(readme_pytest_example(), encoding="utf-8")
+    if where == "the project root":
+        target = "examples/test_plugin_contracts.py"
+    else:
+        monkeypatch.chdir(examples)
+        target = "test_plugin_contracts.py"
+    result = author.runpytest_subprocess(*plugin_args(), "-p", "no:cacheprovider", target)
+    result.assert_outcomes(passed=5)
+
+
+def test_a_relative_caller_is_looked_for_beside_the_test_file_then_in_the_rootdir(
+    author: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "pytest.ini": "[pytest]\n",
+        "tests/hosted.py": "RAN = True\n",
+        "tests/hosted.contract.yml": "filename: host.py\nvariables:\n  - name: API\n    value: 2\n",
+        "tests/host.py": "API = 3\n",
+        "hosts/host.py": "API = 1\n",
+        "hosts/hosts/host.py": "API = 4\n",  # where the working directory would lead
+    }
+    for name, text in files.items():
+        (author.path / name).parent.mkdir(parents=True, exist_ok=True)
+        (author.path / name).write_text(text, encoding="utf-8")
+    (author.path / "tests" / "test_hosts.py").write_text(
+        textwrap.dedent(
+            """
+            import pytest
+            from importspy_hook.pytest_plugin import assert_refused
+
+            def test_beside_the_test_file():
+                refusal = assert_refused("hosted", field="variables[0].value", caller="host.py")
+                assert refusal.violations[0].actual == "API = 3"
+
+            def test_in_the_rootdir():
+                refusal = assert_refused("hosted", field="variables[0].value", caller="hosts/host.py")
+                assert refusal.violations[0].actual == "API = 1"
+
+            def test_nowhere():
+                with pytest.raises(FileNotFoundError, match="nothere.py"):
+                    assert_refused("hosted", caller="nothere.py")
+            """
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(author.path / "hosts")  # a working directory that holds other hosts
+    result = author.runpytest_subprocess(*plugin_args(), "-p", "no:cacheprovider", str(author.path / "tests"))
+    result.assert_outcomes(passed=3)
+
+
 def test_a_module_imported_before_is_checked_again_and_put_back(author: pytest.Pytester) -> None:
     result = run(
         author,
@@ -224,14 +346,14 @@ def test_a_block_left_open_by_a_failing_test_is_closed_at_teardown(author: pytes
         from importspy_hook._simulation import active_overrides
 
         def test_leaves_a_block_open(importspy_context):
-            importspy_context(os="windows").__enter__()
-            import myhelper
+            importspy_context(os="linux", env={"MYPLUGIN_TOKEN": "t"}).__enter__()
+            import myplugin
             assert False, "fails inside the block"
 
         def test_sees_a_clean_process():
             assert active_overrides() == {}
             assert active_finder() is None
-            assert "myhelper" not in sys.modules
+            assert "myplugin" not in sys.modules
         """,
     )
     result.assert_outcomes(passed=1, failed=1)
