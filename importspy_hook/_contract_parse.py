@@ -441,14 +441,12 @@ _Reader = Callable[[Any, str, int], _T]
 def env_name_problem(name: str) -> str | None:
     """Why ``name`` cannot name an environment variable of this process, or None (§6).
 
-    Shared by the parser and ``register()``: a name the OS cannot encode (a lone surrogate) or
-    that holds ``=`` or NUL could never be looked up, and would otherwise fail in the middle of a
+    Shared by the parser and ``register()``: a name that holds ``=`` can never be set, and one the
+    OS cannot encode (a lone surrogate) cannot even be looked up — it would fail in the middle of a
     check instead of where it is written.
     """
     if "=" in name:
         return "an environment variable name cannot contain '='"
-    if "\x00" in name:
-        return "an environment variable name cannot contain a NUL character"
     try:
         os.fsencode(name)
     except UnicodeError:

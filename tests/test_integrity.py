@@ -56,8 +56,8 @@ def test_a_sidecar_added_beside_a_known_module_after_invalidate_caches_is_seen(p
         project,
         """
         import importlib, sys
-        sys.path.insert(0, os.path.join(HERE, "pkg"))
-        import mod  # the FileFinder of pkg/ lists it now
+        sys.path.append(os.path.join(HERE, "pkg"))  # after HERE: never asked for "pkg" itself
+        import mod  # the FileFinder of pkg/ lists it now, and keeps that listing
         with open(os.path.join(HERE, "pkg", "__init__.contract.yml"), "w") as handle:
             handle.write(os.environ["REFUSE"])
         importlib.invalidate_caches()
@@ -489,6 +489,7 @@ def test_an_unknown_mode_in_a_process_without_stderr_still_installs_the_finder()
         """
         import json, sys
         import _importspy_hook_startup as startup
+        sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "_importspy_hook_finder", 0)]
         sys.stderr = None  # pythonw, a daemon
         startup._started = False
         startup.startup()
