@@ -445,7 +445,11 @@ def remember(path: "str", stamp: "Stamp", data: "bytes", parsed: "Parsed | None"
     if parsed is not None:
         from ._cache import digest, write_record
 
-        write_record(_record_path(path), "structure", digest(data), parsed)
+        try:
+            source = os.stat(path)  # the record is no more readable than the host's source (§7)
+        except OSError:
+            return
+        write_record(_record_path(path), "structure", digest(data), parsed, source)
 
 
 def forget() -> "None":
