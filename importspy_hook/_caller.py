@@ -10,6 +10,7 @@ points, ``runpy`` and ``pickle`` resolve to the application that called them), a
 
 import os
 import sys
+from _frozen_importlib import ModuleSpec  # importlib.machinery's, without importing it
 
 TYPE_CHECKING = False  # not ``typing``/``types``: this module is on the contracted-import path
 if TYPE_CHECKING:
@@ -43,12 +44,18 @@ class Caller:
         return f"Caller(name={self.name!r}, file={self.file!r})"
 
 
+_NAMESPACE = type(sys.implementation)  # types.SimpleNamespace, without importing types
+
+
 def _importable_name(name: "str | None", module: "ModuleType | None") -> "str | None":
     """The importable name: ``pkg.mod`` for ``python -m pkg.mod`` rather than ``__main__``."""
     if name == "__main__" and module is not None:
-        spec = getattr(module, "__spec__", None)
-        spec_name = getattr(spec, "name", None)
-        if isinstance(spec_name, str) and spec_name:
+        namespace = _module_dict(module)  # raw: a module subclass's __getattribute__ is host code
+        spec = namespace.get("__spec__") if type(namespace) is dict else None
+        # Exact types whose attributes are plain instance data (a spec of the host's making is not asked).
+        kind = type(spec)
+        spec_name = getattr(spec, "name", None) if kind is ModuleSpec or kind is _NAMESPACE else None
+        if type(spec_name) is str and spec_name:
             return spec_name
     return name
 
@@ -139,8 +146,10 @@ def _make_caller(name: "str", frame: "FrameType") -> "Caller | None":
         caller: Caller = known[3]
         if caller.name == name:
             return caller
-    if module is not None and getattr(module, "__dict__", None) is not f_globals:
-        module = None  # a frame whose globals are not that module's (exec with custom globals)
+    if module is not None and _module_dict(module) is not f_globals:
+        # A frame whose globals are not that module's (exec with custom globals), or an object that
+        # replaced the module in sys.modules (a proxy: reading its attributes would run its code, §5).
+        module = None
     path = file
     if not isinstance(path, str):
         filename = frame.f_code.co_filename
@@ -159,6 +168,16 @@ def _make_caller(name: "str", frame: "FrameType") -> "Caller | None":
 
 
 _CALLERS: "dict[int, tuple[dict[str, object], ModuleType, str, Caller]]" = {}
+
+_MODULE_DICT = vars(type(sys))["__dict__"].__get__  # ModuleType's own descriptor: never intercepted
+
+
+def _module_dict(module: "object") -> "object":
+    """The raw ``__dict__`` of a module, None for anything else (no ``getattr`` on it)."""
+    try:
+        return _MODULE_DICT(module)
+    except TypeError:
+        return None
 
 
 _ABSOLUTE: "dict[str, str]" = {}
