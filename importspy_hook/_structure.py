@@ -195,7 +195,7 @@ class _Parsed:
         self.records = records
         plain_variables, plain_functions, plain_classes, imported, _ = records
         self.variables: dict[str, Variable] = {
-            name: Variable(name, value if known else UNKNOWN, annotation)
+            name: Variable(name, _showable(value) if known else UNKNOWN, annotation)
             for name, (_, known, value, annotation) in plain_variables.items()
         }
         self.functions: dict[str, Function] = {
@@ -205,7 +205,7 @@ class _Parsed:
             name: ClassInfo(
                 name=name,
                 attributes=tuple(
-                    Attribute(attribute, kind, value if known else UNKNOWN, annotation)
+                    Attribute(attribute, kind, _showable(value) if known else UNKNOWN, annotation)
                     for attribute, kind, known, value, annotation in attributes
                 ),
                 methods=tuple(_function(method) for method in methods),
@@ -467,6 +467,13 @@ def _live_value(value: object) -> object:
         if whole is UNKNOWN:
             return UNKNOWN
         return TooLarge(whole, f"a {_qualname(type(value))} holding an int of {huge.digits} digits")
+
+
+def _showable(literal: object) -> object:
+    """A literal of the source as a value messages can show: a hex literal is not limited in digits
+    when compiled, but its decimal ``repr`` is (it becomes a :class:`TooLarge`)."""
+    value = _live_value(literal)
+    return literal if value is UNKNOWN else value  # UNKNOWN: ``...``, the one non-data literal
 
 
 def _value_text(value: Any) -> str:

@@ -410,3 +410,18 @@ def test_an_annotation_too_deep_to_parse_is_a_contract_error_naming_where(projec
     assert found["type"] == "ContractError", found
     assert re.search(r"plugin\.contract\.yml:5:\d+: variables\[0\]\.annotation: ", found["text"]), found
     assert ran == []
+
+
+def test_a_huge_int_written_in_the_source_gives_a_clear_mismatch(project: Path) -> None:
+    """A hex literal is not limited in digits when compiled, but has 4,800 decimal ones."""
+    host = "N = 0x" + "f" * 4000 + "\n_attempt('plugin')\n"
+    for contract, expected in (
+        ("variables:\n  - name: N\n    value: 5\n", "refused"),
+        ("variables:\n  - name: N\n", "admitted"),
+    ):
+        found, result, ran, _ = run_host(project, {"plugin.py": RAN, "plugin.contract.yml": contract}, host)
+        assert found["outcome"] == expected, result
+        if expected == "refused":
+            assert_refused(found, "N = 5", "digits")
+            assert ran == []
+        assert len(result.stdout) + len(result.stderr) < 20_000, "the value was printed"
