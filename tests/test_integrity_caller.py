@@ -425,3 +425,14 @@ def test_a_huge_int_written_in_the_source_gives_a_clear_mismatch(project: Path) 
             assert_refused(found, "N = 5", "digits")
             assert ran == []
         assert len(result.stdout) + len(result.stderr) < 20_000, "the value was printed"
+
+
+def test_a_registered_contract_with_an_annotation_too_deep_is_refused_at_registration() -> None:
+    from importspy_hook import Contract, register
+    from importspy_hook._contract_model import Variable
+    from importspy_hook._errors import ContractError
+
+    union = " | ".join(f"T{index}" for index in range(3000))
+    contract = Contract(variables=(Variable(name="LEVEL", annotation=union),))
+    with pytest.raises(ContractError, match=r"variables\[0\]\.annotation: annotation is nested too deeply"):
+        register("never_imported_plugin", contract)
