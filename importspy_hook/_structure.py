@@ -89,7 +89,7 @@ class TooLarge:
     ``sys.get_int_max_str_digits()``, and would print megabytes where it does not).
 
     It compares equal to the value it stands for (a contract built in Python may state such a
-    number), and shows as its size, so a mismatch reads ``N = <an int of 100001 digits>``.
+    number), and shows as its size, so a mismatch reads ``N = <an int of about 100001 digits>``.
     """
 
     __slots__ = ("description", "value")
@@ -459,14 +459,14 @@ def _live_value(value: object) -> object:
         return _plain_value(value, 0, _max_digits())
     except _Huge as huge:
         if type(value) is int:
-            return TooLarge(value, f"an int of {huge.digits} digits")
+            return TooLarge(value, f"an int of about {huge.digits} digits")
         try:
             whole = _plain_value(value, 0, 1 << 62)
         except RecursionError:  # pragma: no cover - _MAX_DEPTH keeps it shallow
             whole = UNKNOWN
         if whole is UNKNOWN:
             return UNKNOWN
-        return TooLarge(whole, f"a {_qualname(type(value))} holding an int of {huge.digits} digits")
+        return TooLarge(whole, f"a {_qualname(type(value))} holding an int of about {huge.digits} digits")
 
 
 def _showable(literal: object) -> object:
