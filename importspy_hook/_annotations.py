@@ -12,7 +12,20 @@ import ast
 from collections.abc import Iterator
 from functools import lru_cache
 
-__all__ = ["normalise_annotation"]
+from ._shape import quiet_parse
+
+__all__ = ["AnnotationTooDeep", "annotation_problem", "normalise_annotation"]
+
+
+class AnnotationTooDeep(ValueError):
+    """An annotation nested too deeply for ``ast`` (a union of thousands of members): it cannot be
+    normalised, so it cannot be compared. In a contract this is a malformed contract (§6)."""
+
+    def __init__(self) -> None:
+        super().__init__("annotation is nested too deeply to be compared")
+
+
+_TOO_DEEP = (RecursionError, MemoryError)
 
 _UNION_NAMES = ("Optional", "Union")
 _TYPING_MODULES = ("typing", "typing_extensions")
@@ -28,8 +41,8 @@ class _AnnotationNormaliser(ast.NodeTransformer):
     def visit_Constant(self, node: ast.Constant) -> ast.AST:
         if isinstance(node.value, str):  # a quoted forward reference: compare what it says
             try:
-                inner = ast.parse(node.value.strip(), mode="eval").body
-            except SyntaxError:
+                inner = quiet_parse(node.value.strip(), mode="eval").body
+            except (SyntaxError, ValueError):  # ValueError: a NUL character, before 3.12
                 return node
             return self.visit(inner)  # type: ignore[no-any-return]
         return node
@@ -101,14 +114,30 @@ def normalise_annotation(text: str) -> str:
     Whitespace is normalised, quoted annotations are unquoted, the ``typing.`` prefix is dropped,
     and ``Optional[X]``, ``Union[X, None]`` and ``X | None`` all become ``X | None`` (members keep
     their order, ``None`` goes last). Text that is not a Python expression is only
-    whitespace-collapsed.
+    whitespace-collapsed. Raises :class:`AnnotationTooDeep` for an expression too deep for ``ast``
+    to read or write back (rather than a ``RecursionError`` from deep inside the engine).
     """
     try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
+        tree = quiet_parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError):  # ValueError: a NUL character, before 3.12
         return " ".join(text.split())
+    except _TOO_DEEP:
+        raise AnnotationTooDeep from None
     try:
-        normalised = _AnnotationNormaliser().visit(tree.body)
-        return ast.unparse(normalised)
-    except (RecursionError, ValueError, TypeError, AttributeError):
-        return ast.unparse(tree.body)
+        try:
+            normalised = _AnnotationNormaliser().visit(tree.body)
+            return ast.unparse(normalised)
+        except (ValueError, TypeError, AttributeError):
+            return ast.unparse(tree.body)
+    except _TOO_DEEP:
+        raise AnnotationTooDeep from None
+
+
+def annotation_problem(text: str) -> str | None:
+    """Why the annotation ``text`` cannot be compared, or None when it can (the contract parser
+    reports it at the annotation's own line and key)."""
+    try:
+        normalise_annotation(text)
+    except AnnotationTooDeep as exc:
+        return str(exc)
+    return None

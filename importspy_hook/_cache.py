@@ -8,8 +8,9 @@ read back with ``marshal`` — no ruamel.yaml, no attrs.
 
 What makes a cache file trustworthy, in the order it is checked:
 
-* it is ours: on POSIX, owned by this user or root and not writable by everyone (a ``.pyc`` beside
-  it is executed, so this is the same trust as bytecode, plus one check);
+* it is ours: on POSIX, owned by this user or root and writable by neither its group nor everyone
+  (a ``.pyc`` beside it is executed, so this is the same trust as bytecode, plus one check; a
+  record is never written group-writable, so a group-writable one was made so by someone else);
 * it is whole and of our making: a checksum of the whole record ends the file, then ``marshal``
   data of plain tuples, dicts and scalars (never ``pickle``, which runs code), in our format,
   written by this package version, for this kind of record, whose contract tree passes a shape
@@ -18,6 +19,11 @@ What makes a cache file trustworthy, in the order it is checked:
 * it describes this contract: it carries a digest of the contract's bytes — the interpreter's own
   keyed SipHash that validates hash-based ``.pyc`` files (PEP 552), plus the length — so an edit
   is noticed whatever happened to the file's mtime.
+
+A record is never more readable than the file it was derived from (§7): it holds the contract's
+expected values or the host's literals, so a 0600 contract or host gives a 0600 record. Its mode is
+its owner's read and write, plus the group and world read bits the source has (the group's only
+when the record got the source's group); no write bit for anyone else.
 
 Writing honours ``sys.dont_write_bytecode`` (``PYTHONDONTWRITEBYTECODE``, ``-B``): existing files are
 still read, none is written. Writes are atomic (a temporary file, then ``os.replace``), so a reader
@@ -127,7 +133,7 @@ def _trusted(stat: "os.stat_result") -> "bool":
     """A file another user could have written is not read: it would decide a contract's verdict."""
     if not hasattr(os, "geteuid"):
         return True  # Windows: directory ACLs decide, as they do for bytecode
-    if stat.st_mode & 0o002:
+    if stat.st_mode & 0o022:  # never written so (see _record_mode): someone else made it writable
         return False
     return stat.st_uid in (os.geteuid(), 0)
 
@@ -162,10 +168,24 @@ def _refuse_untrusted(stat: "os.stat_result") -> "None":
         raise OSError("not a record of ours")
 
 
-def write_record(path: "str | None", kind: "str", key: "bytes", payload: "Any") -> "bool":
+def _record_mode(source: "os.stat_result", record: "os.stat_result") -> "int":
+    """The mode of a record derived from ``source``, now that the new file's owner and group are
+    known (``record``, its ``fstat``): readable by no one the source is not readable by."""
+    mode = 0o600 | (source.st_mode & 0o004)
+    if record.st_gid == source.st_gid:  # the same group bit means the same people
+        mode |= source.st_mode & 0o040
+    return mode
+
+
+def write_record(
+    path: "str | None", kind: "str", key: "bytes", payload: "Any", source: "os.stat_result | None" = None
+) -> "bool":
     """Write a record atomically; False (and nothing written) when it cannot or must not be.
 
-    Never raises: a cache that cannot be written only costs the next process a parse.
+    ``source`` is the ``stat`` of the file the record was derived from (the contract, the host's
+    source): the record gets no read bit it lacks (see :func:`_record_mode`); without it the record
+    is readable by its owner only. Never raises: a cache that cannot be written only costs the next
+    process a parse.
     """
     if path is None or sys.dont_write_bytecode:
         return False
@@ -177,14 +197,17 @@ def write_record(path: "str | None", kind: "str", key: "bytes", payload: "Any") 
     temporary = f"{path}.{os.getpid()}.{id(data)}.tmp"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
+        # Created owner-only; widened (never beyond the source) once its group is known.
         descriptor = os.open(
-            temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644
+            temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600
         )
     except OSError:
         return False
     try:
         with open(descriptor, "wb") as handle:
             handle.write(data)
+            if source is not None and hasattr(os, "fchmod"):
+                os.fchmod(descriptor, _record_mode(source, os.fstat(descriptor)))
         os.replace(temporary, path)
     except OSError:
         try:
@@ -385,7 +408,7 @@ def contract_entry(path: "str", data: "bytes | None" = None, *, remember: "bool"
     entry = _from_record(path, key, read_record(record_path, "contract", key))
     if entry is None:
         entry = _parse(path, raw, key)
-        write_record(record_path, "contract", key, _record_of(entry))
+        write_record(record_path, "contract", key, _record_of(entry), stat)
     return _remember(memo, entry)
 
 

@@ -10,6 +10,7 @@ points, ``runpy`` and ``pickle`` resolve to the application that called them), a
 
 import os
 import sys
+from _frozen_importlib import ModuleSpec  # importlib.machinery's, without importing it
 
 TYPE_CHECKING = False  # not ``typing``/``types``: this module is on the contracted-import path
 if TYPE_CHECKING:
@@ -43,6 +44,9 @@ class Caller:
         return f"Caller(name={self.name!r}, file={self.file!r})"
 
 
+_NAMESPACE = type(sys.implementation)  # types.SimpleNamespace, without importing types
+
+
 def _importable_name(name: "str | None", module: "ModuleType | None") -> "str | None":
     """The importable name: ``pkg.mod`` for ``python -m pkg.mod`` rather than ``__main__``.
 
@@ -52,9 +56,12 @@ def _importable_name(name: "str | None", module: "ModuleType | None") -> "str | 
     admits it in its pool — ``importers`` patterns see both that name and ``__mp_main__``.
     """
     if (name == "__main__" or name == "__mp_main__") and module is not None:
-        spec = getattr(module, "__spec__", None)
-        spec_name = getattr(spec, "name", None)
-        if isinstance(spec_name, str) and spec_name:
+        namespace = _module_dict(module)  # raw: a module subclass's __getattribute__ is host code
+        spec = namespace.get("__spec__") if type(namespace) is dict else None
+        # Exact types whose attributes are plain instance data (a spec of the host's making is not asked).
+        kind = type(spec)
+        spec_name = getattr(spec, "name", None) if kind is ModuleSpec or kind is _NAMESPACE else None
+        if type(spec_name) is str and spec_name:
             return spec_name
     if name == "__mp_main__":
         return "__main__"
@@ -100,8 +107,9 @@ def _bootstrap_globals() -> "dict[str, object]":
     """The globals of the import system's frozen ``_bootstrap``: every frame between a loader and
     the import statement but the last runs there, so one identity test passes each of them over
     (the same answer the name test gives, without reading and splitting ``__name__``)."""
-    bootstrap = sys.modules.get("_frozen_importlib")
-    found: dict[str, object] = getattr(bootstrap, "__dict__", None) or {"__name__": "importlib._bootstrap"}
+    import _frozen_importlib  # the interpreter's own importlib: loaded before any user code
+
+    found: dict[str, object] = vars(_frozen_importlib)
     _BOOTSTRAP.append(found)
     return found
 
@@ -163,14 +171,14 @@ def _main_of_worker(frame: "FrameType | None", stop: "FrameType | None") -> "Cal
     modules = sys.modules
     if "__mp_main__" not in modules or _SPAWN not in modules:
         return None  # the usual case of a missing caller: two dict lookups
-    spawn_globals = getattr(modules[_SPAWN], "__dict__", None)
+    spawn_globals = _module_dict(modules[_SPAWN])
     while frame is not None and frame is not stop:
         if frame.f_globals is spawn_globals and frame.f_code.co_name == "_main":
             main = modules["__mp_main__"]
             if not issubclass(type(main), type(sys)):
                 return None  # not a module: nothing of it is read
-            namespace = getattr(main, "__dict__", None)
-            file = namespace.get("__file__") if isinstance(namespace, dict) else None
+            namespace = _module_dict(main)  # raw: a module subclass's __getattribute__ is host code
+            file = namespace.get("__file__") if type(namespace) is dict else None
             if not isinstance(file, str) or not file:
                 return None  # a main module without a source file: nothing to read
             return Caller("__mp_main__", _ABSOLUTE.get(file) or _absolute(file), main)
@@ -190,8 +198,10 @@ def _make_caller(name: "str", frame: "FrameType") -> "Caller | None":
         caller: Caller = known[3]
         if caller.name == name:
             return caller
-    if module is not None and getattr(module, "__dict__", None) is not f_globals:
-        module = None  # a frame whose globals are not that module's (exec with custom globals)
+    if module is not None and _module_dict(module) is not f_globals:
+        # A frame whose globals are not that module's (exec with custom globals), or an object that
+        # replaced the module in sys.modules (a proxy: reading its attributes would run its code, §5).
+        module = None
     path = file
     if not isinstance(path, str):
         filename = frame.f_code.co_filename
@@ -210,6 +220,16 @@ def _make_caller(name: "str", frame: "FrameType") -> "Caller | None":
 
 
 _CALLERS: "dict[int, tuple[dict[str, object], ModuleType, str, Caller]]" = {}
+
+_MODULE_DICT = vars(type(sys))["__dict__"].__get__  # ModuleType's own descriptor: never intercepted
+
+
+def _module_dict(module: "object") -> "object":
+    """The raw ``__dict__`` of a module, None for anything else (no ``getattr`` on it)."""
+    try:
+        return _MODULE_DICT(module)
+    except TypeError:
+        return None
 
 
 _ABSOLUTE: "dict[str, str]" = {}

@@ -645,6 +645,17 @@ class _Builder:
             self.fail(node, key, "must not be empty")
         return text
 
+    def annotation(self, node: Any, key: str, depth: int) -> str:
+        """An annotation: a string the engine can normalise (§6: one too deep for ``ast`` is an error
+        here, at its line and key, not a ``RecursionError`` when it is first compared)."""
+        text = self.string(node, key, depth)
+        from ._annotations import annotation_problem
+
+        problem = annotation_problem(text)
+        if problem is not None:
+            raise self.error(node, key, problem)
+        return text
+
     def boolean(self, node: Any, key: str, depth: int) -> bool:
         self.enter(node, key, depth)
         if not isinstance(node, self.Scalar) or _tag(node) != _BOOL:
@@ -791,7 +802,7 @@ class _Builder:
     def named_value_fields(self, values: Mapping[str, Any], key: str, depth: int) -> dict[str, Any]:
         fields: dict[str, Any] = {"name": self.string(values["name"], _join(key, "name"), depth)}
         if "annotation" in values:
-            fields["annotation"] = self.string(values["annotation"], _join(key, "annotation"), depth)
+            fields["annotation"] = self.annotation(values["annotation"], _join(key, "annotation"), depth)
         for value_key in ("value", "default"):
             if value_key in values:
                 fields["value"], fields["value_text"] = self.value(
@@ -818,7 +829,7 @@ class _Builder:
                 values["arguments"], _join(key, "arguments"), depth + 1, self.argument
             )
         if "return_annotation" in values:
-            fields["return_annotation"] = self.string(
+            fields["return_annotation"] = self.annotation(
                 values["return_annotation"], _join(key, "return_annotation"), depth + 1
             )
         return _node("Function", **fields, line=self.line(node), lines=lines)

@@ -120,7 +120,43 @@ def parse_source(source: "str", filename: "str") -> "Parsed":
     import ast
 
     extractor = _Extractor(ast)
-    return extractor.module(ast.parse(source, filename=filename))
+    return extractor.module(quiet_parse(source))
+
+
+_parses = iter(range(1 << 62))  # ``next`` on it is atomic: a name of its own for every parse
+
+
+def quiet_parse(source: "str", mode: "str" = "exec") -> "Any":
+    """``ast.parse`` that neither prints nor raises the compiler's warnings (§5).
+
+    Parsing the caller's source meets what the interpreter met when it compiled it: an invalid escape
+    sequence (``"\\d"``) is a ``SyntaxWarning`` (a ``DeprecationWarning`` before 3.12). The
+    interpreter said so once, or never (bytecode compiled at install time); the hook must not say it
+    again on every cold cache, and under ``-W error`` / ``PYTHONWARNINGS=error`` / pytest's
+    ``filterwarnings = error`` the warning would become a ``SyntaxError`` that refuses a compliant
+    host ("caller source not available").
+
+    ``warnings.catch_warnings`` swaps the process-wide filter list, which races with other threads.
+    Instead the parse gets a file name of its own, and one filter that ignores every warning from
+    exactly that "module" (the warnings machinery names the module of a compiler warning after its
+    file) goes in front of the list for the duration of the parse: other threads' warnings and
+    filter changes are untouched, and the entry is removed by value afterwards.
+    """
+    import ast
+    import warnings
+
+    name = f"<importspy-hook parse {next(_parses)}>"
+    # A plain string as the module of a filter matches exactly (what the default filters use).
+    entry = ("ignore", None, Warning, name, 0)
+    filters: Any = warnings.filters  # a list at run time (typeshed says Sequence)
+    filters.insert(0, entry)
+    try:
+        return ast.parse(source, filename=name, mode=mode)
+    finally:
+        try:
+            filters.remove(entry)
+        except ValueError:  # someone reset the filters meanwhile: nothing of ours is left
+            pass
 
 
 class _Extractor:
@@ -378,7 +414,13 @@ class _Extractor:
             return {}
         from ._annotations import normalise_annotation
 
-        return {text: normalise_annotation(text) for text in wanted}
+        norms: dict[str, str] = {}
+        for text in wanted:
+            try:
+                norms[text] = normalise_annotation(text)
+            except ValueError:  # too deep to normalise: the host's annotation compares as written
+                norms[text] = " ".join(text.split())
+        return norms
 
 
 def _attribute(name: "str", kind: "str", value: "object", annotation: "str | None") -> "tuple[Any, ...]":
@@ -445,7 +487,11 @@ def remember(path: "str", stamp: "Stamp", data: "bytes", parsed: "Parsed | None"
     if parsed is not None:
         from ._cache import digest, write_record
 
-        write_record(_record_path(path), "structure", digest(data), parsed)
+        try:
+            source = os.stat(path)  # the record is no more readable than the host's source (§7)
+        except OSError:
+            return
+        write_record(_record_path(path), "structure", digest(data), parsed, source)
 
 
 def forget() -> "None":

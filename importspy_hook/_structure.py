@@ -8,6 +8,15 @@ what the source cannot say statically — names created dynamically (``globals()
 the values of non-literal assignments that have already run. When no source exists at all (a
 ``.pyc``-only module, C code), the live module is all there is, and ``has_source`` says so.
 
+Reading the live module never runs the application's code (§5): its namespace is read as the raw
+``__dict__`` (never ``getattr``, which reaches a PEP 562 module ``__getattr__`` or a module
+subclass), values are classified by ``type(value)`` and the raw ``__mro__`` (never ``isinstance``,
+which asks a proxy for its ``__class__`` — Django's ``LazyObject`` evaluates itself there), only
+exact plain data is kept as a value (comparing it runs no ``__eq__`` of the host's), and nothing is
+``repr``-ed but plain data and the standard library's typing objects. An int too large to write as
+text (``N = 10**100000``: ``repr`` raises on 3.11+) becomes a :class:`TooLarge` that compares
+equal to the same number and prints as its size.
+
 Parsing costs far more than a check, so the AST-derived part is cached per file, keyed on
 ``(path, mtime_ns, size)``: an edited file is parsed again, an unchanged one never. The AST walk
 itself lives in ``_shape``, which produces plain records (also cached beside bytecode, by content,
@@ -18,8 +27,10 @@ from __future__ import annotations
 
 import enum
 import os
+import sys
 import types
 from collections.abc import Mapping
+from importlib.machinery import ModuleSpec
 from typing import Any, Literal, Protocol
 
 import attrs
@@ -36,6 +47,7 @@ __all__ = [
     "ClassInfo",
     "Function",
     "ModuleStructure",
+    "TooLarge",
     "Variable",
     "normalise_annotation",
     "read_structure",
@@ -70,6 +82,36 @@ class _Unknown(enum.Enum):
 #: The value of a variable or attribute whose value is not a literal and is not (yet) set in the
 #: live module: a contract requiring a value cannot be satisfied by it.
 UNKNOWN = _Unknown.UNKNOWN
+
+
+class TooLarge:
+    """A live value holding an int too large to write as text (``repr`` raises on 3.11+ past
+    ``sys.get_int_max_str_digits()``, and would print megabytes where it does not).
+
+    It compares equal to the value it stands for (a contract built in Python may state such a
+    number), and shows as its size, so a mismatch reads ``N = <an int of about 100001 digits>``.
+    """
+
+    __slots__ = ("description", "value")
+
+    def __init__(self, value: object, description: str) -> None:
+        self.value = value
+        self.description = description
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is TooLarge:
+            other = other.value
+        return bool(self.value == other)  # plain data on both sides: no host code runs
+
+    __hash__ = None  # type: ignore[assignment]  # equal to an int it does not hash like
+
+    def __repr__(self) -> str:
+        return f"<{self.description}>"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (TooLarge, (self.value, self.description))
 
 
 # --------------------------------------------------------------------------- models
@@ -153,7 +195,7 @@ class _Parsed:
         self.records = records
         plain_variables, plain_functions, plain_classes, imported, _ = records
         self.variables: dict[str, Variable] = {
-            name: Variable(name, value if known else UNKNOWN, annotation)
+            name: Variable(name, _showable(value) if known else UNKNOWN, annotation)
             for name, (_, known, value, annotation) in plain_variables.items()
         }
         self.functions: dict[str, Function] = {
@@ -163,7 +205,7 @@ class _Parsed:
             name: ClassInfo(
                 name=name,
                 attributes=tuple(
-                    Attribute(attribute, kind, value if known else UNKNOWN, annotation)
+                    Attribute(attribute, kind, _showable(value) if known else UNKNOWN, annotation)
                     for attribute, kind, known, value, annotation in attributes
                 ),
                 methods=tuple(_function(method) for method in methods),
@@ -251,22 +293,27 @@ def _parsed_from_file(path: str) -> tuple[bool, _Parsed | None]:
 
 
 def _parsed_from_loader(caller: CallerLike) -> _Parsed | None:
-    module = caller.module
-    if module is None:
+    """Source only a loader can give (a zip archive). Only the standard library's loaders are
+    asked: a third party's ``get_source`` is application code, which a check never runs (§5)."""
+    namespace = _namespace(caller.module)
+    if namespace is None:
         return None
-    loader = getattr(module, "__loader__", None)
-    spec = getattr(module, "__spec__", None)
+    loader: Any = namespace.get("__loader__")
+    spec = namespace.get("__spec__")
+    if type(spec) is not ModuleSpec:
+        spec = None
     if loader is None and spec is not None:
         loader = spec.loader
-    get_source = getattr(loader, "get_source", None)
-    name = getattr(spec, "name", None) or caller.name
-    if get_source is None or name is None:
+    if not _standard_loader(loader):
+        return None
+    name = spec.name if spec is not None else caller.name
+    if type(name) is not str or not name:
         return None
     try:
-        source = get_source(name)
+        source = loader.get_source(name)
     except Exception:  # loaders raise ImportError, OSError, or worse: no source is the answer
         return None
-    if not isinstance(source, str):
+    if type(source) is not str:
         return None
     key = (name, hash(source))
     with _CACHE_LOCK:
@@ -290,34 +337,174 @@ def _clear_cache() -> None:
 
 # --------------------------------------------------------------------------- live module
 
-_PLAIN_SCALARS = (str, int, float, bool, bytes, complex, type(None))
+# Raw reads, which no class, metaclass or module subclass can intercept: the descriptors of
+# ``type`` and ``ModuleType`` themselves, called directly (``vars()``, ``cls.__mro__`` and
+# ``module.__dict__`` all go through ``getattr``).
+def _reader(owner: type, name: str) -> Any:
+    return vars(owner)[name].__get__  # the descriptor's own __get__: no lookup on the instance
 
 
-def _plain(value: object, depth: int = 0) -> bool:
-    """Whether a live value is the kind of data a contract can state (what ``literal_eval`` makes)."""
-    if isinstance(value, _PLAIN_SCALARS):
-        return True
-    if depth > 8:
-        return False
-    if isinstance(value, list | tuple | set | frozenset):
-        return type(value) in (list, tuple, set, frozenset) and all(_plain(item, depth + 1) for item in value)
-    if type(value) is dict:
-        return all(_plain(k, depth + 1) and _plain(v, depth + 1) for k, v in value.items())
-    return False
+_TYPE_DICT = _reader(type, "__dict__")
+_TYPE_MRO = _reader(type, "__mro__")
+_TYPE_BASES = _reader(type, "__bases__")
+_TYPE_QUALNAME = _reader(type, "__qualname__")
+_TYPE_MODULE = _reader(type, "__module__")
+_MODULE_DICT = _reader(types.ModuleType, "__dict__")
+
+
+def _namespace(module: object) -> dict[str, Any] | None:
+    """The raw ``__dict__`` of a module; None when ``module`` is not a module (an object that an
+    application put in ``sys.modules``: reading anything from it could run its code)."""
+    if module is None:
+        return None
+    try:
+        namespace = _MODULE_DICT(module)
+    except TypeError:
+        return None
+    return namespace if type(namespace) is dict else None
+
+
+def _derives(cls: type, base: type) -> bool:
+    """``issubclass`` without ``__subclasscheck__`` and without ``==`` on the classes of the MRO."""
+    return any(each is base for each in _TYPE_MRO(cls))
+
+
+def _is_class(value: object) -> bool:
+    return _derives(type(value), type)
+
+
+def _type_module(cls: type) -> str | None:
+    try:
+        module = _TYPE_MODULE(cls)
+    except AttributeError:
+        return None
+    return module if type(module) is str else None
+
+
+def _qualname(cls: type) -> str:
+    name = _TYPE_QUALNAME(cls)
+    return name if type(name) is str else "?"
+
+
+_STANDARD_MODULES = frozenset((*sys.stdlib_module_names, "_frozen_importlib", "_frozen_importlib_external"))
+
+
+def _standard_loader(loader: object) -> bool:
+    module = _type_module(type(loader))
+    return module is not None and module.partition(".")[0] in _STANDARD_MODULES
+
+
+_SCALARS = frozenset(map(id, (str, int, float, bool, bytes, complex, type(None))))
+_CONTAINERS = frozenset(map(id, (list, tuple, set, frozenset)))
+# Subclasses of these (IntEnum and StrEnum members, ...) stand for the base value, which the base
+# type's own slot returns as an exact copy without running any method of the subclass.
+_BASE_VALUE: tuple[tuple[type, Any], ...] = (
+    (int, int.__index__),
+    (str, str.__str__),
+    (float, float.__float__),
+)
+_MAX_DEPTH = 8
+
+
+def _max_digits() -> int:
+    get = getattr(sys, "get_int_max_str_digits", None)
+    limit = get() if get is not None else 0
+    return limit if 0 < limit < 4300 else 4300  # unlimited would still print megabytes
+
+
+def _digits(value: int) -> int:
+    """An upper bound of the decimal digits of ``value``, without writing it out."""
+    return value.bit_length() * 30103 // 100000 + 1
+
+
+class _Huge(Exception):
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+def _plain_value(value: Any, depth: int, limit: int) -> object:
+    """``value`` as exact plain data (what ``literal_eval`` makes), or UNKNOWN; raises ``_Huge``
+    for an int too large to show. Only exact types are looked into: a proxy is never asked anything."""
+    cls = type(value)
+    if id(cls) in _SCALARS:
+        if cls is int and _digits(value) > limit:
+            raise _Huge(_digits(value))
+        return value
+    if depth > _MAX_DEPTH:
+        return UNKNOWN
+    if id(cls) in _CONTAINERS:
+        items = [_plain_value(item, depth + 1, limit) for item in value]
+        if any(item is UNKNOWN for item in items):
+            return UNKNOWN
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return cls(items)
+    if cls is dict:
+        pairs = [
+            (_plain_value(k, depth + 1, limit), _plain_value(v, depth + 1, limit))
+            for k, v in list(value.items())
+        ]
+        if any(k is UNKNOWN or v is UNKNOWN for k, v in pairs):
+            return UNKNOWN
+        return dict(pairs)
+    for base, convert in _BASE_VALUE:
+        if cls is not bool and _derives(cls, base):
+            return _plain_value(convert(value), depth, limit)
+    return UNKNOWN
 
 
 def _live_value(value: object) -> object:
-    return value if _plain(value) else UNKNOWN
+    """What a contract's ``value`` is compared with: plain data, a :class:`TooLarge`, or UNKNOWN."""
+    try:
+        return _plain_value(value, 0, _max_digits())
+    except _Huge as huge:
+        if type(value) is int:
+            return TooLarge(value, f"an int of about {huge.digits} digits")
+        try:
+            whole = _plain_value(value, 0, 1 << 62)
+        except RecursionError:  # pragma: no cover - _MAX_DEPTH keeps it shallow
+            whole = UNKNOWN
+        if whole is UNKNOWN:
+            return UNKNOWN
+        return TooLarge(whole, f"a {_qualname(type(value))} holding an int of about {huge.digits} digits")
 
 
-def _annotation_text(value: object) -> str:
-    if isinstance(value, str):
+def _showable(literal: object) -> object:
+    """A literal of the source as a value messages can show: a hex literal is not limited in digits
+    when compiled, but its decimal ``repr`` is (it becomes a :class:`TooLarge`)."""
+    value = _live_value(literal)
+    return literal if value is UNKNOWN else value  # UNKNOWN: ``...``, the one non-data literal
+
+
+def _value_text(value: Any) -> str:
+    """How a value found only at run time (a default) is written in messages: ``repr`` of plain
+    data, and a placeholder for anything else (its ``repr`` would be the host's code)."""
+    if _is_class(value):
+        return f"<class {_qualname(value)}>"
+    plain = _live_value(value)
+    if plain is UNKNOWN:
+        return f"<{_qualname(type(value))} object>"
+    return repr(plain)
+
+
+_TYPING_MODULES = frozenset(("typing", "typing_extensions", "types", "builtins"))
+
+
+def _annotation_text(value: Any) -> str:
+    if type(value) is str:
         return value
     if value is None or value is type(None):
         return "None"
-    if isinstance(value, type):
-        return value.__qualname__
-    return repr(value)
+    if _is_class(value):
+        return _qualname(value)
+    if _type_module(type(value)) in _TYPING_MODULES:  # ``list[int]``, ``Optional[str]``, ``int | None``
+        try:
+            text = repr(value)
+        except Exception:
+            text = None
+        if type(text) is str:
+            return text
+    return f"<{_qualname(type(value))} object>"
 
 
 class _CO:
@@ -329,17 +516,24 @@ class _CO:
     ASYNC_GENERATOR = 0x200
 
 
-def _live_function(name: str, func: Any) -> Function | None:
-    """A function created at run time: its signature from the code object (no ``inspect``)."""
-    code = getattr(func, "__code__", None)
-    if not isinstance(code, types.CodeType):
-        return None
+def _live_annotations(func: types.FunctionType) -> dict[str, Any]:
+    if sys.version_info >= (3, 14):  # pragma: no cover - reading them may evaluate them (PEP 649)
+        return {}
     try:
-        annotations = dict(getattr(func, "__annotations__", None) or {})
-    except Exception:  # lazily evaluated annotations (PEP 649) may fail to resolve
-        annotations = {}
-    defaults = tuple(getattr(func, "__defaults__", None) or ())
-    kwdefaults = dict(getattr(func, "__kwdefaults__", None) or {})
+        annotations = func.__annotations__
+    except Exception:
+        return {}
+    return dict(annotations) if type(annotations) is dict else {}
+
+
+def _live_function(name: str, func: types.FunctionType) -> Function | None:
+    """A function created at run time: its signature from the code object (no ``inspect``)."""
+    code = func.__code__
+    if type(code) is not types.CodeType:
+        return None
+    annotations = _live_annotations(func)
+    defaults = func.__defaults__ if type(func.__defaults__) is tuple else ()
+    kwdefaults = func.__kwdefaults__ if type(func.__kwdefaults__) is dict else {}
 
     def argument(arg: str, default: str | None = None) -> Argument:
         text = _annotation_text(annotations[arg]) if arg in annotations else None
@@ -351,7 +545,7 @@ def _live_function(name: str, func: Any) -> Function | None:
     npos, nkw = code.co_argcount, code.co_kwonlyargcount
     first_default = npos - len(defaults)
     arguments = [
-        argument(arg, repr(defaults[i - first_default]) if i >= first_default else None)
+        argument(arg, _value_text(defaults[i - first_default]) if i >= first_default else None)
         for i, arg in enumerate(names[:npos])
     ]
     index = npos + nkw
@@ -359,7 +553,7 @@ def _live_function(name: str, func: Any) -> Function | None:
         arguments.append(argument(names[index]))
         index += 1
     arguments.extend(
-        argument(arg, repr(kwdefaults[arg]) if arg in kwdefaults else None)
+        argument(arg, _value_text(kwdefaults[arg]) if arg in kwdefaults else None)
         for arg in names[npos : npos + nkw]
     )
     if code.co_flags & _CO.VARKEYWORDS:
@@ -372,31 +566,32 @@ def _live_function(name: str, func: Any) -> Function | None:
 def _live_class(name: str, cls: type) -> ClassInfo:
     attributes: list[Attribute] = []
     methods: list[Function] = []
-    for attr, value in list(vars(cls).items()):
-        if attr.startswith("__") and attr.endswith("__"):
+    for attr, value in list(_TYPE_DICT(cls).items()):
+        if type(attr) is not str or (attr.startswith("__") and attr.endswith("__")):
             continue
-        raw = value.__func__ if isinstance(value, staticmethod | classmethod) else value
-        if isinstance(raw, types.FunctionType):
+        kind = type(value)
+        raw = value.__func__ if kind is staticmethod or kind is classmethod else value
+        if type(raw) is types.FunctionType:
             method = _live_function(attr, raw)
             if method is not None:
                 methods.append(method)
-        elif not callable(value) and not isinstance(value, property):
+        elif not callable(value) and not _derives(kind, property):  # callable(): a slot test, no code
             attributes.append(Attribute(attr, "class", _live_value(value), None))
-    bases = tuple(base.__qualname__ for base in cls.__bases__ if base is not object)
+    bases = tuple(_qualname(base) for base in _TYPE_BASES(cls) if base is not object)
     return ClassInfo(name, tuple(attributes), tuple(methods), bases)
 
 
 def _fill_class_values(info: ClassInfo, live: object) -> ClassInfo:
     """Class attributes whose value the source does not spell out, taken from the live class."""
-    if not isinstance(live, type):
+    if not _is_class(live):
         return info
-    namespace = vars(live)
+    namespace = _TYPE_DICT(live)
     filled: list[Attribute] | None = None
     for index, attribute in enumerate(info.attributes):
         if attribute.kind != "class" or attribute.value is not UNKNOWN:
             continue
-        value = namespace.get(attribute.name, UNKNOWN)
-        if value is UNKNOWN or not _plain(value):
+        value = _live_value(namespace.get(attribute.name, UNKNOWN))
+        if value is UNKNOWN:
             continue
         if filled is None:
             filled = list(info.attributes)
@@ -410,21 +605,22 @@ _MODULE_DUNDERS = frozenset(
 )
 
 
-def _live_only(name: str, value: object, own_name: str | None) -> Variable | Function | ClassInfo | None:
+def _live_only(name: str, value: Any, own_name: str | None) -> Variable | Function | ClassInfo | None:
     """What a name the source does not bind contributes, if anything."""
     # Dunders of the live module are the interpreter's (__name__, __file__, __builtins__...);
     # modules and ``from __future__`` features are imports, not the caller's own values.
+    cls = type(value)
     if (
         (name.startswith("__") and name.endswith("__"))
-        or isinstance(value, types.ModuleType)
-        or type(value).__module__ == "__future__"
+        or _derives(cls, types.ModuleType)
+        or _type_module(cls) == "__future__"
     ):
         return None
-    defined_here = getattr(value, "__module__", None) == own_name
-    if isinstance(value, types.FunctionType):
-        return _live_function(name, value) if defined_here else None
-    if isinstance(value, type):
-        return _live_class(name, value) if defined_here else None
+    if cls is types.FunctionType:
+        module = value.__module__
+        return _live_function(name, value) if type(module) is str and module == own_name else None
+    if _derives(cls, type):
+        return _live_class(name, value) if _type_module(value) == own_name else None
     if callable(value):
         return None
     return Variable(name, _live_value(value), None)
@@ -441,13 +637,12 @@ def _merge_live(
     variables: Mapping[str, Variable] = parsed.variables if parsed else {}
     functions: Mapping[str, Function] = parsed.functions if parsed else {}
     classes: Mapping[str, ClassInfo] = parsed.classes if parsed else {}
-    if module is None:
+    namespace = _namespace(module)
+    if namespace is None:
         return variables, functions, classes
-    try:
-        namespace = vars(module)
-    except TypeError:
-        return variables, functions, classes
-    own_name = getattr(module, "__name__", module_name)
+    own_name = namespace.get("__name__")
+    if type(own_name) is not str:
+        own_name = module_name
     new_variables: dict[str, Variable] = {}
     new_functions: dict[str, Function] = {}
     new_classes: dict[str, ClassInfo] = {}
@@ -456,17 +651,22 @@ def _merge_live(
         if value is UNKNOWN:
             continue
         if name in variables:
-            if _plain(value):
-                new_variables[name] = attrs.evolve(variables[name], value=value)
+            live = _live_value(value)
+            if live is not UNKNOWN:
+                new_variables[name] = attrs.evolve(variables[name], value=live)
         elif name in classes:
             filled = _fill_class_values(classes[name], value)
             if filled is not classes[name]:
                 new_classes[name] = filled
     known = parsed.known if parsed else frozenset()
-    # Snapshots of the names (each taken in one C call): another thread may be adding to the
-    # module. The set difference is the fast filter; the list keeps the module's own order.
-    extra = namespace.keys() - known - _MODULE_DUNDERS
-    for name in [name for name in list(namespace) if name in extra] if extra else ():
+    # A snapshot of the names (taken in one C call): another thread may be adding to the module.
+    # Only exact strings are looked up (a str subclass's __hash__/__eq__ would be host code).
+    extra = [
+        name
+        for name in list(namespace)
+        if type(name) is str and name not in known and name not in _MODULE_DUNDERS
+    ]
+    for name in extra:
         value = namespace.get(name, UNKNOWN)
         found = None if value is UNKNOWN else _live_only(name, value, own_name)
         if isinstance(found, Variable):
@@ -488,11 +688,15 @@ def _merge_live(
 
 
 def _version(variables: Mapping[str, Variable], module: types.ModuleType | None) -> str | None:
+    """``__version__`` as the source or the module's raw namespace holds it. Never ``getattr``: a
+    lazy ``__version__`` served by a module ``__getattr__`` (read from ``importlib.metadata``) is
+    not evaluated; the check then falls back to the distribution's version (§6)."""
     declared = variables.get("__version__")
-    if declared is not None and isinstance(declared.value, str):
+    if declared is not None and type(declared.value) is str:
         return declared.value
-    live = getattr(module, "__version__", None) if module is not None else None
-    return live if isinstance(live, str) else None
+    namespace = _namespace(module)
+    live = namespace.get("__version__") if namespace is not None else None
+    return live if type(live) is str else None
 
 
 def read_structure(caller: CallerLike) -> ModuleStructure:

@@ -234,6 +234,15 @@ def _check_model(contract: "Contract", where: "str") -> "None":
         if value is not None:
             name(value, key)
 
+    def annotation(value: "Any", key: "str") -> "None":
+        optional_text(value, key)
+        if value is not None:
+            from ._annotations import annotation_problem
+
+            problem = annotation_problem(value)
+            if problem is not None:
+                fail(key, problem)
+
     def requirement(value: "Any", key: "str", *, exact_allowed: "bool" = False) -> "None":
         if value is None:
             return
@@ -256,7 +265,7 @@ def _check_model(contract: "Contract", where: "str") -> "None":
         requirement(entry.version, f"{prefix}version", exact_allowed=True)
         for index, variable in enumerate(entry.variables or ()):
             name(variable.name, f"{prefix}variables[{index}].name")
-            optional_text(variable.annotation, f"{prefix}variables[{index}].annotation")
+            annotation(variable.annotation, f"{prefix}variables[{index}].annotation")
         for index, function in enumerate(entry.functions or ()):
             signature(function, f"{prefix}functions[{index}]")
         for index, klass in enumerate(entry.classes or ()):
@@ -264,6 +273,7 @@ def _check_model(contract: "Contract", where: "str") -> "None":
             name(klass.name, f"{key}.name")
             for number, attribute in enumerate(klass.attributes or ()):
                 name(attribute.name, f"{key}.attributes[{number}].name")
+                annotation(attribute.annotation, f"{key}.attributes[{number}].annotation")
                 if attribute.type is not None and attribute.type not in ATTRIBUTE_TYPES:
                     fail(f"{key}.attributes[{number}].type", "expected 'class' or 'instance'")
             for number, method in enumerate(klass.methods or ()):
@@ -273,10 +283,10 @@ def _check_model(contract: "Contract", where: "str") -> "None":
 
     def signature(function: "Any", key: "str") -> "None":
         name(function.name, f"{key}.name")
-        optional_text(function.return_annotation, f"{key}.return_annotation")
+        annotation(function.return_annotation, f"{key}.return_annotation")
         for index, argument in enumerate(function.arguments or ()):
             name(argument.name, f"{key}.arguments[{index}].name")
-            optional_text(argument.annotation, f"{key}.arguments[{index}].annotation")
+            annotation(argument.annotation, f"{key}.arguments[{index}].annotation")
 
     def environment(variables: "Any", key: "str") -> "None":
         for index, variable in enumerate(variables or ()):

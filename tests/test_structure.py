@@ -374,6 +374,59 @@ def test_live_module_adds_what_the_source_cannot_say(tmp_path: Path) -> None:
     assert {name for name in structure.variables if name.startswith("__")} == {"__version__"}
 
 
+def test_live_values_are_read_raw_and_never_evaluated(tmp_path: Path) -> None:
+    """Enum members stand for their base value; a proxy (whose ``__class__``, ``__eq__`` and
+    ``repr`` would run host code) is an unknown value, a module ``__getattr__`` is never called,
+    and an int too large to print compares by value and shows by size."""
+    import enum
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    class Mode(str, enum.Enum):
+        FAST = "fast"
+
+    touched: list[str] = []
+
+    class Proxy:
+        def __getattribute__(self, name: str) -> object:
+            touched.append(name)
+            raise RuntimeError("evaluated")
+
+    path = write(tmp_path / "rawhost.py", "LEVEL = level()\nMODE = mode()\nDB = connect()\n")
+    module = types.ModuleType("rawhost")
+    huge = 10**5000
+
+    def module_getattr(name: str) -> object:
+        touched.append(name)
+        raise RuntimeError("module __getattr__ ran")
+
+    vars(module).update(
+        __file__=str(path),
+        __getattr__=module_getattr,
+        LEVEL=Level.HIGH,
+        MODE=Mode.FAST,
+        DB=Proxy(),
+        LAZY=Proxy(),
+        HUGE=huge,
+        ROWS=[1, huge],
+    )
+    structure = read_file(path, module)
+    assert touched == []
+    assert structure.version is None
+    level, mode = structure.variables["LEVEL"].value, structure.variables["MODE"].value
+    assert (type(level), level, type(mode), mode) == (int, 3, str, "fast")
+    assert structure.variables["DB"].value is UNKNOWN
+    assert structure.variables["LAZY"].value is UNKNOWN
+    shown = structure.variables["HUGE"].value
+    assert isinstance(shown, _structure.TooLarge)
+    assert shown == huge and huge == shown and shown != huge + 1
+    assert repr(shown) == "<an int of about 5001 digits>"
+    assert pickle.loads(pickle.dumps(shown)) == huge
+    rows = structure.variables["ROWS"].value
+    assert rows == [1, huge] and repr(rows) == "<a list holding an int of about 5001 digits>"
+
+
 def test_sourceless_module_gives_what_the_live_module_holds(importable: Path) -> None:
     source = write(
         importable / "compiled_only.py",
