@@ -300,52 +300,21 @@ def _names_known_to_path_finder(directory: "str", stamp: "float") -> "Any":
 #   import is checked like any import (§7 "immune to the code it judges").
 # - The package is loaded from beside this file, never searched on sys.path: an application that
 #   narrows sys.path, or a directory named importspy_hook earlier on it, must not turn the check off.
-# - A fork never happens in the middle of a check (``_CHECKING``, held by the loader wrapper around
-#   each check): a child forked while another thread was importing the hook's lazy modules would
-#   inherit that module's import lock held by a thread that does not exist in the child, and hang
-#   on its first contracted import. (The finder's slow path already runs under the import system's
-#   global lock, which os.fork() takes before forking.)
+# - A fork never happens in the middle of a check (``importspy_hook._loader``): a child forked while
+#   another thread was importing the hook's lazy modules would inherit that module's import lock
+#   held by a thread that does not exist in the child. The finder's slow path already runs under the
+#   import system's global lock, which os.fork() takes before forking.
 # ---------------------------------------------------------------------------------------------------
-
-# Held (re-entrantly) around every check; taken by os.fork() before it forks.
-from _thread import RLock as _RLock  # noqa: E402
-
-_CHECKING = _RLock()
-
-
-def _renew_after_fork() -> "None":
-    global _CHECKING
-    _CHECKING = _RLock()
-
-
-def _release_after_fork() -> "None":
-    _CHECKING.release()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(
-        before=lambda: _CHECKING.acquire(),
-        after_in_parent=_release_after_fork,
-        after_in_child=_renew_after_fork,
-    )
-
-
-# The lock that the slow path and checks hold (a function: the child of a fork gets a new one).
-def checking() -> "Any":
-    return _CHECKING
 
 
 # The spec of the package ``importspy_hook`` beside this file, or None when it is not there (then the
 # import system searches for it as usual).
-_OWN_INIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "importspy_hook", "__init__.py")
-
-
 def _own_package_spec() -> "Any":
-    if not os.path.isfile(_OWN_INIT):
+    package = os.path.join(os.path.dirname(os.path.abspath(__file__)), "importspy_hook")
+    init = os.path.join(package, "__init__.py")
+    if not os.path.isfile(init):
         return None
-    return _external.spec_from_file_location(
-        "importspy_hook", _OWN_INIT, submodule_search_locations=[os.path.dirname(_OWN_INIT)]
-    )
+    return _external.spec_from_file_location("importspy_hook", init, submodule_search_locations=[package])
 
 
 class ContractFinder:
@@ -523,49 +492,47 @@ def _internal_error(fullname: "str", exc: "BaseException") -> "None":
 
 
 # A contract applies but the slow path failed before the check could be set up: in enforce mode the
-# spec's loader is replaced by one that refuses every way of running the module; warn mode logs it and
-# lets the import go on, as it does for violations.
+# spec's loader is replaced by one that refuses every way of running the module (its class is made
+# here, on this rare path, rather than by every process at start-up); warn mode logs it and lets the
+# import go on, as it does for violations.
 def _refuse_later(
     finder: "ContractFinder", spec: "Any", sidecar: "str | None", exc: "BaseException"
 ) -> "None":
-    where = sidecar or f"<registered contract for {spec.name}>"
-    reason = f"the contract could not be checked ({type(exc).__name__}: {exc})"
     if finder.mode != ENFORCE:
         _internal_error(spec.name, exc)
         return
-    spec.loader = _Refusing(spec.loader, spec.name, where, reason)
+    name = spec.name
+    where = sidecar or f"<registered contract for {name}>"
+    reason = f"the contract could not be checked ({type(exc).__name__}: {exc})"
 
-
-# The loader of a module whose contract could not be checked (see _refuse_later). Every loader method
-# that can run the module raises; the rest of the protocol is forwarded, like GuardedLoader does.
-class _Refusing:
-    def __init__(self, real: "Any", name: "str", where: "str", reason: "str") -> "None":
-        self.real_loader = real
-        self._name = name
-        self._where = where
-        self._reason = reason
-
-    def __getattr__(self, attribute: "str") -> "Any":
-        if attribute == "real_loader":
-            raise AttributeError(attribute)
-        return getattr(self.real_loader, attribute)
-
-    def _error(self) -> "BaseException":
+    def error() -> "BaseException":
         try:
             from importspy_hook._errors import ContractError
 
-            return ContractError(self._where, 0, 0, "", self._reason)
+            return ContractError(where, 0, 0, "", reason)
         except Exception:  # the package itself cannot be loaded: still refuse, as a ValueError
-            return ValueError(f"{self._where}: import of {self._name!r} refused: {self._reason}")
+            return ValueError(f"{where}: import of {name!r} refused: {reason}")
 
-    def create_module(self, spec: "Any") -> "Any":
-        raise self._error()
+    # Every loader method that can run the module raises; the rest of the protocol is forwarded.
+    class Refusing:
+        def __init__(self, real: "Any") -> "None":
+            self.real_loader = real
 
-    def exec_module(self, module: "Any") -> "None":
-        raise self._error()
+        def __getattr__(self, attribute: "str") -> "Any":
+            if attribute == "real_loader":
+                raise AttributeError(attribute)
+            return getattr(self.real_loader, attribute)
 
-    def load_module(self, fullname: "str") -> "Any":
-        raise self._error()
+        def create_module(self, spec: "Any") -> "Any":
+            raise error()
 
-    def get_code(self, fullname: "str") -> "Any":
-        raise self._error()
+        def exec_module(self, module: "Any") -> "None":
+            raise error()
+
+        def load_module(self, fullname: "str") -> "Any":
+            raise error()
+
+        def get_code(self, fullname: "str") -> "Any":
+            raise error()
+
+    spec.loader = Refusing(spec.loader)
