@@ -407,10 +407,9 @@ class ContractFinder:
                 # else: a directory that cannot be listed (or an __init__ found by stat)
             else:
                 return spec  # its origin is no file of its own ("built-in", a made-up name): no sidecar
-        # The slow path: a sidecar, a registered contract, or a directory that cannot be listed. (No
-        # _CHECKING here: the import system calls find_spec holding its global import lock, which
-        # os.fork() takes too, and the check takes that lock after _CHECKING; the other order here
-        # would deadlock with a thread that is checking.)
+        # The slow path: a sidecar, a registered contract, or a directory that cannot be listed. (Not
+        # under the loader's fork lock: the import system calls find_spec holding its global import
+        # lock, which a check takes after the fork lock; the other order here could deadlock.)
         try:
             (_guard or _load_guard())(self, spec, sidecar)
         except Exception as exc:
