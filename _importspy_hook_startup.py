@@ -317,6 +317,42 @@ def _own_package_spec() -> "Any":
     return _external.spec_from_file_location("importspy_hook", init, submodule_search_locations=[package])
 
 
+# The absolute path of the file a spec without ``has_location`` loads, or None: its origin when that
+# names an existing file, else the path of a standard file loader (``ModuleSpec(name, loader)`` has no
+# origin at all). Only such specs come here: the usual ones have has_location.
+def _file_of(spec: "Any") -> "str | None":
+    origin = spec.origin
+    if not isinstance(origin, str):
+        origin = getattr(spec.loader, "path", None) if isinstance(spec.loader, _external.FileLoader) else None
+        if not isinstance(origin, str):
+            return None
+    try:
+        if not os.path.isfile(origin):
+            return None
+        return os.path.abspath(origin)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+# Python 3.10 and 3.11 still let a meta-path finder with only the legacy ``find_module`` serve imports
+# (3.12 ignores it): such a finder is asked through a spec built as the import system would build it,
+# so its modules meet the check too (a finder left out here would serve them after this one returns
+# None, unchecked).
+_LEGACY_FINDERS = sys.version_info < (3, 12)
+
+
+def _legacy_find_spec(finder: "Any") -> "Any":
+    def find_spec(fullname: "str", path: "Any" = None, target: "Any" = None) -> "Any":
+        loader = finder.find_module(fullname, path)
+        if loader is None:
+            return None
+        import _frozen_importlib
+
+        return _frozen_importlib.spec_from_loader(fullname, loader)
+
+    return find_spec
+
+
 class ContractFinder:
     # ``mode`` is "enforce" or "warn"; ``patterns`` the exclusion patterns of IMPORTSPY_HOOK_EXCLUDE.
     _importspy_hook_finder = True  # marker used to find it again without importing this module
@@ -369,12 +405,16 @@ class ContractFinder:
         sidecar = None  # the sidecar's path, when the listing already tells
         if not REGISTRY:
             origin = spec.origin
+            if not spec.has_location:
+                # A plugin registry's spec: its origin, or its file loader's path, may still be a
+                # real file (relative or not), and is then looked up like any other (§4).
+                origin = _file_of(spec)
+                if origin is None:
+                    return spec  # no file of its own ("built-in", a made-up name): no sidecar
             if origin.__class__ is not str:
                 if not isinstance(origin, str):
                     return spec  # not a path (a str subclass is one: the slow path handles it)
-            elif spec.has_location or (os.path.isabs(origin) and os.path.isfile(origin)):
-                # (A spec without has_location whose origin is a real file — plugin registries build
-                # such specs — is looked up like any other, §4.)
+            else:
                 # Inline rather than split_origin() and sidecars_in(): this runs on every import.
                 directory, _, filename = origin.rpartition(_SEP)
                 if _ALTSEP is not None and _ALTSEP in filename:
@@ -405,8 +445,6 @@ class ContractFinder:
                         return spec  # listed, and this module has none
                     sidecar = directory + _SEP + sidecar
                 # else: a directory that cannot be listed (or an __init__ found by stat)
-            else:
-                return spec  # its origin is no file of its own ("built-in", a made-up name): no sidecar
         # The slow path: a sidecar, a registered contract, or a directory that cannot be listed. (Not
         # under the loader's fork lock: the import system calls find_spec holding its global import
         # lock, which a check takes after the fork lock; the other order here could deadlock.)
@@ -440,6 +478,8 @@ class ContractFinder:
             find_spec = getattr(finder, "find_spec", None)
             if find_spec is not None:
                 later.append(find_spec)
+            elif _LEGACY_FINDERS and getattr(finder, "find_module", None) is not None:
+                later.append(_legacy_find_spec(finder))
         # _later before _seen: a thread that sees the new _seen also sees the new _later.
         self._later = tuple(later)
         self._seen = meta_path[:]

@@ -31,7 +31,7 @@ never sees half a file; a directory that cannot be written (read-only install, z
 means no cache, silently. Sidecars read through a loader (inside a zip) are cached in the process
 only, by content.
 
-Within the process, parsed contracts are keyed by ``(path, st_mtime_ns, st_size)``, so a
+Within the process, parsed contracts are keyed by path, mtime, size, ctime and inode, so a
 contracted import of an unchanged contract costs one ``stat``; failures are never cached.
 """
 
@@ -373,6 +373,13 @@ def _read_all(path: "str") -> "bytes":
         raise _read_error(path, exc) from None
 
 
+def _stamp(path: "str", stat: "os.stat_result") -> "tuple[object, ...]":
+    """What identifies a contract file's content without reading it: the mtime and size a copy
+    can keep (``cp -p``, ``rsync -t``, tar) are not enough, so the inode and the ctime — which no
+    write or ``utime`` leaves unchanged — are part of it."""
+    return ("file", path, stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns, stat.st_ino)
+
+
 def contract_entry(path: "str", data: "bytes | None" = None, *, remember: "bool" = True) -> "Entry":
     """The parsed contract at ``path`` (or in ``data``, its bytes read through a loader).
 
@@ -394,11 +401,11 @@ def contract_entry(path: "str", data: "bytes | None" = None, *, remember: "bool"
     try:
         # One stat answers the common case (parsed before, unchanged) without opening the file.
         stat = os.stat(path)
-        entry = _entries.get(("file", path, stat.st_mtime_ns, stat.st_size))
+        entry = _entries.get(_stamp(path, stat))
         if entry is not None:
             return entry
         raw, stat = _read_regular(path, MAX_CONTRACT_BYTES, _size_check(path))
-        memo = ("file", path, stat.st_mtime_ns, stat.st_size)  # describes what was actually read
+        memo = _stamp(path, stat)  # describes what was actually read
     except OSError as exc:
         raise _read_error(path, exc) from None
     if len(raw) > MAX_CONTRACT_BYTES:

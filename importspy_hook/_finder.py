@@ -25,6 +25,8 @@ from _importspy_hook_startup import (
     SIDECAR_SUFFIXES,
     WARN,
     ContractFinder,
+    _file_of,
+    _sidecar_by_stat,
     active_finder,
     list_sidecars,
     module_stem,
@@ -58,13 +60,18 @@ __all__ = [
 
 
 class Sidecar:
-    """A sidecar that was found: its path and, when it had to be read through a loader, its bytes."""
+    """A sidecar that was found: its path and, when it had to be read through a loader, its bytes.
 
-    __slots__ = ("data", "path")
+    ``error`` is set when the sidecar exists but could not be read through its loader (a damaged
+    archive member): the check then refuses with it, as it does for an unreadable file (§4).
+    """
 
-    def __init__(self, path: "str", data: "bytes | None" = None) -> "None":
+    __slots__ = ("data", "error", "path")
+
+    def __init__(self, path: "str", data: "bytes | None" = None, error: "Exception | None" = None) -> "None":
         self.path = path
         self.data = data
+        self.error = error
 
     def __repr__(self) -> "str":
         return f"Sidecar({self.path!r})"
@@ -88,12 +95,19 @@ def find_sidecar(origin: "str", loader: "Any") -> "Sidecar | None":
 
 
 def _probe(directory: "str", stem: "str", loader: "Any") -> "Sidecar | None":
-    """Look for the sidecar through the loader: zip archives and unlistable directories.
+    """Look for the sidecar of a module whose directory cannot be listed.
 
-    Only "not found" (``OSError`` from ``get_data``, what zipimport raises for a missing member)
-    means no sidecar. A sidecar that was read is handed to the check whatever it holds, so one over
-    the size limit refuses the import there (``_cache``), like one on disk.
+    A real directory that only lacks read permission (execute-only) is asked by name with
+    ``lstat``, which needs no listing and sees a dangling link for what it is: present. Anything
+    else (a zip archive) is read through the module's loader (``get_data``): only ``OSError``, what
+    zipimport raises for a missing member, means no sidecar; any other failure (a damaged member,
+    bad compressed data) means a sidecar that exists and cannot be read, which refuses the import.
+    A sidecar that was read is handed to the check whatever it holds, so one over the size limit is
+    refused there (``_cache``), like one on disk.
     """
+    if os.path.isdir(directory):
+        path = _sidecar_by_stat(directory, stem)
+        return None if path is None else Sidecar(path)
     get_data = getattr(loader, "get_data", None)
     if get_data is None:
         return None
@@ -103,7 +117,9 @@ def _probe(directory: "str", stem: "str", loader: "Any") -> "Sidecar | None":
             data = get_data(path)
         except OSError:
             continue
-        return Sidecar(path, bytes(data))  # its size is checked with its content, by the check
+        except Exception as exc:
+            return Sidecar(path, error=exc)
+        return Sidecar(path, bytes(data))
     return None
 
 
@@ -111,19 +127,19 @@ def guard(finder: "Any", spec: "Any", path: "str | None" = None) -> "None":
     """Wrap ``spec``'s loader when a contract applies to the module (registered first, then sidecar).
 
     ``path`` is the sidecar's path when the finder's directory listing already found it. A spec
-    whose origin is the absolute path of an existing file is looked up even without
-    ``has_location`` (plugin registries build such specs, §4). A loader that only has the legacy
+    without ``has_location`` whose origin (or file loader) names an existing file is looked up too
+    (plugin registries build such specs, §4). A loader that only has the legacy
     ``load_module`` gets a wrapper that only offers ``load_module``, so the import system keeps
     using the protocol the real loader speaks.
     """
     sidecar: object | None = REGISTRY.get(spec.name)
     if sidecar is None:
-        origin = spec.origin
-        if not isinstance(origin, str):
-            return
         if path is not None:
             sidecar = Sidecar(path)
-        elif spec.has_location or (os.path.isabs(origin) and os.path.isfile(origin)):
+        else:
+            origin = spec.origin if spec.has_location else _file_of(spec)
+            if not isinstance(origin, str):
+                return
             sidecar = find_sidecar(origin, spec.loader)
         if sidecar is None:
             return

@@ -97,6 +97,9 @@ def guard_import(
     event names it.
     """
     mode = getattr(finder, "mode", "enforce")
+    error = getattr(sidecar, "error", None)
+    if error is not None:  # a sidecar that exists but could not be read through its loader
+        return _refusal(error, name, None, _where(name, sidecar), mode)
     try:
         debug = _log.enabled("debug")
         if not debug and sidecar.__class__ is Sidecar and sidecar.data is None:

@@ -116,20 +116,25 @@ class _Guarded:
 
     def get_code(self, fullname: "str") -> "Any":
         """What ``runpy.run_module`` and ``python -m`` execute: checked like an import (§4)."""
-        self._judge(fullname, sys._getframe(1))
+        error = self._judge(fullname, sys._getframe(1))
+        if error is not None:
+            raise error.with_traceback(None)  # see _judge
         return self.real_loader.get_code(fullname)
 
     def load_module(self, fullname: "str") -> "ModuleType":
         """Legacy protocol, for real loaders that only implement ``load_module``."""
-        self._judge(fullname, sys._getframe(1))
+        error = self._judge(fullname, sys._getframe(1))
+        if error is not None:
+            raise error.with_traceback(None)  # see _judge
         module: ModuleType = self.real_loader.load_module(fullname)
         self._restore(module)
         return module
 
-    def _judge(self, name: "str", frame: "FrameType") -> "None":
-        """Run the check; raise what refuses the import (from here, with a fresh traceback, so what
-        the user sees ends at their import statement and the import machinery, not deep inside the
-        hook). ``frame`` is the frame that called the loader, where the walk up to the caller starts.
+    def _judge(self, name: "str", frame: "FrameType") -> "BaseException | None":
+        """Run the check; return what refuses the import, or None. Each caller raises it itself, with
+        a fresh traceback, so that what the user sees ends at their import statement and the import
+        machinery with one line of the hook, not deep inside it. ``frame`` is the frame that called
+        the loader, where the walk up to the caller starts.
 
         Fail closed (§7): whatever goes wrong here, once a contract applies, refuses in enforce mode.
         ``guard_import`` turns its own errors into a ``ContractError`` already; this catches what
@@ -148,8 +153,7 @@ class _Guarded:
         finally:
             if held:
                 lock.release()
-        if error is not None:
-            raise error.with_traceback(None)
+        return error  # type: ignore[no-any-return]
 
     def _restore(self, module: "ModuleType") -> "None":
         real = self.real_loader
@@ -169,7 +173,9 @@ class GuardedLoader(_Guarded):
     __slots__ = ()
 
     def create_module(self, spec: "ModuleSpec") -> "ModuleType | None":
-        self._judge(spec.name, sys._getframe(1))
+        error = self._judge(spec.name, sys._getframe(1))
+        if error is not None:
+            raise error.with_traceback(None)  # see _judge
         real = self.real_loader
         if spec.loader is self:  # type: ignore[comparison-overlap]
             # Admitted: hand the spec back to the real loader now. The import system reads
@@ -186,16 +192,15 @@ class GuardedLoader(_Guarded):
         if self._admitted:
             self._admitted = False  # the admission of the create_module call just before
         else:  # importlib.reload, a hand-written loader call, a second call after a refusal
-            try:
-                self._judge(module.__name__, sys._getframe(1))
-            except BaseException:
+            error = self._judge(module.__name__, sys._getframe(1))
+            if error is not None:
                 # A refused reload leaves the old module in sys.modules: it ran once, admitted, and
                 # keeps the real loader its users always saw. Any other module object (one built by
                 # hand after a refused ``module_from_spec``) keeps this wrapper on itself and on its
                 # spec, so calling ``spec.loader.exec_module`` again checks again.
                 if _current(module):
                     self._restore(module)
-                raise
+                raise error.with_traceback(None)  # see _judge
         try:
             self.real_loader.exec_module(module)
         finally:

@@ -526,3 +526,145 @@ def test_register_refuses_an_environment_name_the_os_cannot_encode() -> None:
 
     with pytest.raises(ContractError, match="encodable"):
         register("never_imported", Contract(runtime=Runtime(environment=(EnvVariable("BAD\ud800"),))))
+
+
+# --------------------------------------------------------------------------------------------------
+# Found by the red-team review: more finders and archives
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    sys.version_info >= (3, 12), reason="3.12 no longer lets find_module-only finders serve imports"
+)
+def test_a_legacy_find_module_finder_serves_no_refused_module(project: Path) -> None:
+    write_files(project, {"lib/old_plugin.py": RAN, "lib/old_plugin.contract.yml": REFUSE})
+    got, result, executed = run(
+        project,
+        """
+        import importlib.machinery, warnings
+        warnings.simplefilter("ignore", ImportWarning)
+
+        class OldFinder:  # find_module only, appended after the hook
+            def find_module(self, name, path=None):
+                if name == "old_plugin":
+                    return importlib.machinery.SourceFileLoader(name, os.path.join(HERE, "lib", name + ".py"))
+
+        sys.meta_path.append(OldFinder())
+        emit(plugin=attempt("old_plugin"))
+        """,
+    )
+    assert got["plugin"]["outcome"] == "refused", result
+    assert executed == []
+
+
+@pytest.mark.parametrize("origin", ["relative", "none"])
+def test_a_registry_spec_with_a_relative_or_no_origin_is_looked_up(project: Path, origin: str) -> None:
+    write_files(project, {"lib/reg_plugin.py": RAN, "lib/reg_plugin.contract.yml": REFUSE})
+    got, result, executed = run(
+        project,
+        """
+        import importlib.machinery
+        os.chdir(HERE)
+
+        class Registry:
+            def find_spec(self, fullname, path=None, target=None):
+                if fullname != "reg_plugin":
+                    return None
+                file = os.path.join("lib", fullname + ".py")  # relative to the working directory
+                loader = importlib.machinery.SourceFileLoader(fullname, file)
+                if os.environ["ORIGIN"] == "none":
+                    return importlib.machinery.ModuleSpec(fullname, loader)
+                return importlib.machinery.ModuleSpec(fullname, loader, origin=file)
+
+        sys.meta_path.append(Registry())
+        emit(plugin=attempt("reg_plugin"))
+        """,
+        env={"ORIGIN": origin},
+    )
+    assert got["plugin"]["outcome"] == "refused", result
+    assert executed == []
+
+
+def test_a_damaged_sidecar_in_a_zip_archive_refuses(project: Path) -> None:
+    archive = project / "bundle.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("zipplug.py", RAN)
+        bundle.writestr("zipplug.contract.yml", ADMIT * 50)
+    data = bytearray(archive.read_bytes())
+    start = data.index(b"zipplug.contract.yml") + len("zipplug.contract.yml")  # its local header's name
+    data[start : start + 20] = bytes(20)  # damage the compressed bytes of the sidecar only
+    archive.write_bytes(bytes(data))
+    got, result, executed = run(
+        project,
+        """
+        sys.path.insert(0, os.path.join(HERE, "bundle.zip"))
+        emit(plugin=attempt("zipplug"))
+        """,
+    )
+    assert got["plugin"]["outcome"] == "refused", result
+    assert got["plugin"]["type"] == "ContractError", result
+    assert executed == []
+
+
+def test_a_dangling_sidecar_in_a_directory_that_cannot_be_listed_refuses(project: Path) -> None:
+    # An execute-only directory (names can be asked for, not listed) served by a registry's finder;
+    # root lists everything, so the listing is refused in the child by hand.
+    write_files(project, {"locked/hidden.py": RAN})
+    (project / "locked" / "hidden.contract.yml").symlink_to(project / "nowhere.yml")
+    got, result, executed = run(
+        project,
+        """
+        import importlib.util
+        locked = os.path.join(HERE, "locked")
+        real_listdir = os.listdir
+
+        def listdir(path="."):
+            if os.fspath(path) == locked:
+                raise PermissionError(13, "Permission denied", path)
+            return real_listdir(path)
+
+        os.listdir = listdir
+
+        class Registry:
+            def find_spec(self, fullname, path=None, target=None):
+                if fullname == "hidden":
+                    return importlib.util.spec_from_file_location(fullname, os.path.join(locked, "hidden.py"))
+                return None
+
+        sys.meta_path.append(Registry())
+        emit(plugin=attempt("hidden"))
+        """,
+    )
+    assert got["plugin"]["outcome"] == "refused", result
+    assert got["plugin"]["type"] == "ContractError", result
+    assert executed == []
+
+
+def test_a_contract_replaced_with_the_same_size_and_mtime_is_read_again(project: Path) -> None:
+    # cp -p, rsync -t, tar: the new contract keeps the old one's size and mtime.
+    admit, refuse = ADMIT, REFUSE
+    width = max(len(admit), len(refuse)) + 8
+    admit, refuse = (text + "#" + "x" * (width - len(text)) + "\n" for text in (admit, refuse))
+    write_files(project, {"plug.py": RAN, "plug.contract.yml": admit})
+    got, result, executed = run(
+        project,
+        """
+        import importlib
+        first = attempt("plug")
+        contract = os.path.join(HERE, "plug.contract.yml")
+        before = os.stat(contract)
+        with open(contract, "w") as handle:
+            handle.write(os.environ["REFUSE_SAME_SIZE"])
+        os.utime(contract, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert os.stat(contract).st_size == before.st_size
+        try:
+            importlib.reload(sys.modules["plug"])
+            second = "admitted"
+        except ValueError:
+            second = "refused"
+        emit(first=first["outcome"], second=second)
+        """,
+        env={"REFUSE_SAME_SIZE": refuse},
+    )
+    assert got == {"first": "admitted", "second": "refused"}, result
+    assert executed == ["plug"]
