@@ -93,8 +93,10 @@ def _without_values(message: str) -> str:
         return match.group(0) if value_may_be_shown(name, None) else f"{key}={_NOT_SHOWN}"
 
     if message.startswith(_UNRECOGNIZED):
+        # A value can start with "-" (``--set env.TOKEN -x9...``): only words shaped like this tool's
+        # own long options (``--`` and lower-case words) are named, everything else is counted.
         words = message[len(_UNRECOGNIZED) :].split(" ")
-        options = [word for word in words if word.startswith("-")]
+        options = [word for word in words if re.fullmatch(r"--[a-z]+(?:-[a-z]+)*", word)]
         others = len(words) - len(options)
         if others:
             plural = "s" if others != 1 else ""
@@ -961,13 +963,22 @@ def _reject_impossible_values(assignments: Sequence[str]) -> None:
         value = value.strip()
         if target == "python":
             if parse_version(value) is None:
-                raise UsageError(f"--set {item!r}: {value!r} is not a Python version (e.g. 3.12 or 3.13.1)")
+                raise UsageError(f"--set {_echo(key, value)}: not a Python version (e.g. 3.12 or 3.13.1)")
         elif target in vocabularies:
             names, what = vocabularies[target]
             if not value.isascii() or value.lower() not in names:
                 raise UsageError(
-                    f"--set {item!r}: unknown {what} {value!r} (expected one of: {', '.join(sorted(names))})"
+                    f"--set {_echo(key, value)}: unknown {what} (expected one of: {', '.join(sorted(names))})"
                 )
+
+
+def _echo(key: str, value: str) -> str:
+    """``KEY=VALUE`` of a rejected ``--set`` item, the value only when it is one plain word: a
+    quoting slip can put a secret in the item (``--set "python=3.12 env.TOKEN=..."``)."""
+    import re
+
+    shown = value if re.fullmatch(r"[A-Za-z0-9._+-]{1,40}", value) else _NOT_SHOWN
+    return f"{key.strip()}={shown}"
 
 
 def _check_error_json(contract_path: str, error: UsageError) -> dict[str, Any]:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CREDENTIAL_HINTS",
+    "CREDENTIAL_WORDS",
     "ContractError",
     "ContractViolation",
     "Violation",
@@ -24,16 +25,23 @@ __all__ = [
 # ------------------------------------------------------------------ which values may be printed
 
 CREDENTIAL_HINTS = (
-    "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "KEY", "CREDENTIAL", "AUTH", "PRIVATE",
-    "SESSION", "COOKIE", "SIGNATURE", "CERT",
+    "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "PWD", "KEY", "CREDENTIAL", "CRED", "AUTH",
+    "PRIVATE", "SESSION", "COOKIE", "SIGNATURE", "CERT", "JWT",
 )  # fmt: skip
 """Parts of an environment variable name (any case) that make its value a credential's (§6)."""
 
+CREDENTIAL_WORDS = frozenset({"PAT", "DSN", "URL", "URI"})
+"""Whole words of a name (between ``_``, ``-`` or ``.``) that do too, where a part would match too
+much (``PATH``): a personal access token (``GH_PAT``), and connection strings, which carry their
+password (``DATABASE_URL=postgres://user:password@host``)."""
+
 
 def looks_like_credential(name: "str") -> "bool":
-    """Whether ``name`` reads like a credential's (``GITHUB_TOKEN``, ``db_passwd``, ``Session_Id``)."""
+    """Whether ``name`` reads like a credential's (``GITHUB_TOKEN``, ``db_passwd``, ``GH_PAT``)."""
     upper = name.upper()
-    return any(hint in upper for hint in CREDENTIAL_HINTS)
+    if any(hint in upper for hint in CREDENTIAL_HINTS):
+        return True
+    return not CREDENTIAL_WORDS.isdisjoint(upper.replace("-", "_").replace(".", "_").split("_"))
 
 
 def value_may_be_shown(name: "str", secrets: "Collection[str] | None") -> "bool":

@@ -202,6 +202,8 @@ def test_a_value_that_is_no_secret_is_still_shown(project: Path) -> None:
         ("--unset", f"API_TOKEN={FOUND}"),  # --unset given an assignment
         ("--sett", f"env.API_TOKEN={FOUND}"),  # a misspelt option: argparse's own message
         ("--format", f"env.API_TOKEN={FOUND}"),  # an invalid choice quoted by argparse
+        ("--set", "env.API_TOKEN", f"-{FOUND}"),  # '=' forgotten, and the value looks like an option
+        ("--set", f"python=3.12 env.API_TOKEN={FOUND}"),  # two items quoted as one
     ],
 )
 def test_usage_errors_never_echo_a_set_value(project: Path, args: tuple[str, ...]) -> None:
@@ -217,6 +219,8 @@ def test_usage_errors_never_echo_a_set_value(project: Path, args: tuple[str, ...
     [
         "GITHUB_TOKEN", "app_secret", "DB_PASSWORD", "LDAP_PASSWD", "SIGNING_KEY", "GCP_CREDENTIALS",
         "BASIC_AUTH", "Session_Cookie", "MY_SESSION", "PRIVATE_PEM",
+        # found by the red-team review: printed in full before
+        "MYSQL_PWD", "GH_PAT", "JWT", "DB_CREDS", "DATABASE_URL", "SENTRY_DSN",
     ],
 )  # fmt: skip
 def test_context_values_and_check_withhold_the_same_names(project: Path, name: str) -> None:
@@ -227,6 +231,12 @@ def test_context_values_and_check_withhold_the_same_names(project: Path, name: s
     checked = cli("check", "c.contract.yml", env={name: FOUND}, cwd=project)
     assert checked.returncode == 1 and "another value" in checked.stdout, checked
     assert_nothing_of(listed.stdout, listed.stderr, checked.stdout, checked.stderr)
+
+
+def test_a_path_is_no_credential() -> None:
+    from importspy_hook._errors import looks_like_credential
+
+    assert not any(looks_like_credential(name) for name in ("PATH", "PYTHONPATH", "PATHEXT", "LANG", "HOME"))
 
 
 def test_context_values_still_shows_plain_values(project: Path) -> None:
