@@ -233,6 +233,11 @@ def sidecars_in(directory: "str") -> "dict[str, str] | None":
     return entry[1]
 
 
+# sys.path_importer_cache, bound once for the per-import check below. Should a program rebind it, the
+# old dict only stops answering and every check falls back to one stat: never a stale answer.
+_importer_cache = sys.path_importer_cache
+
+
 # Whether a listing stamped ``stamp`` is as new as what the import system knows of ``directory``.
 def _fresh(directory: "str", stamp: "float") -> "bool":
     finder = sys.path_importer_cache.get(directory)
@@ -421,7 +426,7 @@ class ContractFinder:
                     directory, filename = split_origin(origin)
                 entry = _listings.get(directory)
                 if entry is not None and (
-                    getattr(sys.path_importer_cache.get(directory), "_path_mtime", None) == entry[0]
+                    getattr(_importer_cache.get(directory), "_path_mtime", None) == entry[0]
                     or _mtime(directory) == entry[0]
                 ):
                     stems = entry[1]
