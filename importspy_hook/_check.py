@@ -33,7 +33,7 @@ from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._compiled import inherits, values_equal
+from ._compiled import environment_entries, inherits, values_equal
 from ._context import (
     normalise_arch,
     normalise_distribution_name,
@@ -165,6 +165,10 @@ def _normalised(names: tuple[str, ...], kind: str) -> frozenset[str]:
     return frozenset(normalise(name) for name in names)
 
 
+def _name(entry: EnvVariable) -> str:
+    return entry.name
+
+
 def _one_of(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else "one of " + ", ".join(names)
 
@@ -283,12 +287,9 @@ class _Judge:
     # -- environment ---------------------------------------------------------------------------
     def environment(self, environment: Environment, field: str) -> list[Violation]:
         found: list[Violation] = []
-        for index, variable in enumerate(environment.variables or ()):
-            found += self.env_variable(variable, f"{field}.variables[{index}]")
-        listed = {variable.name for variable in environment.variables or ()}
-        for index, secret in enumerate(environment.secrets or ()):
-            if secret.name not in listed:  # already checked with the variables
-                found += self.env_variable(secret, f"{field}.secrets[{index}]")
+        entries = environment_entries(environment.variables or (), environment.secrets or (), _name)
+        for kind, index, variable in entries:
+            found += self.env_variable(variable, f"{field}.{kind}[{index}]")
         return found
 
     def env_variable(self, variable: EnvVariable, field: str) -> list[Violation]:

@@ -47,6 +47,7 @@ __all__ = [
     "caller_source",
     "compile_contract",
     "compliant",
+    "environment_entries",
     "environment_holds",
     "inherits",
     "plan",
@@ -178,12 +179,9 @@ class _Compiler:
         environment = fields.get("environment")
         if environment is not None:
             variables = environment[1].get("variables") or ()
-            listed = {variable[1]["name"] for variable in variables}
-            for variable in variables:
+            secrets = environment[1].get("secrets") or ()
+            for _, _, variable in environment_entries(variables, secrets, _node_name):
                 operations.append(self.env(variable[1]["name"], variable[1].get("value")))
-            for secret in environment[1].get("secrets") or ():
-                if secret[1]["name"] not in listed:  # already required with the variables
-                    operations.append(self.env(secret[1]["name"], secret[1].get("value")))
         pythons = fields.get("pythons")
         if pythons:
             operations.append((OP_ANY, tuple(tuple(self.python_entry(p[1])) for p in pythons)))
@@ -263,6 +261,26 @@ class _Compiler:
             None if methods is None else tuple(self.function(m[1]) for m in methods),
             None if superclasses is None else tuple(s[1]["name"] for s in superclasses),
         )
+
+
+def environment_entries(variables: "Any", secrets: "Any", name: "Any") -> "list[tuple[str, int, Any]]":
+    """The entries of one ``environment`` block that are checked: ``(list, index, entry)``.
+
+    Every variable; then every secret whose name is not also under ``variables`` (a secret listed
+    there too is checked once, with its value requirement, §6). The one place of that rule, for the
+    compiled check and for ``_check``'s messages alike; ``name(entry)`` reads an entry's name
+    (a plain node's or a model's).
+    """
+    found = [("variables", index, variable) for index, variable in enumerate(variables)]
+    listed = {name(variable) for variable in variables}
+    for index, secret in enumerate(secrets):
+        if name(secret) not in listed:
+            found.append(("secrets", index, secret))
+    return found
+
+
+def _node_name(node: "Any") -> "Any":
+    return node[1]["name"]
 
 
 def _implementation(name: "str") -> "str":
