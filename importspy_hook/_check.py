@@ -33,7 +33,7 @@ from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._compiled import values_equal
+from ._compiled import environment_entries, inherits, values_equal
 from ._context import (
     normalise_arch,
     normalise_distribution_name,
@@ -57,7 +57,7 @@ from ._contract_model import (
     Variable,
 )
 from ._errors import Violation, value_may_be_shown
-from ._versions import matches_version, same_version
+from ._versions import OPERATOR_START, matches, same_version
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ._context import Context
@@ -136,23 +136,15 @@ def _default_value(text: str) -> tuple[bool, Any]:
 
 def _version_matches(requirement: str, actual: str) -> bool:
     """``version`` of a module: exact (PEP 440 equality allowed), or a specifier."""
-    if requirement[:1] in ("<", ">", "=", "!", "~"):
-        try:
-            return matches_version(requirement, actual)
-        except ValueError:
-            return False
-    if requirement.strip() == actual.strip():
-        return True
+    if requirement[:1] in OPERATOR_START:
+        return matches(requirement, actual)
     return same_version(requirement, actual)
 
 
 @lru_cache(maxsize=1024)
 def _python_matches(requirement: str, actual: str) -> bool:
     """Cached: the same few (requirement, version) pairs are judged on every contracted import."""
-    try:
-        return matches_version(requirement, actual)
-    except ValueError:  # a contract built in Python with a malformed requirement
-        return False
+    return matches(requirement, actual)  # a malformed requirement (built in Python) matches nothing
 
 
 # Contract-side names are few and judged on every import: normalise each spelling once.
@@ -171,6 +163,10 @@ def _normalised(names: tuple[str, ...], kind: str) -> frozenset[str]:
     if normalise is None:
         return frozenset(normalise_implementation(name).lower() for name in names)
     return frozenset(normalise(name) for name in names)
+
+
+def _name(entry: EnvVariable) -> str:
+    return entry.name
 
 
 def _one_of(names: Sequence[str]) -> str:
@@ -291,12 +287,9 @@ class _Judge:
     # -- environment ---------------------------------------------------------------------------
     def environment(self, environment: Environment, field: str) -> list[Violation]:
         found: list[Violation] = []
-        for index, variable in enumerate(environment.variables or ()):
-            found += self.env_variable(variable, f"{field}.variables[{index}]")
-        listed = {variable.name for variable in environment.variables or ()}
-        for index, secret in enumerate(environment.secrets or ()):
-            if secret.name not in listed:  # already checked with the variables
-                found += self.env_variable(secret, f"{field}.secrets[{index}]")
+        entries = environment_entries(environment.variables or (), environment.secrets or (), _name)
+        for kind, index, variable in entries:
+            found += self.env_variable(variable, f"{field}.{kind}[{index}]")
         return found
 
     def env_variable(self, variable: EnvVariable, field: str) -> list[Violation]:
@@ -624,7 +617,7 @@ class _Judge:
             else:
                 found += self.signature(method, found_method, method_field, label)
         for index, superclass in enumerate(klass.superclasses or ()):
-            if not _inherits(superclass.name, actual):
+            if not inherits(superclass.name, actual.superclasses):
                 bases = ", ".join(actual.superclasses)
                 found.append(
                     Violation(
@@ -796,11 +789,3 @@ def _attribute(attribute: Any, actual: ClassInfo, field: str) -> list[Violation]
         if best is None:
             best = problems
     return best or []
-
-
-def _inherits(required: str, actual: ClassInfo) -> bool:
-    last = required.rsplit(".", 1)[-1]
-    for base in actual.superclasses:
-        if base == required or base.split("[", 1)[0].rsplit(".", 1)[-1].strip() == last:
-            return True
-    return False

@@ -949,8 +949,8 @@ def _reject_impossible_values(assignments: Sequence[str]) -> None:
     checked against (``_contract_parse``), so every spelling a contract accepts is accepted here.
     """
     from ._contract_parse import ARCH_NAMES, IMPLEMENTATION_NAMES, OS_NAMES
-    from ._pep440 import parse_version
     from ._simulation import SET_KEYS
+    from ._versions import parse_version
 
     vocabularies = {
         "os": (OS_NAMES, "operating system"),

@@ -47,7 +47,9 @@ __all__ = [
     "caller_source",
     "compile_contract",
     "compliant",
+    "environment_entries",
     "environment_holds",
+    "inherits",
     "plan",
     "values_equal",
     "verdict_key",
@@ -143,7 +145,7 @@ class _Compiler:
         return (OP_ENV, name, value)
 
     def python(self, text: "str") -> "tuple[Any, ...]":
-        return (OP_PYTHON, text, _pep440().parse_requirement(text))
+        return (OP_PYTHON, text, _versions().parse_requirement(text))
 
     def runtime(self, fields: "dict[str, Any]") -> "list[tuple[Any, ...]]":
         operations: list[tuple[Any, ...]] = []
@@ -177,12 +179,9 @@ class _Compiler:
         environment = fields.get("environment")
         if environment is not None:
             variables = environment[1].get("variables") or ()
-            listed = {variable[1]["name"] for variable in variables}
-            for variable in variables:
+            secrets = environment[1].get("secrets") or ()
+            for _, _, variable in environment_entries(variables, secrets, _node_name):
                 operations.append(self.env(variable[1]["name"], variable[1].get("value")))
-            for secret in environment[1].get("secrets") or ():
-                if secret[1]["name"] not in listed:  # already required with the variables
-                    operations.append(self.env(secret[1]["name"], secret[1].get("value")))
         pythons = fields.get("pythons")
         if pythons:
             operations.append((OP_ANY, tuple(tuple(self.python_entry(p[1])) for p in pythons)))
@@ -203,7 +202,7 @@ class _Compiler:
         return (
             normalise_distribution_name(fields["name"]),
             version,
-            None if version is None else _pep440().parse_requirement(version),
+            None if version is None else _versions().parse_requirement(version),
             bool(fields.get("required", False)),
             bool(fields.get("allowed", True)),
         )
@@ -217,13 +216,9 @@ class _Compiler:
         if filename is None and version is None and not variables and not functions and not classes:
             return []
         self.flags |= NEEDS_SOURCE
-        form: object = None
-        if version is not None:
-            if version[:1] in _OPERATOR_START:
-                form = _pep440().parse_requirement(version)
-            else:
-                parsed = _pep440().parse_version(version.strip())
-                form = None if parsed is None else _pep440().sort_key(parsed)
+        form: object = None  # the clauses of a specifier; an exact version is compared as written
+        if version is not None and version[:1] in _OPERATOR_START:
+            form = _versions().parse_requirement(version)
         return [
             (
                 OP_MODULE,
@@ -266,6 +261,26 @@ class _Compiler:
             None if methods is None else tuple(self.function(m[1]) for m in methods),
             None if superclasses is None else tuple(s[1]["name"] for s in superclasses),
         )
+
+
+def environment_entries(variables: "Any", secrets: "Any", name: "Any") -> "list[tuple[str, int, Any]]":
+    """The entries of one ``environment`` block that are checked: ``(list, index, entry)``.
+
+    Every variable; then every secret whose name is not also under ``variables`` (a secret listed
+    there too is checked once, with its value requirement, §6). The one place of that rule, for the
+    compiled check and for ``_check``'s messages alike; ``name(entry)`` reads an entry's name
+    (a plain node's or a model's).
+    """
+    found = [("variables", index, variable) for index, variable in enumerate(variables)]
+    listed = {name(variable) for variable in variables}
+    for index, secret in enumerate(secrets):
+        if name(secret) not in listed:
+            found.append(("secrets", index, secret))
+    return found
+
+
+def _node_name(node: "Any") -> "Any":
+    return node[1]["name"]
 
 
 def _implementation(name: "str") -> "str":
@@ -337,50 +352,21 @@ def _same_annotation(expected: "str", norm: "str | None", actual: "str", norms: 
     return norm == found
 
 
-_VERSIONS: "dict[str, Any]" = {}
-
-
-def _version(text: "str") -> "Any":
-    try:
-        return _VERSIONS[text]
-    except KeyError:
-        if len(_VERSIONS) > 1024:
-            _VERSIONS.clear()
-        parsed = _VERSIONS[text] = _pep440().parse_version(text.strip())
-        return parsed
-
-
 def _requirement_matches(text: "str", clauses: "Any", actual: "str") -> "bool":
-    """``_check``'s ``_python_matches``: the fast evaluator first, packaging when it declines."""
-    if clauses is not None:
-        version = _version(actual)
-        if version is not None:
-            answer = _pep440().matches(clauses, version)
-            if answer is not None:
-                return bool(answer)
-    from ._versions import matches_version
-
-    try:
-        return matches_version(text, actual)
-    except ValueError:
-        return False
+    """``_check``'s ``_python_matches``, with the clauses parsed when the contract was compiled."""
+    return bool(_versions().matches(text, actual, clauses))
 
 
 def _module_version_matches(required: "str", form: "Any", actual: "str") -> "bool":
     """``_check``'s ``_version_matches``: a specifier, or an exact version (PEP 440 equality)."""
     if required[:1] in _OPERATOR_START:
         return _requirement_matches(required, form, actual)
-    if required.strip() == actual.strip():
-        return True
-    version = _version(actual)
-    if form is not None and version is not None:
-        return bool(_pep440().sort_key(version) == form)
-    from ._versions import same_version
-
-    return same_version(required, actual)
+    return bool(_versions().same_version(required, actual))
 
 
-def _inherits(required: "str", bases: "tuple[str, ...]") -> "bool":
+def inherits(required: "str", bases: "tuple[str, ...]") -> "bool":
+    """The superclass rule (§6): a base named in full, or by its last dotted part (generic
+    arguments ignored): ``Base`` is met by ``mod.Base`` and ``Base[T]``."""
     last = required.rsplit(".", 1)[-1]
     return any(base == required or base.split("[", 1)[0].rsplit(".", 1)[-1].strip() == last for base in bases)
 
@@ -391,10 +377,10 @@ def _inherits(required: "str", bases: "tuple[str, ...]") -> "bool":
 _NOT_YET: "Any" = object()
 
 
-def _pep440() -> "Any":
-    """The version evaluator: needed to compile a contract and for version checks, which the
+def _versions() -> "Any":
+    """The version rules: needed to compile a contract and for version checks, which the
     platform specialisation (and the cache record) settle once, so not imported on a warm path."""
-    return _module("._pep440")
+    return _module("._versions")
 
 
 def _environment() -> "tuple[Any, Any]":
@@ -754,7 +740,7 @@ def _klass(required: "tuple[Any, ...]", found_classes: "dict[str, Any]", norms: 
             found_method = by_name.get(method[0])
             if found_method is None or not _signature(method, found_method, norms):
                 return False
-    return all(_inherits(superclass, bases) for superclass in superclasses or ())
+    return all(inherits(superclass, bases) for superclass in superclasses or ())
 
 
 def _attribute(

@@ -438,7 +438,6 @@ def last_dotted_part(text: "str") -> "str":
 _lock = ForkSafeLock()
 # source path -> (stamp, parsed records or None when the source does not parse)
 _plain: "dict[str, tuple[Stamp, Parsed | None]]" = {}
-_MISSING: "Any" = object()
 
 
 def _record_path(path: "str") -> "str | None":

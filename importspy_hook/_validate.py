@@ -45,6 +45,11 @@ It lives here, in the module every check goes through, so that "is anything simu
 test of a list this module owns — never a look into ``sys.modules`` for a module another thread may
 still be executing (§7: concurrent first imports each get their own correct verdict)."""
 _VERDICTS_PER_CONTRACT = 64
+_DECLINED: "list[Any]" = [None]
+"""``(target, entry)`` whose fast check :func:`admitted` has just failed to prove, for the
+:func:`validate` of the same import that follows it: a refusal runs the fast check once (§11).
+Used once and by that import only; if threads interleave, the worst case is one more fast check
+(never a skipped judgement: a skipped fast check only means the judge decides)."""
 _READS_CALLER = NEEDS_CALLER_NAME | NEEDS_SOURCE
 
 
@@ -69,7 +74,10 @@ def admitted(target: "str", path: "str", frame: "FrameType | None") -> "bool":
         caller = find_caller(frame)
         if is_internal(caller, target, path):
             return True  # an internal import (§4): not evaluated
-    return _proved_compliant(entry, caller)
+    if _proved_compliant(entry, caller):
+        return True
+    _DECLINED[0] = (target, entry)
+    return False
 
 
 def validate(
@@ -90,6 +98,9 @@ def validate(
     a question it leaves to ``_check`` — are the models built and judged by ``_check``, whose
     verdict and messages are the ones the user sees.
     """
+    declined = _DECLINED[0]
+    if declined is not None:
+        _DECLINED[0] = None
     entry: Entry | None
     if isinstance(contract, str):
         entry = contract_entry(contract, None if read is None else read(contract))
@@ -108,7 +119,8 @@ def validate(
         from ._simulation import active_overrides
 
         overrides = active_overrides()
-    if entry is not None and not overrides and _proved_compliant(entry, caller):
+    just_declined = declined is not None and declined[1] is entry and declined[0] == target
+    if entry is not None and not overrides and not just_declined and _proved_compliant(entry, caller):
         return
     from ._check import check
     from ._context import live_context

@@ -524,3 +524,33 @@ def test_a_simulation_bypasses_the_compiled_check(project: Path) -> None:
     _validate.validate("plugin", str(contract), None)
     with simulate(os="freebsd"), pytest.raises(ContractViolation, match=r"runtime\.os"):
         _validate.validate("plugin", str(contract), None)
+
+
+def test_a_refusal_runs_the_fast_check_once(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guard asks ``admitted`` (fast check only), then ``validate`` on a decline: the fast
+    check that just failed is not run a second time before the judge words the refusal (§11)."""
+    contract = project / "plugin.contract.yml"
+    contract.write_text("runtime:\n  environment: {IMPORTSPY_T_ONCE: null}\n")
+    monkeypatch.delenv("IMPORTSPY_T_ONCE", raising=False)
+    runs: list[int] = []
+    original = _validate._proved_compliant
+
+    def counting(entry: object, caller: object) -> bool:
+        runs.append(1)
+        return original(entry, caller)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_validate, "_proved_compliant", counting)
+    assert not _validate.admitted("plugin", str(contract), None)
+    with pytest.raises(ContractViolation, match="IMPORTSPY_T_ONCE"):
+        _validate.validate("plugin", str(contract), None)
+    assert len(runs) == 1
+    # A validate that no declined admission precedes still takes the fast path first.
+    monkeypatch.setenv("IMPORTSPY_T_ONCE", "1")
+    _validate.validate("plugin", str(contract), None)
+    assert len(runs) == 2
+    # A decline is used once, by the validate of the same import only.
+    monkeypatch.delenv("IMPORTSPY_T_ONCE")
+    assert not _validate.admitted("plugin", str(contract), None)
+    monkeypatch.setenv("IMPORTSPY_T_ONCE", "1")
+    _validate.validate("other", str(contract), None)
+    assert len(runs) == 4

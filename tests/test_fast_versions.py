@@ -1,10 +1,11 @@
-"""The small PEP 440 evaluator (``_pep440``) must agree with packaging wherever it answers.
+"""The fast reading inside ``_versions.matches`` must agree with packaging wherever it answers.
 
-``_pep440`` keeps ``packaging`` (≈ 13 ms to import) off the contracted-import path; it is allowed to
-decline a question (``None``), never to answer it differently. So every test here compares it with
-the packaging-based reading that ``_versions`` used before (``_parse_requirement``): a table of the
-forms contracts write, then hypothesis properties over generated versions and requirements, many of
-them deliberately outside the subset the evaluator reads.
+The fast reading keeps ``packaging`` (≈ 13 ms to import) off the contracted-import path; it is
+allowed to decline a question (``None``, and ``matches`` then asks packaging), never to answer it
+differently. So every test here compares it with the packaging-only reading that ``_versions`` used
+before the two were merged (``_versions._read_requirement``): a table of the forms contracts
+write, then hypothesis properties over generated versions and requirements, many of them
+deliberately outside the subset the fast reading accepts.
 """
 
 from __future__ import annotations
@@ -14,24 +15,26 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from packaging.version import InvalidVersion, Version
 
-from importspy_hook import _pep440, _versions
+from importspy_hook import _versions
 
 
 def reference(requirement: str, actual: str) -> bool:
-    """What ``matches_version`` answered before the fast path: packaging only."""
-    parsed = _versions._parse_requirement(requirement)
-    version = _versions._parse_version(actual.strip())
-    if version is None:
-        return parsed.exact_strings is not None and actual.strip() in parsed.exact_strings
-    return bool(parsed.specifiers.contains(version, prereleases=True))
+    """What ``matches`` answered before the fast reading existed: packaging only."""
+    specifiers, exact_strings = _versions._read_requirement(requirement)
+    try:
+        version = Version(actual.strip())
+    except InvalidVersion:
+        return exact_strings is not None and actual.strip() in exact_strings
+    return bool(specifiers.contains(version, prereleases=True))
 
 
 def fast(requirement: str, actual: str) -> bool | None:
-    clauses = _pep440.parse_requirement(requirement)
-    version = _pep440.parse_version(actual.strip())
+    """The fast reading alone: None where ``matches`` would decline to packaging."""
+    clauses = _versions.parse_requirement(requirement)
+    version = _versions.parse_version(actual.strip())
     if clauses is None or version is None:
         return None
-    return _pep440.matches(clauses, version)
+    return _versions.decide(clauses, version)
 
 
 # --------------------------------------------------------------------------- table
@@ -86,7 +89,7 @@ CASES = [
 @pytest.mark.parametrize(("requirement", "actual", "expected"), CASES)
 def test_table(requirement: str, actual: str, expected: bool | None) -> None:
     assert fast(requirement, actual) is expected
-    assert _versions.matches_version(requirement, actual) is reference(requirement, actual)
+    assert _versions.matches(requirement, actual) is reference(requirement, actual)
     if expected is not None:
         assert reference(requirement, actual) is expected
 
@@ -111,7 +114,7 @@ DECLINED = [
 
 @pytest.mark.parametrize("requirement", DECLINED)
 def test_forms_outside_the_subset_are_left_to_packaging(requirement: str) -> None:
-    assert _pep440.parse_requirement(requirement) is None
+    assert _versions.parse_requirement(requirement) is None
 
 
 def test_invalid_requirements_keep_packagings_messages() -> None:
@@ -127,14 +130,14 @@ def test_invalid_requirements_keep_packagings_messages() -> None:
     "text", ["1.0-rc1", "v1.0", "1!1.0", "1.0+abc", "1.0c1", "1.0.post", "1..0", "1.", ""]
 )
 def test_versions_outside_the_subset_are_declined(text: str) -> None:
-    assert _pep440.parse_version(text) is None
+    assert _versions.parse_version(text) is None
 
 
 def test_unparsable_actual_versions_fall_back_to_exact_strings() -> None:
     # Not PEP 440 at all: packaging cannot order it, so only the exact pin matches.
     assert fast("==2.0", "2.0 custom build") is None
-    assert _versions.matches_version("==2.0", "2.0 custom build") is False
-    assert _versions.matches_version(">=1.0", "not a version") is False
+    assert _versions.matches("==2.0", "2.0 custom build") is False
+    assert _versions.matches(">=1.0", "not a version") is False
 
 
 # --------------------------------------------------------------------------- properties
@@ -197,29 +200,29 @@ def requirements(draw: st.DrawFn) -> str:
 @example("~=1.0", "1.0.post1.dev2")
 def test_agrees_with_packaging_whenever_it_answers(requirement: str, actual: str) -> None:
     answer = fast(requirement, actual)
-    if _pep440.parse_requirement(requirement) is not None:
+    if _versions.parse_requirement(requirement) is not None:
         # Whatever the fast parser reads is valid for packaging too (no new syntax accepted).
-        _versions._parse_requirement(requirement)
+        _versions._read_requirement(requirement)
     if answer is not None:
         assert answer is reference(requirement, actual), (requirement, actual)
     # And the public function, with or without the fast path, gives packaging's answer.
     try:
         expected = reference(requirement, actual)
-    except ValueError:
-        with pytest.raises(ValueError):
-            _versions.matches_version(requirement, actual)
+    except ValueError:  # malformed: reported by the parser, and it matches nothing
+        assert _versions.check_requirement_syntax(requirement) is not None
+        assert _versions.matches(requirement, actual) is False
     else:
-        assert _versions.matches_version(requirement, actual) is expected
+        assert _versions.matches(requirement, actual) is expected
 
 
 @settings(max_examples=800, deadline=None)
 @given(versions(), versions())
 def test_ordering_agrees_with_packaging(left: str, right: str) -> None:
-    ours_left, ours_right = _pep440.parse_version(left), _pep440.parse_version(right)
+    ours_left, ours_right = _versions.parse_version(left), _versions.parse_version(right)
     if ours_left is None or ours_right is None:
         return
     theirs_left, theirs_right = Version(left), Version(right)  # parsable: the subset is PEP 440
-    key_left, key_right = _pep440.sort_key(ours_left), _pep440.sort_key(ours_right)
+    key_left, key_right = _versions.sort_key(ours_left), _versions.sort_key(ours_right)
     assert (key_left < key_right) is (theirs_left < theirs_right)
     assert (key_left == key_right) is (theirs_left == theirs_right)
     assert ours_left[0] == theirs_left.release
@@ -228,12 +231,12 @@ def test_ordering_agrees_with_packaging(left: str, right: str) -> None:
 @settings(max_examples=500, deadline=None)
 @given(versions())
 def test_parsed_versions_are_what_packaging_reads(text: str) -> None:
-    ours = _pep440.parse_version(text)
+    ours = _versions.parse_version(text)
     if ours is None:
         return
     try:
         theirs = Version(text)
     except InvalidVersion:  # pragma: no cover - would be the bug this test exists for
-        pytest.fail(f"{text!r} read by _pep440 but invalid for packaging")
+        pytest.fail(f"{text!r} read by the fast reading but invalid for packaging")
     release, pre, post, dev = ours
     assert (release, pre, post, dev) == (theirs.release, theirs.pre, theirs.post, theirs.dev)
