@@ -22,7 +22,6 @@ annotations) only when a value of their type is met.
 """
 
 import os
-import re
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs milliseconds
 if TYPE_CHECKING:
@@ -48,81 +47,25 @@ __all__ = [
 # A misspelt OS would otherwise never match and silently refuse every importer — or, inside an
 # alternative, silently disable that alternative — so unknown names are contract errors. The
 # values are compared after the normalisation of ``_context`` (``macos`` ≡ ``darwin``).
-OS_NAMES = frozenset(
-    {
-        "linux",
-        "darwin",
-        "macos",
-        "mac",
-        "osx",
-        "macosx",
-        "windows",
-        "win32",
-        "nt",
-        "freebsd",
-        "openbsd",
-        "netbsd",
-        "sunos",
-        "aix",
-        "cygwin",
-        "emscripten",
-        "wasi",
-        "android",
-        "ios",
-    }
-)
-ARCH_NAMES = frozenset(
-    {
-        "x86_64",
-        "amd64",
-        "x86-64",
-        "x64",
-        "aarch64",
-        "arm64",
-        "armv8",
-        "armv8l",
-        "i386",
-        "i486",
-        "i586",
-        "i686",
-        "x86",
-        "arm",
-        "armv6l",
-        "armv7",
-        "armv7l",
-        "ppc",
-        "ppc64",
-        "ppc64le",
-        "s390x",
-        "riscv64",
-        "loongarch64",
-        "mips",
-        "mips64",
-        "sparc64",
-        "wasm32",
-    }
-)
-IMPLEMENTATION_NAMES = frozenset(
-    {
-        "cpython",
-        "pypy",
-        "graalpy",
-        "graalpython",
-        "ironpython",
-        "jython",
-        "micropython",
-        "brython",
-        "pyston",
-        "rustpython",
-        "nuitka",
-        "transcrypt",
-    }
-)
+OS_NAMES = frozenset({
+    "linux", "darwin", "macos", "mac", "osx", "macosx", "windows", "win32", "nt", "freebsd",
+    "openbsd", "netbsd", "sunos", "aix", "cygwin", "emscripten", "wasi", "android", "ios",
+})  # fmt: skip
+ARCH_NAMES = frozenset({
+    "x86_64", "amd64", "x86-64", "x64", "aarch64", "arm64", "armv8", "armv8l", "i386", "i486",
+    "i586", "i686", "x86", "arm", "armv6l", "armv7", "armv7l", "ppc", "ppc64", "ppc64le", "s390x",
+    "riscv64", "loongarch64", "mips", "mips64", "sparc64", "wasm32",
+})  # fmt: skip
+IMPLEMENTATION_NAMES = frozenset({
+    "cpython", "pypy", "graalpy", "graalpython", "ironpython", "jython", "micropython", "brython",
+    "pyston", "rustpython", "nuitka", "transcrypt",
+})  # fmt: skip
 ATTRIBUTE_TYPES = ("class", "instance")
 SCHEMA_VERSIONS = (1,)
 
-# PEP 508 distribution names (case-insensitive).
-_DISTRIBUTION_NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
+# PEP 508 distribution names (case-insensitive); compiled when first needed, so that reading the
+# table (a cache record's shape check could, on the import path) does not import ``re``.
+DISTRIBUTION_NAME_PATTERN = r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$"
 _OPERATORS = "<>=!~"
 
 
@@ -171,7 +114,9 @@ def not_a_distribution(name: "str") -> "str":
 
 
 def _distribution_problem(name: "str") -> "str | None":
-    return None if _DISTRIBUTION_NAME.match(name) else not_a_distribution(name)
+    import re  # cached by re itself after the first dependency
+
+    return None if re.match(DISTRIBUTION_NAME_PATTERN, name) else not_a_distribution(name)
 
 
 def _attribute_type_problem(kind: "str") -> "str | None":

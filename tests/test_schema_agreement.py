@@ -354,7 +354,7 @@ def test_keyed_entries_match_the_table(validator: jsonschema.Draft202012Validato
     """``NAME: {...}`` entries: the keys the table allows under a name, the name's own rule."""
     schema = validator.schema
     dependencies = _options(schema, schema["properties"]["dependencies"])[0]
-    assert dependencies["propertyNames"]["pattern"] == _schema._DISTRIBUTION_NAME.pattern
+    assert dependencies["propertyNames"]["pattern"] == _schema.DISTRIBUTION_NAME_PATTERN
     assert set(_object_of(schema, "Dependency")["properties"]) == set(KINDS["Dependency"].keyed)
     entry = _resolve(schema, schema["$defs"]["envEntry"])
     mapping = next(o for o in entry["anyOf"] if o.get("type") == "object")
@@ -373,11 +373,9 @@ def test_table_and_models_and_plain_form_have_the_same_fields() -> None:
         fields = [f.name for f in attrs.fields(model) if f.name not in ("line", "lines", "path")]
         assert set(fields) == set(kind.model_fields()), name
         assert set(_plain.FIELDS[name]) == set(kind.model_fields()), name
-        children = {
-            field.spells: (field.kind, field.many)
+        children = {  # an alias (``envs``) is read into the field it spells, of that field's kind
+            field.key: (field.kind, field.many)
             for field in kind.fields
-            if field.kind is not None and field.spells is not None
+            if field.kind is not None and field.spells == field.key
         }
-        if name == "System":  # ``envs`` is read into the one ``environment`` it spells
-            children["environment"] = ("Environment", False)
         assert _plain.CHILDREN.get(name, {}) == children, name
