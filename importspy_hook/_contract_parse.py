@@ -39,6 +39,33 @@ from ._cache import too_large as _too_large
 from ._errors import ContractError
 from ._plain import node as _node
 from ._plain import to_models
+from ._schema import (
+    ANNOTATION,
+    ARCH_NAMES,
+    BOOL,
+    ENV,
+    ENV_MAPPING,
+    ENV_NAME,
+    ENV_VALUE,
+    IMPLEMENTATION_NAMES,
+    KEYED,
+    KINDS,
+    MODULE_VERSION,
+    NAMED,
+    NAMES,
+    ONE_OR_LIST,
+    OS_NAMES,
+    REQUIREMENT,
+    SCHEMA_VERSION,
+    SCHEMA_VERSIONS,
+    TEXT_OR_ENTRY,
+    VALUE,
+    Field,
+    Kind,
+    Type,
+    not_a_distribution,
+    schema_version_problem,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ._contract_model import Contract
@@ -59,85 +86,6 @@ __all__ = [
 _MAX_NODE_VISITS = 250_000  # a 1 MiB file cannot hold more nodes than this without aliases
 _MAX_ALIAS_VISITS = 10_000  # visits of nodes already seen: what aliases multiply
 _MAX_DEPTH = 48  # the deepest legitimate contract nests about 16 levels
-
-# Accepted spellings (compared lower-case, ASCII only) of the names that have a closed vocabulary.
-# A misspelt OS would otherwise never match and silently refuse every importer — or, inside an
-# alternative, silently disable that alternative — so unknown names are contract errors. The
-# values are compared after the normalisation of ``_context`` (``macos`` ≡ ``darwin``).
-OS_NAMES = frozenset(
-    {
-        "linux",
-        "darwin",
-        "macos",
-        "mac",
-        "osx",
-        "macosx",
-        "windows",
-        "win32",
-        "nt",
-        "freebsd",
-        "openbsd",
-        "netbsd",
-        "sunos",
-        "aix",
-        "cygwin",
-        "emscripten",
-        "wasi",
-        "android",
-        "ios",
-    }
-)
-ARCH_NAMES = frozenset(
-    {
-        "x86_64",
-        "amd64",
-        "x86-64",
-        "x64",
-        "aarch64",
-        "arm64",
-        "armv8",
-        "armv8l",
-        "i386",
-        "i486",
-        "i586",
-        "i686",
-        "x86",
-        "arm",
-        "armv6l",
-        "armv7",
-        "armv7l",
-        "ppc",
-        "ppc64",
-        "ppc64le",
-        "s390x",
-        "riscv64",
-        "loongarch64",
-        "mips",
-        "mips64",
-        "sparc64",
-        "wasm32",
-    }
-)
-IMPLEMENTATION_NAMES = frozenset(
-    {
-        "cpython",
-        "pypy",
-        "graalpy",
-        "graalpython",
-        "ironpython",
-        "jython",
-        "micropython",
-        "brython",
-        "pyston",
-        "rustpython",
-        "nuitka",
-        "transcrypt",
-    }
-)
-ATTRIBUTE_TYPES = ("class", "instance")
-
-# PEP 508 distribution names (case-insensitive).
-_DISTRIBUTION_NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
 
 # Keys of ImportSpy's admission policies that this hook does not implement: refused with a clear
 # message rather than ignored, since ignoring them would silently drop a requirement.
@@ -438,21 +386,6 @@ _Reader = Callable[[Any, str, int], _T]
 
 
 
-def env_name_problem(name: str) -> str | None:
-    """Why ``name`` cannot name an environment variable of this process, or None (§6).
-
-    Shared by the parser and ``register()``: a name that holds ``=`` can never be set, and one the
-    OS cannot encode (a lone surrogate) cannot even be looked up — it would fail in the middle of a
-    check instead of where it is written.
-    """
-    if "=" in name:
-        return "an environment variable name cannot contain '='"
-    try:
-        os.fsencode(name)
-    except UnicodeError:
-        return "an environment variable name must be encodable by the operating system"
-    return None
-
 class _Abandoned(Exception):
     """Collecting only: the rest of a list item is not worth walking, and its error is recorded."""
 
@@ -645,17 +578,6 @@ class _Builder:
             self.fail(node, key, "must not be empty")
         return text
 
-    def annotation(self, node: Any, key: str, depth: int) -> str:
-        """An annotation: a string the engine can normalise (§6: one too deep for ``ast`` is an error
-        here, at its line and key, not a ``RecursionError`` when it is first compared)."""
-        text = self.string(node, key, depth)
-        from ._annotations import annotation_problem
-
-        problem = annotation_problem(text)
-        if problem is not None:
-            raise self.error(node, key, problem)
-        return text
-
     def boolean(self, node: Any, key: str, depth: int) -> bool:
         self.enter(node, key, depth)
         if not isinstance(node, self.Scalar) or _tag(node) != _BOOL:
@@ -670,24 +592,6 @@ class _Builder:
             self.fail(node, key, f"expected a single value, found {_kind(node)}")
             return "?"
         return str(node.value)
-
-    def version(self, node: Any, key: str, depth: int, *, requirement: bool = True) -> str:
-        """A version or specifier, read from the source text so ``3.10`` is never ``3.1``."""
-        self.enter(node, key, depth)
-        if not isinstance(node, self.Scalar) or _tag(node) not in (_STR, _INT, _FLOAT):
-            self.fail(node, key, f'expected a version such as "3.11", found {_kind(node)}')
-            return "0"
-        text = str(node.value).strip()
-        if not text:
-            self.fail(node, key, "must not be empty")
-            return "0"
-        if requirement or text[0] in "<>=!~":
-            from ._versions import check_requirement_syntax
-
-            problem = check_requirement_syntax(text)
-            if problem is not None:
-                self.fail(node, key, problem)
-        return text
 
     def value(self, node: Any, key: str, depth: int) -> tuple[object, str | None]:
         """A required value (variables, attributes, defaults): Python value and source text."""
@@ -705,83 +609,138 @@ class _Builder:
             result[_convert_scalar(key_node)] = self.value(value_node, _join(key, name), depth + 1)[0]
         return result
 
-    def vocabulary(self, node: Any, key: str, depth: int, names: frozenset[str], what: str) -> str:
-        text = self.string(node, key, depth)
-        if not text.isascii() or text.lower() not in names:
-            self.fail(node, key, f"unknown {what} {text!r} (expected one of: {', '.join(sorted(names))})")
+    def leaf(self, kind: Type, node: Any, key: str, depth: int) -> Any:
+        """A leaf value of ``kind``: its YAML form checked here, its rule taken from ``_schema``."""
+        if kind is BOOL:
+            return self.boolean(node, key, depth)
+        if kind is ENV_VALUE:
+            return self.scalar_text(node, key, depth)
+        if kind is SCHEMA_VERSION:
+            return self.schema_version(node, depth)
+        if kind is REQUIREMENT or kind is MODULE_VERSION:
+            text = self.version_text(node, key, depth)
+            if text is None:
+                return "0"
+        else:
+            text = self.string(node, key, depth)
+        rule = kind.rule
+        problem = None if rule is None else rule(text)
+        if problem is not None:
+            if kind is ANNOTATION:  # nothing to compare it with: the entry ends here
+                raise self.error(node, key, problem)
+            self.fail(node, key, problem)
         return text
 
-    # -- the contract ------------------------------------------------------------------------
-    def contract(self, node: Any) -> Node:
-        keys = (
-            "schema_version",
-            "policy_id",
-            "filename",
-            "version",
-            "variables",
-            "functions",
-            "classes",
-            "deployments",
-            "runtime",
-            "dependencies",
-            "importers",
-        )
-        if not isinstance(node, self.Mapping):
-            self.enter(node, "", 0)
-            raise self.error(node, "", f"a contract must be a mapping, found {_kind(node)}")
-        values, lines = self.entry(node, "", 0, keys)
-        depth = 1
-        fields = self.module_fields(values, "", depth)
-        if "schema_version" in values:
-            fields["schema_version"] = self.schema_version(values["schema_version"], depth)
-        if "policy_id" in values:
-            fields["policy_id"] = self.string(values["policy_id"], "policy_id", depth)
-        if "deployments" in values:
-            fields["deployments"] = self.listing(values["deployments"], "deployments", depth, self.deployment)
-        if "runtime" in values:
-            fields["runtime"] = self.runtime(values["runtime"], "runtime", depth)
-        if "dependencies" in values:
-            fields["dependencies"] = self.dependencies(values["dependencies"], "dependencies", depth)
-        if "importers" in values:
-            fields["importers"] = self.importers(values["importers"], "importers", depth)
-        return _node("Contract", **fields, line=self.line(node), lines=lines)
+    def version_text(self, node: Any, key: str, depth: int) -> str | None:
+        """A version or specifier, read from the source text so ``3.10`` is never ``3.1``."""
+        self.enter(node, key, depth)
+        if not isinstance(node, self.Scalar) or _tag(node) not in (_STR, _INT, _FLOAT):
+            self.fail(node, key, f'expected a version such as "3.11", found {_kind(node)}')
+            return None
+        text = str(node.value).strip()
+        if not text:
+            self.fail(node, key, "must not be empty")
+            return None
+        return text
 
     def schema_version(self, node: Any, depth: int) -> int:
         self.enter(node, "schema_version", depth)
-        if not isinstance(node, self.Scalar) or _tag(node) != _INT or _convert_scalar(node) != 1:
-            self.fail(
-                node,
-                "schema_version",
-                f"unsupported schema_version {node.value!r}; only 1 is known"
-                if isinstance(node, self.Scalar)
-                else f"expected 1, found {_kind(node)}",
-            )
+        if not isinstance(node, self.Scalar):
+            self.fail(node, "schema_version", f"expected 1, found {_kind(node)}")
+        elif _tag(node) != _INT or _convert_scalar(node) not in SCHEMA_VERSIONS:
+            self.fail(node, "schema_version", schema_version_problem(repr(node.value)))
         return 1
 
-    def module_fields(self, values: Mapping[str, Any], key: str, depth: int) -> dict[str, Any]:
-        fields: dict[str, Any] = {}
-        if "filename" in values:
-            fields["filename"] = self.string(values["filename"], _join(key, "filename"), depth)
-        if "version" in values:
-            fields["version"] = self.version(
-                values["version"], _join(key, "version"), depth, requirement=False
-            )
-        if "variables" in values:
-            fields["variables"] = self.variables(values["variables"], _join(key, "variables"), depth)
-        if "functions" in values:
-            fields["functions"] = self.listing(
-                values["functions"], _join(key, "functions"), depth, self.function
-            )
-        if "classes" in values:
-            fields["classes"] = self.listing(values["classes"], _join(key, "classes"), depth, self.klass)
-        return fields
+    # -- the contract: a walk directed by the table of ``_schema`` ------------------------------
+    def contract(self, node: Any) -> Node:
+        if not isinstance(node, self.Mapping):
+            self.enter(node, "", 0)
+            raise self.error(node, "", f"a contract must be a mapping, found {_kind(node)}")
+        return self.node(node, "", 0, "Contract")
 
-    def module(self, node: Any, key: str, depth: int) -> Node:
-        keys = ("filename", "version", "variables", "functions", "classes")
-        values, lines = self.entry(node, key, depth, keys)
-        fields = self.module_fields(values, key, depth + 1)
-        return _node("Module", **fields, line=self.line(node), lines=lines)
+    def node(self, node: Any, key: str, depth: int, kind: str) -> Node:
+        """An entry of ``kind``: a mapping whose keys, and how each is read, the table says."""
+        table = KINDS[kind]
+        values, lines = self.entry(node, key, depth, table.keys, table.required)
+        return self.fill(table, node, values, lines, key, depth + 1, self.line(node))
 
+    def fill(
+        self,
+        table: Kind,
+        node: Any,
+        values: Mapping[str, Any],
+        lines: dict[str, int],
+        key: str,
+        depth: int,
+        line: int,
+        fields: dict[str, Any] | None = None,
+    ) -> Node:
+        """The plain node of an entry whose keys were read: each field read as its type says."""
+        fields = {} if fields is None else fields
+        self.aliases(table, node, values, lines, key)
+        for field in table.fields:
+            if field.key in values:
+                self.field(field, values[field.key], _join(key, field.key), depth, fields, lines)
+        if table.rule is not None:
+            problem = table.rule(fields.get)
+            if problem is not None:
+                self.fail(node, key, problem)
+        return _node(table.name, **fields, line=line, lines=lines)
+
+    def aliases(
+        self, table: Kind, node: Any, values: Mapping[str, Any], lines: dict[str, int], key: str
+    ) -> None:
+        """An alias and the key it spells are not both given (where each is refused: pinned)."""
+        if table.name == "Argument" and "value" in values and "default" in values:
+            self.fail(node, key, "give the default as 'value' or 'default', not both")
+        elif table.name == "System" and "environment" in values and "envs" in values:
+            self.fail(values["envs"], _join(key, "envs"), "'envs' is the old name of 'environment'; give one")
+
+    def field(
+        self, field: Field, node: Any, key: str, depth: int, fields: dict[str, Any], lines: dict[str, int]
+    ) -> None:
+        """Read one key of an entry into ``fields`` (under the model field it spells)."""
+        target = field.spells
+        if target is not None and target != field.key and target in fields:
+            return  # an alias of a key already read (collecting only: the conflict was reported)
+        kind, layout = field.type, field.layout
+        value: Any
+        if kind is VALUE:
+            value, fields["value_text"] = self.value(node, key, depth)
+            if target != field.key and target not in lines:
+                lines[target or field.key] = lines[field.key]
+        elif kind is not None:
+            if not field.many:
+                value = self.leaf(kind, node, key, depth)
+            elif layout == ONE_OR_LIST and not isinstance(node, self.Sequence):
+                value = (self.leaf(kind, node, key, depth),)
+            else:
+                value = self.listing(node, key, depth, lambda n, k, d: self.leaf(kind, n, k, d))
+        elif layout == NAMED:
+            value = self.variables(node, key, depth)
+        elif layout == TEXT_OR_ENTRY:
+            value = self.listing(node, key, depth, self.superclass)
+        elif layout == NAMES:
+            value = self.listing(node, key, depth, self.secret_name)
+        elif layout == KEYED:
+            value = self.keyed(node, key, depth, KINDS[field.kind or ""])
+        elif layout == ENV_MAPPING:
+            value = self.env_only_mapping(node, key, depth)
+        elif layout == ENV:
+            value = self.env_variables(node, key, depth)
+            if target != field.key:  # ImportSpy's earlier ``envs: {NAME: value}`` of a system
+                line = lines[field.key]
+                value = _node("Environment", variables=value, line=line, lines={"variables": line})
+                lines[target or field.key] = line
+        elif field.many:
+            child = field.kind or ""
+            value = self.listing(node, key, depth, lambda n, k, d: self.node(n, k, d, child))
+        else:
+            value = self.node(node, key, depth, field.kind or "")
+        if target is not None:
+            fields[target] = value
+
+    # -- the layouts of ImportSpy's older and shorter forms -------------------------------------
     def variables(self, node: Any, key: str, depth: int) -> tuple[Node, ...]:
         if isinstance(node, self.Mapping):  # ImportSpy's older form: {name: value}
             result = []
@@ -792,268 +751,65 @@ class _Builder:
                     value, text = self.value(value_node, where, depth + 1)
                 result.append(_node("Variable", name, value=value, value_text=text, line=self.line(key_node)))
             return tuple(result)
-        return self.listing(node, key, depth, self.variable)
-
-    def variable(self, node: Any, key: str, depth: int) -> Node:
-        values, lines = self.entry(node, key, depth, ("name", "annotation", "value"), ("name",))
-        fields = self.named_value_fields(values, key, depth + 1)
-        return _node("Variable", **fields, line=self.line(node), lines=lines)
-
-    def named_value_fields(self, values: Mapping[str, Any], key: str, depth: int) -> dict[str, Any]:
-        fields: dict[str, Any] = {"name": self.string(values["name"], _join(key, "name"), depth)}
-        if "annotation" in values:
-            fields["annotation"] = self.annotation(values["annotation"], _join(key, "annotation"), depth)
-        for value_key in ("value", "default"):
-            if value_key in values:
-                fields["value"], fields["value_text"] = self.value(
-                    values[value_key], _join(key, value_key), depth
-                )
-        return fields
-
-    def argument(self, node: Any, key: str, depth: int) -> Node:
-        keys = ("name", "annotation", "value", "default")
-        values, lines = self.entry(node, key, depth, keys, ("name",))
-        if "value" in values and "default" in values:
-            self.fail(node, key, "give the default as 'value' or 'default', not both")
-        fields = self.named_value_fields(values, key, depth + 1)
-        if "default" in lines and "value" not in lines:
-            lines["value"] = lines["default"]
-        return _node("Argument", **fields, line=self.line(node), lines=lines)
-
-    def function(self, node: Any, key: str, depth: int) -> Node:
-        keys = ("name", "arguments", "return_annotation")
-        values, lines = self.entry(node, key, depth, keys, ("name",))
-        fields: dict[str, Any] = {"name": self.string(values["name"], _join(key, "name"), depth + 1)}
-        if "arguments" in values:
-            fields["arguments"] = self.listing(
-                values["arguments"], _join(key, "arguments"), depth + 1, self.argument
-            )
-        if "return_annotation" in values:
-            fields["return_annotation"] = self.annotation(
-                values["return_annotation"], _join(key, "return_annotation"), depth + 1
-            )
-        return _node("Function", **fields, line=self.line(node), lines=lines)
-
-    def attribute(self, node: Any, key: str, depth: int) -> Node:
-        keys = ("name", "type", "annotation", "value")
-        values, lines = self.entry(node, key, depth, keys, ("name",))
-        fields = self.named_value_fields(values, key, depth + 1)
-        if "type" in values:
-            kind = self.string(values["type"], _join(key, "type"), depth + 1)
-            if kind not in ATTRIBUTE_TYPES:
-                self.fail(
-                    values["type"], _join(key, "type"), f"expected 'class' or 'instance', found {kind!r}"
-                )
-            fields["type"] = kind
-        return _node("Attribute", **fields, line=self.line(node), lines=lines)
+        return self.listing(node, key, depth, lambda n, k, d: self.node(n, k, d, "Variable"))
 
     def superclass(self, node: Any, key: str, depth: int) -> Node:
         if isinstance(node, self.Mapping):  # ImportSpy 0.5 writes {name: Base}
-            values, lines = self.entry(node, key, depth, ("name",), ("name",))
-            name = self.string(values["name"], _join(key, "name"), depth + 1)
-            return _node("Superclass", name, line=self.line(node), lines=lines)
+            return self.node(node, key, depth, "Superclass")
         return _node("Superclass", self.string(node, key, depth), line=self.line(node))
 
-    def klass(self, node: Any, key: str, depth: int) -> Node:
-        keys = ("name", "attributes", "methods", "superclasses")
-        values, lines = self.entry(node, key, depth, keys, ("name",))
-        fields: dict[str, Any] = {"name": self.string(values["name"], _join(key, "name"), depth + 1)}
-        if "attributes" in values:
-            fields["attributes"] = self.listing(
-                values["attributes"], _join(key, "attributes"), depth + 1, self.attribute
-            )
-        if "methods" in values:
-            fields["methods"] = self.listing(
-                values["methods"], _join(key, "methods"), depth + 1, self.function
-            )
-        if "superclasses" in values:
-            fields["superclasses"] = self.listing(
-                values["superclasses"], _join(key, "superclasses"), depth + 1, self.superclass
-            )
-        return _node("Class", **fields, line=self.line(node), lines=lines)
-
-    # -- deployments -------------------------------------------------------------------------
-    def deployment(self, node: Any, key: str, depth: int) -> Node:
-        values, lines = self.entry(node, key, depth, ("arch", "systems"))
-        fields: dict[str, Any] = {}
-        if "arch" in values:
-            fields["arch"] = self.vocabulary(
-                values["arch"], _join(key, "arch"), depth + 1, ARCH_NAMES, "architecture"
-            )
-        if "systems" in values:
-            fields["systems"] = self.listing(values["systems"], _join(key, "systems"), depth + 1, self.system)
-        return _node("Deployment", **fields, line=self.line(node), lines=lines)
-
-    def system(self, node: Any, key: str, depth: int) -> Node:
-        values, lines = self.entry(node, key, depth, ("os", "environment", "envs", "pythons"))
-        fields: dict[str, Any] = {}
-        if "os" in values:
-            fields["os"] = self.vocabulary(
-                values["os"], _join(key, "os"), depth + 1, OS_NAMES, "operating system"
-            )
-        if "environment" in values and "envs" in values:
-            self.fail(values["envs"], _join(key, "envs"), "'envs' is the old name of 'environment'; give one")
-        if "environment" in values:
-            fields["environment"] = self.environment(
-                values["environment"], _join(key, "environment"), depth + 1
-            )
-        elif "envs" in values:  # ImportSpy's earlier spelling: envs: {NAME: value}
-            where = _join(key, "envs")
-            variables = self.env_variables(values["envs"], where, depth + 1)
-            fields["environment"] = _node(
-                "Environment", variables=variables, line=lines["envs"], lines={"variables": lines["envs"]}
-            )
-            lines["environment"] = lines["envs"]
-        if "pythons" in values:
-            fields["pythons"] = self.listing(values["pythons"], _join(key, "pythons"), depth + 1, self.python)
-        return _node("System", **fields, line=self.line(node), lines=lines)
-
-    def environment(self, node: Any, key: str, depth: int) -> Node:
-        values, lines = self.entry(node, key, depth, ("variables", "secrets"))
-        fields: dict[str, Any] = {}
-        if "variables" in values:
-            fields["variables"] = self.env_variables(values["variables"], _join(key, "variables"), depth + 1)
-        if "secrets" in values:
-            fields["secrets"] = self.listing(
-                values["secrets"], _join(key, "secrets"), depth + 1, self.secret_name
-            )
-        return _node("Environment", **fields, line=self.line(node), lines=lines)
-
     def secret_name(self, node: Any, key: str, depth: int) -> Node:
-        return _node("EnvVariable", self.env_name(node, key, depth), secret=True, line=self.line(node))
-
-    def env_name(self, node: Any, key: str, depth: int) -> str:
-        name = self.string(node, key, depth)
-        problem = env_name_problem(name)
-        if problem is not None:
-            self.fail(node, key, problem)
-        return name
+        name = self.leaf(ENV_NAME, node, key, depth)
+        return _node("EnvVariable", name, secret=True, line=self.line(node))
 
     def env_variables(self, node: Any, key: str, depth: int) -> tuple[Node, ...]:
         if isinstance(node, self.Mapping):  # {NAME: value}; null = presence only
-            return self.env_mapping(node, key, depth)
+            return self.keyed(node, key, depth, KINDS["EnvVariable"])
         return self.listing(node, key, depth, self.env_variable)
 
-    def env_mapping(self, node: Any, key: str, depth: int) -> tuple[Node, ...]:
-        result = []
-        for name, (key_node, value_node) in self.mapping(node, key, depth).items():
-            where = _join(key, name)
-            self.env_name(key_node, where, depth + 1)
-            line = self.line(key_node)
-            if isinstance(value_node, self.Mapping):  # {NAME: {value: ..., secret: true}}
-                values, lines = self.entry(value_node, where, depth + 1, ("value", "secret"))
-                result.append(self.env_fields(name, values, lines, where, depth + 2, line))
-            elif self.is_null(value_node):
-                self.enter(value_node, where, depth + 1)
-                result.append(_node("EnvVariable", name, line=line))
-            else:
-                text = self.scalar_text(value_node, where, depth + 1)
-                result.append(_node("EnvVariable", name, value=text, line=line, lines={"value": line}))
-        return tuple(result)
-
     def env_variable(self, node: Any, key: str, depth: int) -> Node:
-        keys = ("name", "value", "secret", "annotation")
-        values, lines = self.entry(node, key, depth, keys, ("name",))
-        name = self.env_name(values["name"], _join(key, "name"), depth + 1)
-        if "annotation" in values:  # ImportSpy documents it; environment values are always text
-            self.string(values["annotation"], _join(key, "annotation"), depth + 1)
-        return self.env_fields(name, values, lines, key, depth + 1, self.line(node))
+        plain = self.node(node, key, depth, "EnvVariable")
+        plain[1].setdefault("value", None)  # the plain form always states both
+        plain[1].setdefault("secret", False)
+        return plain
 
-    def env_fields(
-        self, name: str, values: Mapping[str, Any], lines: dict[str, int], key: str, depth: int, line: int
-    ) -> Node:
-        value = None
-        if "value" in values:
-            value = self.scalar_text(values["value"], _join(key, "value"), depth)
-        secret = False
-        if "secret" in values:
-            secret = self.boolean(values["secret"], _join(key, "secret"), depth)
-        return _node("EnvVariable", name, value=value, secret=secret, line=line, lines=lines)
+    def env_only_mapping(self, node: Any, key: str, depth: int) -> tuple[Node, ...]:
+        """``runtime.environment``: only the mapping form (a list there is ImportSpy 0.4's layout
+        of ``systems[].environment``, a likely confusion, so it gets its own message)."""
+        if not isinstance(node, self.Mapping):
+            self.enter(node, key, depth)
+            self.fail(node, key, f"expected a mapping of NAME: value, found {_kind(node)}")
+            return ()
+        return self.keyed(node, key, depth, KINDS["EnvVariable"])
 
-    def python(self, node: Any, key: str, depth: int) -> Node:
-        values, lines = self.entry(node, key, depth, ("version", "interpreter", "modules"))
-        fields: dict[str, Any] = {}
-        if "version" in values:
-            fields["version"] = self.version(values["version"], _join(key, "version"), depth + 1)
-        if "interpreter" in values:
-            fields["interpreter"] = self.vocabulary(
-                values["interpreter"],
-                _join(key, "interpreter"),
-                depth + 1,
-                IMPLEMENTATION_NAMES,
-                "interpreter",
-            )
-        if "modules" in values:
-            fields["modules"] = self.listing(values["modules"], _join(key, "modules"), depth + 1, self.module)
-        return _node("Python", **fields, line=self.line(node), lines=lines)
-
-    # -- runtime, dependencies, importers ----------------------------------------------------
-    def runtime(self, node: Any, key: str, depth: int) -> Node:
-        keys = ("python", "os", "architecture", "implementation", "environment")
-        values, lines = self.entry(node, key, depth, keys)
-        fields: dict[str, Any] = {}
-        if "python" in values:
-            fields["python"] = self.version(values["python"], _join(key, "python"), depth + 1)
-        for name, vocabulary, what in (
-            ("os", OS_NAMES, "operating system"),
-            ("architecture", ARCH_NAMES, "architecture"),
-            ("implementation", IMPLEMENTATION_NAMES, "implementation"),
-        ):
-            if name in values:
-                fields[name] = self.names(values[name], _join(key, name), depth + 1, vocabulary, what)
-        if "environment" in values:
-            where = _join(key, "environment")
-            self.enter(values["environment"], where, depth + 1)
-            if not isinstance(values["environment"], self.Mapping):
-                self.fail(
-                    values["environment"],
-                    where,
-                    f"expected a mapping of NAME: value, found {_kind(values['environment'])}",
-                )
-            else:
-                fields["environment"] = self.env_mapping(values["environment"], where, depth + 1)
-        return _node("Runtime", **fields, line=self.line(node), lines=lines)
-
-    def names(
-        self, node: Any, key: str, depth: int, vocabulary: frozenset[str], what: str
-    ) -> tuple[str, ...]:
-        """A list of names, or one name (the short form ``os: linux``)."""
-        if isinstance(node, self.Sequence):
-            return self.listing(node, key, depth, lambda n, k, d: self.vocabulary(n, k, d, vocabulary, what))
-        return (self.vocabulary(node, key, depth, vocabulary, what),)
-
-    def dependencies(self, node: Any, key: str, depth: int) -> tuple[Node, ...]:
+    def keyed(self, node: Any, key: str, depth: int, table: Kind) -> tuple[Node, ...]:
+        """Entries written under their name: ``NAME: null``, ``NAME: {the kind's other keys}``,
+        and for environment variables ``NAME: value`` (the value as written)."""
+        name_type = table.fields[0].type
+        environment = table.name == "EnvVariable"
         result = []
         for name, (key_node, value_node) in self.mapping(node, key, depth).items():
             where = _join(key, name)
             self.enter(key_node, where, depth + 1)
-            if _tag(key_node) != _STR or not _DISTRIBUTION_NAME.match(name):
-                self.fail(key_node, where, f"{name!r} is not a distribution name (PEP 508)")
+            problem = name_type.rule(name) if name_type is not None and name_type.rule else None
+            if problem is None and _tag(key_node) != _STR and not environment:
+                problem = not_a_distribution(name)
+            if problem is not None:
+                self.fail(key_node, where, problem)
             line = self.line(key_node)
+            fields: dict[str, Any] = {"name": name}
+            if environment:
+                fields.update(value=None, secret=False)
             if self.is_null(value_node):
                 self.enter(value_node, where, depth + 1)
-                result.append(_node("Dependency", name, line=line))
-                continue
-            values, lines = self.entry(value_node, where, depth + 1, ("version", "required", "allowed"))
-            fields: dict[str, Any] = {}
-            if "version" in values:
-                fields["version"] = self.version(values["version"], _join(where, "version"), depth + 2)
-            for flag in ("required", "allowed"):
-                if flag in values:
-                    fields[flag] = self.boolean(values[flag], _join(where, flag), depth + 2)
-            if fields.get("required") and fields.get("allowed") is False:
-                self.fail(value_node, where, "a dependency cannot be both required and not allowed")
-            result.append(_node("Dependency", name, **fields, line=line, lines=lines))
+                result.append(_node(table.name, **fields, line=line))
+            elif environment and not isinstance(value_node, self.Mapping):
+                fields["value"] = self.scalar_text(value_node, where, depth + 1)
+                result.append(_node(table.name, **fields, line=line, lines={"value": line}))
+            else:
+                values, lines = self.entry(value_node, where, depth + 1, table.keyed)
+                result.append(self.fill(table, value_node, values, lines, where, depth + 2, line, fields))
         return tuple(result)
-
-    def importers(self, node: Any, key: str, depth: int) -> Node:
-        values, lines = self.entry(node, key, depth, ("allow", "deny"))
-        fields: dict[str, Any] = {}
-        for name in ("allow", "deny"):
-            if name in values:
-                fields[name] = self.listing(values[name], _join(key, name), depth + 1, self.string)
-        return _node("Importers", **fields, line=self.line(node), lines=lines)
-
 
 def _join(key: str, name: str) -> str:
     return f"{key}.{name}" if key else name

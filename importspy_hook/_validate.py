@@ -231,123 +231,14 @@ def unregister(module_name: "str") -> "None":
 
 
 def _check_model(contract: "Contract", where: "str") -> "None":
-    """The parser's value checks, for a contract that did not come from a file."""
-    from ._contract_parse import ARCH_NAMES, ATTRIBUTE_TYPES, IMPLEMENTATION_NAMES, OS_NAMES, env_name_problem
+    """The checks of a contract file, for a contract that did not come from one.
+
+    Every key and value rule lives in ``_schema`` (one table for the parser and for this); a
+    contract built from the models has no positions, so the error names ``where`` and the key.
+    """
     from ._errors import ContractError
+    from ._schema import model_problem
 
-    def fail(key: "str", reason: "str") -> "None":
-        raise ContractError(where, 0, 0, key, reason)
-
-    def name(value: "Any", key: "str") -> "None":
-        if not isinstance(value, str) or not value.strip():
-            fail(key, f"expected a non-empty string, found {value!r}")
-
-    def optional_text(value: "Any", key: "str") -> "None":
-        if value is not None:
-            name(value, key)
-
-    def annotation(value: "Any", key: "str") -> "None":
-        optional_text(value, key)
-        if value is not None:
-            from ._annotations import annotation_problem
-
-            problem = annotation_problem(value)
-            if problem is not None:
-                fail(key, problem)
-
-    def requirement(value: "Any", key: "str", *, exact_allowed: "bool" = False) -> "None":
-        if value is None:
-            return
-        name(value, key)
-        if exact_allowed and value.strip()[:1] not in ("<", ">", "=", "!", "~"):
-            return
-        from ._versions import check_requirement_syntax
-
-        problem = check_requirement_syntax(value)
-        if problem is not None:
-            fail(key, problem)
-
-    def vocabulary(value: "Any", key: "str", names: "frozenset[str]", what: "str") -> "None":
-        name(value, key)
-        if not value.isascii() or value.lower() not in names:
-            fail(key, f"unknown {what} {value!r} (expected one of: {', '.join(sorted(names))})")
-
-    def module(entry: "Any", prefix: "str") -> "None":
-        optional_text(entry.filename, f"{prefix}filename")
-        requirement(entry.version, f"{prefix}version", exact_allowed=True)
-        for index, variable in enumerate(entry.variables or ()):
-            name(variable.name, f"{prefix}variables[{index}].name")
-            annotation(variable.annotation, f"{prefix}variables[{index}].annotation")
-        for index, function in enumerate(entry.functions or ()):
-            signature(function, f"{prefix}functions[{index}]")
-        for index, klass in enumerate(entry.classes or ()):
-            key = f"{prefix}classes[{index}]"
-            name(klass.name, f"{key}.name")
-            for number, attribute in enumerate(klass.attributes or ()):
-                name(attribute.name, f"{key}.attributes[{number}].name")
-                annotation(attribute.annotation, f"{key}.attributes[{number}].annotation")
-                if attribute.type is not None and attribute.type not in ATTRIBUTE_TYPES:
-                    fail(f"{key}.attributes[{number}].type", "expected 'class' or 'instance'")
-            for number, method in enumerate(klass.methods or ()):
-                signature(method, f"{key}.methods[{number}]")
-            for number, superclass in enumerate(klass.superclasses or ()):
-                name(superclass.name, f"{key}.superclasses[{number}]")
-
-    def signature(function: "Any", key: "str") -> "None":
-        name(function.name, f"{key}.name")
-        annotation(function.return_annotation, f"{key}.return_annotation")
-        for index, argument in enumerate(function.arguments or ()):
-            name(argument.name, f"{key}.arguments[{index}].name")
-            annotation(argument.annotation, f"{key}.arguments[{index}].annotation")
-
-    def environment(variables: "Any", key: "str") -> "None":
-        for index, variable in enumerate(variables or ()):
-            name(variable.name, f"{key}[{index}].name")
-            problem = env_name_problem(variable.name)
-            if problem is not None:
-                fail(f"{key}[{index}].name", problem)
-            if variable.value is not None and not isinstance(variable.value, str):
-                fail(f"{key}[{index}].value", "an environment value must be a string")
-
-    if contract.schema_version not in (None, 1):
-        fail("schema_version", f"unsupported schema_version {contract.schema_version!r}; only 1 is known")
-    optional_text(contract.policy_id, "policy_id")
-    module(contract, "")
-    for index, deployment in enumerate(contract.deployments or ()):
-        key = f"deployments[{index}]"
-        if deployment.arch is not None:
-            vocabulary(deployment.arch, f"{key}.arch", ARCH_NAMES, "architecture")
-        for number, system in enumerate(deployment.systems or ()):
-            skey = f"{key}.systems[{number}]"
-            if system.os is not None:
-                vocabulary(system.os, f"{skey}.os", OS_NAMES, "operating system")
-            if system.environment is not None:
-                environment(system.environment.variables, f"{skey}.environment.variables")
-                environment(system.environment.secrets, f"{skey}.environment.secrets")
-            for count, python in enumerate(system.pythons or ()):
-                pkey = f"{skey}.pythons[{count}]"
-                requirement(python.version, f"{pkey}.version")
-                if python.interpreter is not None:
-                    vocabulary(python.interpreter, f"{pkey}.interpreter", IMPLEMENTATION_NAMES, "interpreter")
-                for last, entry in enumerate(python.modules or ()):
-                    module(entry, f"{pkey}.modules[{last}].")
-    runtime = contract.runtime
-    if runtime is not None:
-        requirement(runtime.python, "runtime.python")
-        for field, names, what in (
-            ("os", OS_NAMES, "operating system"),
-            ("architecture", ARCH_NAMES, "architecture"),
-            ("implementation", IMPLEMENTATION_NAMES, "implementation"),
-        ):
-            for index, value in enumerate(getattr(runtime, field) or ()):
-                vocabulary(value, f"runtime.{field}[{index}]", names, what)
-        environment(runtime.environment, "runtime.environment")
-    for dependency in contract.dependencies or ():
-        name(dependency.name, "dependencies")
-        requirement(dependency.version, f"dependencies.{dependency.name}.version")
-        if dependency.required and not dependency.allowed:
-            fail(f"dependencies.{dependency.name}", "a dependency cannot be both required and not allowed")
-    if contract.importers is not None:
-        for field in ("allow", "deny"):
-            for index, pattern in enumerate(getattr(contract.importers, field) or ()):
-                name(pattern, f"importers.{field}[{index}]")
+    problem = model_problem(contract)
+    if problem is not None:
+        raise ContractError(where, 0, 0, *problem)

@@ -19,13 +19,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from importspy_hook._contract_parse import (
-    ARCH_NAMES,
-    IMPLEMENTATION_NAMES,
-    OS_NAMES,
-    parse_contract,
-)
+from importspy_hook import _schema
+from importspy_hook._contract_parse import parse_contract
 from importspy_hook._errors import ContractError
+from importspy_hook._schema import ARCH_NAMES, IMPLEMENTATION_NAMES, KINDS, OS_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "contracts" / "contract.schema.json"
@@ -217,3 +214,168 @@ def test_schema_describes_every_key_for_editors(validator: jsonschema.Draft20201
 
     assert [key for key, value in top.items() if not described(value)] == []
     assert [name for name, value in schema["$defs"].items() if not described(value)] == []
+
+
+# --------------------------------------------------------------------------- field by field
+
+# Where each kind of the table is described in the JSON Schema (Importers is written inline).
+_DEFINITIONS = {
+    "Module": "module",
+    "Variable": "variable",
+    "Argument": "argument",
+    "Function": "function",
+    "Attribute": "attribute",
+    "Superclass": "superclass",
+    "Class": "class",
+    "Deployment": "deployment",
+    "System": "system",
+    "Environment": "environment",
+    "EnvVariable": "envVariable",
+    "Python": "python",
+    "Runtime": "runtime",
+    "Dependency": "dependency",
+}
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node and len(node) <= 2:  # a reference (with at most a description)
+        node = schema["$defs"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def _options(schema: dict[str, Any], node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The alternatives a property accepts, named definitions kept as references, null dropped."""
+    result: list[dict[str, Any]] = []
+    for option in node.get("anyOf", [node]):
+        if option.get("type") == "null":
+            continue
+        if "anyOf" in option:
+            result.extend(_options(schema, option))
+        elif _ref(option) in _LAYOUTS:
+            result.extend(_options(schema, _resolve(schema, option)))
+        else:
+            result.append(option)
+    return result
+
+
+_LAYOUTS = {"variables", "envVariables"}  # definitions of the YAML layouts, not of one value
+
+
+def _ref(option: dict[str, Any]) -> str | None:
+    ref = option.get("$ref")
+    return None if ref is None else str(ref).rsplit("/", 1)[1]
+
+
+def _object_of(schema: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The JSON Schema object that describes an entry of ``kind`` (its mapping form)."""
+    if kind == "Contract":
+        return schema
+    if kind == "Importers":
+        return next(o for o in _options(schema, schema["properties"]["importers"]) if "properties" in o)
+    node = _resolve(schema, schema["$defs"][_DEFINITIONS[kind]])
+    return next(o for o in _options(schema, node) if o.get("type") == "object" or "properties" in o)
+
+
+def _leaf_accepted(schema: dict[str, Any], field: _schema.Field, option: dict[str, Any]) -> bool:
+    kind = field.type
+    assert kind is not None
+    if kind.schema is not None:
+        return _ref(option) == kind.schema
+    if kind is _schema.BOOL:
+        return "boolean" in option.get("type", ())
+    if kind is _schema.SCHEMA_VERSION:
+        return option.get("const") == 1
+    if kind is _schema.ATTRIBUTE_TYPE:
+        return set(option.get("enum", ())) - {None} == set(_schema.ATTRIBUTE_TYPES)
+    if kind is _schema.DISTRIBUTION:
+        return False  # a key, not a value: see test_keyed_entries_match_the_table
+    raise AssertionError(f"no JSON Schema form known for {kind}")
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_has_the_keys_of_the_table(validator: jsonschema.Draft202012Validator, kind: str) -> None:
+    """Same keys, same required keys, nothing else accepted: a key added to one is added to both."""
+    schema = validator.schema
+    table = KINDS[kind]
+    entry = _object_of(schema, kind)
+    assert entry.get("additionalProperties") is False, kind
+    keys = table.keyed if table.keyed and "name" not in entry["properties"] else table.keys
+    assert set(entry["properties"]) == set(keys), kind
+    required = [key for key in table.required if key in keys]
+    assert sorted(entry.get("required", ())) == sorted(required), kind
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_field_has_the_type_of_the_table(validator: jsonschema.Draft202012Validator, kind: str) -> None:
+    """Each field's value: its leaf type's definition, or its child kind's (one, a list, or the
+    YAML layouts the table names: a mapping form, a single name for a list, names or entries)."""
+    schema = validator.schema
+    properties = _object_of(schema, kind)["properties"]
+    for field in KINDS[kind].fields:
+        if field.key not in properties:  # the name of an entry written under it: its key
+            assert field.key == "name" and KINDS[kind].keyed, kind
+            continue
+        options = _options(schema, properties[field.key])
+        arrays = [o for o in options if o.get("type") == "array"]
+        singles = [o for o in options if o.get("type") != "array"]
+        where = f"{kind}.{field.key}"
+        if field.type is _schema.VALUE:
+            assert _ref(_object_of(schema, kind)["properties"][field.key]) == "value", where
+            continue
+        if field.type is not None:
+            if field.many:
+                assert [_leaf_accepted(schema, field, a["items"]) for a in arrays] == [True], where
+            if not field.many or field.layout == _schema.ONE_OR_LIST:
+                assert any(_leaf_accepted(schema, field, o) for o in singles), where
+            else:
+                assert singles == [], where
+            continue
+        child = field.kind or ""
+        if not field.many:
+            if child == "Importers":  # written inline
+                assert singles == [_object_of(schema, child)], where
+            else:
+                assert [_ref(o) for o in singles] == [_DEFINITIONS[child]], where
+            continue
+        if field.layout == _schema.KEYED or field.layout == _schema.ENV_MAPPING:
+            assert arrays == [], where
+        elif field.layout == _schema.NAMES:
+            assert [_ref(a["items"]) for a in arrays] == ["envName"], where
+        else:
+            assert [_ref(a["items"]) for a in arrays] == [_DEFINITIONS[child]], where
+        if field.layout in (_schema.NAMED, _schema.ENV, _schema.KEYED, _schema.ENV_MAPPING):
+            forms = [_resolve(schema, o).get("type") for o in singles]
+            assert forms == ["object"], where  # the mapping form
+        else:
+            assert singles == [], where
+
+
+def test_keyed_entries_match_the_table(validator: jsonschema.Draft202012Validator) -> None:
+    """``NAME: {...}`` entries: the keys the table allows under a name, the name's own rule."""
+    schema = validator.schema
+    dependencies = _options(schema, schema["properties"]["dependencies"])[0]
+    assert dependencies["propertyNames"]["pattern"] == _schema.DISTRIBUTION_NAME_PATTERN
+    assert set(_object_of(schema, "Dependency")["properties"]) == set(KINDS["Dependency"].keyed)
+    entry = _resolve(schema, schema["$defs"]["envEntry"])
+    mapping = next(o for o in entry["anyOf"] if o.get("type") == "object")
+    assert set(mapping["properties"]) == set(KINDS["EnvVariable"].keyed)
+    assert _ref(schema["$defs"]["envMapping"]["propertyNames"]) == "envName"
+
+
+def test_table_and_models_and_plain_form_have_the_same_fields() -> None:
+    """The attrs models, the plain form (``_plain``, what the cache stores) and the table agree."""
+    import attrs
+
+    from importspy_hook import _contract_model, _plain
+
+    for name, kind in KINDS.items():
+        model = getattr(_contract_model, name)
+        fields = [f.name for f in attrs.fields(model) if f.name not in ("line", "lines", "path")]
+        assert set(fields) == set(kind.model_fields()), name
+        assert set(_plain.FIELDS[name]) == set(kind.model_fields()), name
+        children = {  # an alias (``envs``) is read into the field it spells, of that field's kind
+            field.key: (field.kind, field.many)
+            for field in kind.fields
+            if field.kind is not None and field.spells == field.key
+        }
+        assert _plain.CHILDREN.get(name, {}) == children, name
