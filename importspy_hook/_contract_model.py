@@ -30,8 +30,6 @@ from typing import Any
 
 import attrs
 
-from ._errors import looks_like_credential
-
 __all__ = [
     "Argument",
     "Attribute",
@@ -258,12 +256,10 @@ class EnvVariable(_Positioned):
     lines: Mapping[str, int] = _lines_field()
 
     def __repr__(self) -> str:
-        if self.value is None:
-            shown = "None"
-        elif self.secret or looks_like_credential(self.name):  # §6: a credential's value is a secret
-            shown = "<secret>"
-        else:
-            shown = repr(self.value)
+        # A required value is never shown here: whether it is a secret can depend on the rest of
+        # the contract (a name declared secret in another block, in another case, §6), which one
+        # variable cannot see. Violations show it where the whole contract says it may be shown.
+        shown = "None" if self.value is None else "<not shown>"
         return f"EnvVariable(name={self.name!r}, value={shown}, secret={self.secret!r})"
 
 
