@@ -175,13 +175,41 @@ def _one_of(names: Sequence[str]) -> str:
 
 @lru_cache(maxsize=64)
 def _distribution_version(module_name: str) -> str | None:
-    """The version of the distribution that installs ``module_name`` (§6 ``version`` fallback)."""
+    """The version of the distribution that installs ``module_name`` (§6 ``version`` fallback).
+
+    The distribution is the first on ``sys.path`` whose top-level names include the module's: its
+    ``top_level.txt`` when it has one (only setuptools writes it), otherwise the first component of
+    each path its ``RECORD`` lists, which is all a flit, hatchling, pdm or poetry wheel leaves.
+    ``importlib.metadata.packages_distributions`` reads ``top_level.txt`` alone on 3.10 and infers
+    differently on 3.11, 3.12 and 3.13, so the names are worked out here, the same on every Python.
+    """
     try:
-        from importlib.metadata import packages_distributions, version
+        from importlib.machinery import all_suffixes
+        from importlib.metadata import PackageNotFoundError, distributions, version
 
         top = module_name.partition(".")[0]
-        for distribution in packages_distributions().get(top, ()):
-            return version(distribution)
+        suffixes = sorted(all_suffixes(), key=len, reverse=True)  # ".cpython-311-x86_64-linux-gnu.so" first
+
+        def top_level_names(files: Iterable[Any]) -> Iterable[str]:
+            for file in files:
+                parts = file.parts
+                if len(parts) > 1:
+                    yield parts[0]  # a package directory (or "..", "x.dist-info": not identifiers)
+                    continue
+                name = parts[0] if parts else ""
+                for suffix in suffixes:
+                    if name.endswith(suffix):
+                        yield name[: -len(suffix)]  # a top-level module: "x.py", "x.<abi>.so"
+                        break
+
+        for distribution in distributions():
+            declared = distribution.read_text("top_level.txt")
+            names = declared.split() if declared is not None else top_level_names(distribution.files or ())
+            if any(name == top for name in names if name.isidentifier()):
+                try:  # by name, to agree with importlib.metadata.version() when two are installed
+                    return version(distribution.metadata["Name"])
+                except PackageNotFoundError:  # a directory name the lookup by name misses
+                    return distribution.version
     except Exception:  # metadata problems mean "unknown", never an internal error
         return None
     return None

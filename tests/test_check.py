@@ -652,3 +652,51 @@ def test_version_falls_back_to_the_distribution_version(tmp_path: Path) -> None:
     assert judge("version: '<1'\n", caller) == [("version", "<1", installed)]
     unknown = FakeCaller("not_a_distribution_module", str(source))
     assert judge("version: '1.0'\n", unknown) == [("version", "1.0", "no __version__")]
+
+
+def _install_by_hand(site: Path, project: str, version: str, files: Mapping[str, str]) -> None:
+    """A distribution as flit/hatchling/pdm/poetry wheels install it: METADATA and RECORD, no
+    ``top_level.txt`` (only setuptools writes that file)."""
+    dist_info = site / f"{project.replace('-', '_')}-{version}.dist-info"  # as the wheel spec escapes it
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project}\nVersion: {version}\n")
+    (dist_info / "WHEEL").write_text("Wheel-Version: 1.0\nGenerator: hatchling 1.25.0\n")
+    record = [f"{name},," for name in files]
+    record += [
+        f"{dist_info.name}/METADATA,,",
+        f"{dist_info.name}/WHEEL,,",
+        f"{dist_info.name}/RECORD,,",
+        f"../../../bin/{project}-cli,,",  # a console script: outside site-packages, not a module
+        f"{project}.pth,,",  # a start-up file: not importable
+    ]
+    (dist_info / "RECORD").write_text("\n".join(record) + "\n")
+    for name, text in files.items():
+        target = site / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+
+def test_version_falls_back_to_a_distribution_without_top_level_txt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 12: on Python 3.10 the distribution of a caller installed from a non-setuptools wheel
+    # (no top_level.txt) was not found, so `version:` refused a compliant caller there only.
+    site = tmp_path / "site-packages"
+    _install_by_hand(
+        site,
+        "hatch-built-app",
+        "2.3.1",
+        {"hatch_built_app/__init__.py": "", "hatch_built_app/plugins/host.py": "X = 1\n"},
+    )
+    _install_by_hand(site, "flit-single", "0.9", {"flit_single_module.py": "X = 1\n"})
+    monkeypatch.syspath_prepend(str(site))
+    host = site / "hatch_built_app" / "plugins" / "host.py"
+    package_caller = FakeCaller("hatch_built_app.plugins.host", str(host))
+    assert judge("version: '>=2.3'\n", package_caller) == []
+    assert judge("version: '<2'\n", package_caller) == [("version", "<2", "2.3.1")]
+    module_caller = FakeCaller("flit_single_module", str(site / "flit_single_module.py"))
+    assert judge("version: '0.9'\n", module_caller) == []
+    # The RECORD's other lines name no module: nothing is installed under those names.
+    for not_a_module in ("flit-single", "flit_single-0.9.dist-info", ".."):
+        stray = FakeCaller(not_a_module, str(site / "flit_single_module.py"))
+        assert judge("version: '0.9'\n", stray) == [("version", "0.9", "no __version__")], not_a_module

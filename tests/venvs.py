@@ -220,6 +220,9 @@ _COPY_IGNORED = shutil.ignore_patterns(
     ".ruff_cache",
     ".hypothesis",
     ".venv",
+    ".venv*",  # per-Python development venvs (.venv310, ...)
+    ".nox",  # noxfile.py's environments: whole interpreters and site-packages
+    ".tox",
     "*.pyc",
 )
 
