@@ -16,6 +16,18 @@ sets the module's attributes and runs the real ``exec_module`` itself, without t
 
 ``importlib.reload`` does not call ``create_module``; it calls ``exec_module`` on a fresh spec from the
 finders, so ``exec_module`` checks when ``create_module`` did not run (§4: reload re-checks).
+
+Invariants (§4 "every way the import system can run a guarded module's code passes the check"):
+
+- every method that can run the module checks first — ``create_module``, ``exec_module``,
+  ``load_module``, and ``get_code`` (what ``runpy.run_module`` and ``python -m`` execute);
+- an admission is used once, by the ``exec_module`` that follows the admitting ``create_module``; a
+  refusal is never remembered, so calling the loader again after one checks again;
+- a refused call never hands out the real loader, except to a module that already ran (a refused
+  reload keeps the real loader its users saw);
+- a loader that only has ``load_module`` gets a wrapper without ``exec_module``, so the import
+  system keeps speaking the protocol the real loader speaks;
+- whatever goes wrong while checking refuses in enforce mode (``_judge``, ``_guard``).
 """
 
 import os
