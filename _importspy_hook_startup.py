@@ -97,7 +97,7 @@ def startup() -> "None":
 
             install_audit_hook(finder)
     except Exception as exc:
-        _warn(f"importspy-hook: not active ({type(exc).__name__}: {exc})")
+        _warn(f"importspy-hook: not active ({describe_error(exc)})")
 
 
 # One line straight to stderr; never raises (stderr may be None, closed, or a broken pipe).
@@ -107,6 +107,24 @@ def _warn(line: "str") -> "None":
         sys.stderr.flush()
     except Exception:
         pass
+
+
+# What went wrong, for a message or a log event, without the exception's own text: that text may
+# carry the importer's data (a connection string in an error message), which no output may print
+# (§6). The type, the module an ImportError names, an OSError's reason, and where it was raised say
+# what failed.
+def describe_error(exc: "BaseException") -> "str":
+    text = type(exc).__name__
+    if isinstance(exc, ImportError) and isinstance(exc.name, str):
+        text += f": no module {exc.name!r}"
+    elif isinstance(exc, OSError) and isinstance(exc.strerror, str):
+        text += f": {exc.strerror}"
+    trace = exc.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    if trace is not None:
+        text += f" at {os.path.basename(trace.tb_frame.f_code.co_filename)}:{trace.tb_lineno}"
+    return text
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -322,21 +340,52 @@ def _own_package_spec() -> "Any":
     return _external.spec_from_file_location("importspy_hook", init, submodule_search_locations=[package])
 
 
-# The absolute path of the file a spec without ``has_location`` loads, or None: its origin when that
-# names an existing file, else the path of a standard file loader (``ModuleSpec(name, loader)`` has no
-# origin at all). Only such specs come here: the usual ones have has_location.
+# The absolute path of the file a spec without ``has_location`` loads, or None. A standard file
+# loader's own ``path`` is the file it executes, whatever the spec's origin says (a registry may label
+# it "registry:plug", or leave it None); any other loader is taken at its origin's word, when that
+# names an existing file. Only such specs come here: the usual ones have has_location.
 def _file_of(spec: "Any") -> "str | None":
-    origin = spec.origin
-    if not isinstance(origin, str):
-        origin = getattr(spec.loader, "path", None) if isinstance(spec.loader, _external.FileLoader) else None
-        if not isinstance(origin, str):
-            return None
+    loader = spec.loader
     try:
-        if not os.path.isfile(origin):
+        origin = os.fspath(loader.path) if isinstance(loader, _external.FileLoader) else spec.origin
+        if not isinstance(origin, str) or not os.path.isfile(origin):
             return None
         return os.path.abspath(origin)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, AttributeError):
         return None
+
+
+# The sidecar of ``stem`` in a ``directory`` that cannot be listed, asked for without the package (so
+# that nothing this process does to the package's import can make it read as "none"): (path, bytes
+# read through the loader or None, the error that kept them from being read or None), or None when
+# there is none. A real directory that only lacks read permission is asked by name (lstat, which sees
+# a dangling link as present). Anything else (a zip archive) is read through the module's loader:
+# ``OSError`` is its word for "no such member"; zipimport's other errors mean a member that exists but
+# cannot be read (a damaged archive), which refuses. Another loader that fails otherwise has not said
+# whether the sidecar exists: that propagates, and the finder fails open, loudly.
+def probe_sidecar(directory: "str", stem: "str", loader: "Any") -> "tuple[str, Any, Any] | None":
+    if os.path.isdir(directory):
+        path = _sidecar_by_stat(directory, stem)
+        return None if path is None else (path, None, None)
+    get_data = getattr(loader, "get_data", None)
+    if get_data is None:
+        return None
+    import zipimport
+
+    for suffix in SIDECAR_SUFFIXES:
+        path = directory + _SEP + stem + suffix
+        try:
+            data = get_data(path)
+        except OSError:
+            continue
+        except Exception as exc:
+            if isinstance(loader, zipimport.zipimporter):
+                return path, None, exc
+            raise
+        if data.__class__ is not bytes:
+            return path, None, TypeError(f"the loader returned {type(data).__name__}, not bytes")
+        return path, data, None
+    return None
 
 
 # Python 3.10 and 3.11 still let a meta-path finder with only the legacy ``find_module`` serve imports
@@ -407,7 +456,7 @@ class ContractFinder:
             return None
         if spec.loader is None:
             return spec  # a namespace package: no file, no contract
-        sidecar = None  # the sidecar's path, when the listing already tells
+        sidecar: Any = None  # the sidecar's path (or an archive's (path, data, error)) once known
         if not REGISTRY:
             origin = spec.origin
             if not spec.has_location:
@@ -449,15 +498,24 @@ class ContractFinder:
                     if sidecar is None:
                         return spec  # listed, and this module has none
                     sidecar = directory + _SEP + sidecar
-                # else: a directory that cannot be listed (or an __init__ found by stat)
-        # The slow path: a sidecar, a registered contract, or a directory that cannot be listed. (Not
-        # under the loader's fork lock: the import system calls find_spec holding its global import
-        # lock, which a check takes after the fork lock; the other order here could deadlock.)
+                elif sidecar is None:  # a directory that cannot be listed (a zip archive, say)
+                    try:
+                        found = probe_sidecar(directory, module_stem(filename), spec.loader)
+                    except Exception as exc:  # the loader would not say: no contract is known to apply
+                        _internal_error(fullname, exc)
+                        return spec
+                    if found is None:
+                        return spec
+                    sidecar = found
+        # The slow path: a sidecar (its path, or for an archive (path, data, error)), or a registered
+        # contract. (Not under the loader's fork lock: the import system calls find_spec holding its
+        # global import lock, which a check takes after the fork lock; the other order could deadlock.)
         try:
             (_guard or _load_guard())(self, spec, sidecar)
         except Exception as exc:
             if sidecar is not None or fullname in REGISTRY:
-                _refuse_later(self, spec, sidecar, exc)  # a contract applies: fail closed
+                where = sidecar if sidecar.__class__ is not tuple else sidecar[0]
+                _refuse_later(self, spec, where, exc)  # a contract applies: fail closed
             else:
                 _internal_error(fullname, exc)  # none is known to apply: fail open, loudly
         return spec
@@ -525,12 +583,12 @@ def _load_guard() -> "Any":
 def _internal_error(fullname: "str", exc: "BaseException") -> "None":
     _warn(
         f"importspy-hook: internal error while looking for a contract of {fullname!r}, not checked "
-        f"({type(exc).__name__}: {exc})"
+        f"({describe_error(exc)})"
     )
     try:
         from importspy_hook._log import emit
 
-        emit("warning", "hook.internal_error", target=fullname, error=f"{type(exc).__name__}: {exc}")
+        emit("warning", "hook.internal_error", target=fullname, error=describe_error(exc))
     except Exception:
         pass
 
@@ -547,7 +605,7 @@ def _refuse_later(
         return
     name = spec.name
     where = sidecar or f"<registered contract for {name}>"
-    reason = f"the contract could not be checked ({type(exc).__name__}: {exc})"
+    reason = f"the contract could not be checked ({describe_error(exc)})"
 
     def error() -> "BaseException":
         try:

@@ -26,14 +26,14 @@ __all__ = [
 
 CREDENTIAL_HINTS = (
     "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "PWD", "KEY", "CREDENTIAL", "CRED", "AUTH",
-    "PRIVATE", "SESSION", "COOKIE", "SIGNATURE", "CERT", "JWT",
+    "PRIVATE", "SESSION", "COOKIE", "SIGNATURE", "CERT", "JWT", "WEBHOOK", "CONNECTION",
 )  # fmt: skip
 """Parts of an environment variable name (any case) that make its value a credential's (§6)."""
 
-CREDENTIAL_WORDS = frozenset({"PAT", "DSN", "URL", "URI"})
+CREDENTIAL_WORDS = frozenset({"PAT", "DSN", "URL", "URI", "CONN", "SAS"})
 """Whole words of a name (between ``_``, ``-`` or ``.``) that do too, where a part would match too
-much (``PATH``): a personal access token (``GH_PAT``), and connection strings, which carry their
-password (``DATABASE_URL=postgres://user:password@host``)."""
+much (``PATH``): a personal access token (``GH_PAT``), a shared access signature, and connection
+strings, which carry their password (``DATABASE_URL=postgres://user:password@host``, ``CONN_STR``)."""
 
 
 def looks_like_credential(name: "str") -> "bool":

@@ -4,15 +4,15 @@ The finder itself (mode, scope, directory listings, ``ContractFinder`` and its p
 is defined in the top-level module ``_importspy_hook_startup``, because it is what the start-up line
 imports in every process and a submodule would need this package imported first (SPEC §11: the
 start-up path is the line plus one small module). This module is imported by that finder only when
-an import leaves the fast path — its directory has a sidecar for it, its directory cannot be listed
-(a zip archive), or a contract was registered from Python — and by the rest of the package, which
+an import leaves the fast path — a sidecar was found for it (beside it, or through an archive's
+loader), or a contract was registered from Python — and by the rest of the package, which
 imports every finder name from here so that there is one place to look them up.
 
 What it adds (§4 "Sidecar location"):
 
-- ``find_sidecar``: the sidecar of a module file, from the directory listing cache, or read through
-  the module's own loader (``get_data``) when the directory cannot be listed — which is also how a
-  sidecar inside a zip archive is read;
+- ``find_sidecar``: the sidecar of a module file, from the directory listing cache, or asked for by
+  name (``probe_sidecar``) when the directory cannot be listed — which is also how a sidecar inside a
+  zip archive is read;
 - ``guard``: swap a ``GuardedLoader`` (``_loader.py``) into the spec when a contract applies.
 """
 
@@ -26,11 +26,12 @@ from _importspy_hook_startup import (
     WARN,
     ContractFinder,
     _file_of,
-    _sidecar_by_stat,
     active_finder,
+    describe_error,
     list_sidecars,
     module_stem,
     parse_mode,
+    probe_sidecar,
     sidecars_in,
     split_origin,
     startup,
@@ -49,6 +50,7 @@ __all__ = [
     "ContractFinder",
     "Sidecar",
     "active_finder",
+    "describe_error",
     "find_sidecar",
     "guard",
     "list_sidecars",
@@ -91,42 +93,15 @@ def find_sidecar(origin: "str", loader: "Any") -> "Sidecar | None":
             return None
         name = stems.get(module_stem(filename))
         return None if name is None else Sidecar(directory + os.sep + name)
-    return _probe(directory, module_stem(filename), loader)
+    found = probe_sidecar(directory, module_stem(filename), loader)
+    return None if found is None else Sidecar(*found)
 
 
-def _probe(directory: "str", stem: "str", loader: "Any") -> "Sidecar | None":
-    """Look for the sidecar of a module whose directory cannot be listed.
-
-    A real directory that only lacks read permission (execute-only) is asked by name with
-    ``lstat``, which needs no listing and sees a dangling link for what it is: present. Anything
-    else (a zip archive) is read through the module's loader (``get_data``): only ``OSError``, what
-    zipimport raises for a missing member, means no sidecar; any other failure (a damaged member,
-    bad compressed data) means a sidecar that exists and cannot be read, which refuses the import.
-    A sidecar that was read is handed to the check whatever it holds, so one over the size limit is
-    refused there (``_cache``), like one on disk.
-    """
-    if os.path.isdir(directory):
-        path = _sidecar_by_stat(directory, stem)
-        return None if path is None else Sidecar(path)
-    get_data = getattr(loader, "get_data", None)
-    if get_data is None:
-        return None
-    for suffix in SIDECAR_SUFFIXES:
-        path = directory + os.sep + stem + suffix
-        try:
-            data = get_data(path)
-        except OSError:
-            continue
-        except Exception as exc:
-            return Sidecar(path, error=exc)
-        return Sidecar(path, bytes(data))
-    return None
-
-
-def guard(finder: "Any", spec: "Any", path: "str | None" = None) -> "None":
+def guard(finder: "Any", spec: "Any", path: "Any" = None) -> "None":
     """Wrap ``spec``'s loader when a contract applies to the module (registered first, then sidecar).
 
-    ``path`` is the sidecar's path when the finder's directory listing already found it. A spec
+    ``path`` is the sidecar when the finder already found it: its path, or ``(path, data, error)``
+    for one read through an archive's loader (``probe_sidecar``). A spec
     without ``has_location`` whose origin (or file loader) names an existing file is looked up too
     (plugin registries build such specs, §4). A loader that only has the legacy
     ``load_module`` gets a wrapper that only offers ``load_module``, so the import system keeps
@@ -134,7 +109,9 @@ def guard(finder: "Any", spec: "Any", path: "str | None" = None) -> "None":
     """
     sidecar: object | None = REGISTRY.get(spec.name)
     if sidecar is None:
-        if path is not None:
+        if path.__class__ is tuple:  # read through the loader of an archive: (path, data, error)
+            sidecar = Sidecar(*path)
+        elif path is not None:
             sidecar = Sidecar(path)
         else:
             origin = spec.origin if spec.has_location else _file_of(spec)

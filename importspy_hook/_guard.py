@@ -18,7 +18,7 @@ import time
 
 from . import _log
 from ._caller import find_caller, is_internal
-from ._finder import Sidecar
+from ._finder import Sidecar, describe_error
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs milliseconds
 if TYPE_CHECKING:
@@ -62,22 +62,11 @@ def _refusal(
         return None if mode == "warn" else exc
     if not isinstance(exc, ContractError):
         # Anything else is a check that did not complete: it refuses like a malformed contract
-        # (§7). The cause is named by its type and text; a value of the importer's that caused it
-        # is never rendered here (no repr of application objects).
-        exc = ContractError(where, 0, 0, "", f"the contract could not be checked ({_describe(exc)})")
+        # (§7). The cause is named by its type and where it was raised, never by its text, which
+        # may hold the importer's data (§6).
+        exc = ContractError(where, 0, 0, "", f"the contract could not be checked ({describe_error(exc)})")
     emit("error", "contract.invalid", target=name, caller=caller, contract=where, mode=mode, error=str(exc))
     return None if mode == "warn" else exc
-
-
-def _describe(exc: "BaseException") -> "str":
-    """``Type: text`` of an exception, without letting a hostile ``__str__`` break the refusal."""
-    try:
-        text = str(exc)
-    except Exception:
-        text = "<unprintable>"
-    if len(text) > 300:
-        text = text[:300] + "…"
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def guard_import(

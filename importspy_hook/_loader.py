@@ -34,7 +34,7 @@ import os
 import sys
 from _thread import RLock
 
-from ._finder import Sidecar
+from ._finder import Sidecar, describe_error
 
 TYPE_CHECKING = False  # not ``typing``/``importlib.machinery``: both are imports on the import path
 if TYPE_CHECKING:
@@ -233,7 +233,7 @@ def _current(module: "ModuleType") -> "bool":
 
 def _unchecked(loader: "_Guarded", name: "str", exc: "Exception") -> "BaseException | None":
     """The error for a check that could not run: refuse in enforce mode, proceed in warn mode."""
-    reason = f"the contract could not be checked ({type(exc).__name__}: {exc})"
+    reason = f"the contract could not be checked ({describe_error(exc)})"
     sidecar = loader.sidecar
     where = sidecar.path if isinstance(sidecar, Sidecar) else f"<registered contract for {name}>"
     if getattr(loader._finder, "mode", "enforce") == "warn":

@@ -668,3 +668,99 @@ def test_a_contract_replaced_with_the_same_size_and_mtime_is_read_again(project:
     )
     assert got == {"first": "admitted", "second": "refused"}, result
     assert executed == ["plug"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Found by the second red-team review
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_registry_spec_labelled_with_a_made_up_origin_is_checked_at_its_loaders_file(project: Path) -> None:
+    write_files(project, {"lib/labelled.py": RAN, "lib/labelled.contract.yml": REFUSE})
+    got, result, executed = run(
+        project,
+        """
+        import importlib.machinery
+
+        class Registry:
+            def find_spec(self, fullname, path=None, target=None):
+                if fullname != "labelled":
+                    return None
+                file = os.path.join(HERE, "lib", "labelled.py")
+                loader = importlib.machinery.SourceFileLoader(fullname, file)
+                return importlib.machinery.ModuleSpec(fullname, loader, origin="registry:labelled")
+
+        sys.meta_path.append(Registry())
+        emit(plugin=attempt("labelled"))
+        """,
+    )
+    assert got["plugin"]["outcome"] == "refused", result
+    assert executed == []
+
+
+STORE = """
+import importlib.abc, importlib.machinery
+
+class Store(importlib.abc.Loader):
+    # A plugin store with no directory on disk: modules and files come from a dict.
+    def __init__(self, files, broken):
+        self.files, self.broken = files, broken
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        exec(self.files[module.__name__ + ".py"], module.__dict__)
+
+    def get_data(self, path):
+        name = os.path.basename(path)
+        if name in self.files:
+            return self.broken(self.files[name])
+        raise RuntimeError("store lookup failed for postgres://app:" + os.environ["STORE_SECRET"] + "@db/x")
+
+class StoreFinder:
+    def __init__(self, loader):
+        self.loader = loader
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname + ".py" in self.loader.files:
+            origin = "/nonexistent-store/" + fullname + ".py"
+            spec = importlib.machinery.ModuleSpec(fullname, self.loader, origin=origin)
+            spec.has_location = True  # a path-like origin, served by get_data
+            return spec
+        return None
+"""
+
+
+def test_a_store_whose_lookups_fail_never_breaks_an_uncontracted_module_nor_prints_its_error(
+    project: Path,
+) -> None:
+    got, result, _ = run(
+        project,
+        STORE
+        + """
+files = {"stored.py": "VALUE = 3\\n"}
+sys.meta_path.append(StoreFinder(Store(files, bytes)))
+outcome = attempt("stored")
+outcome["value"] = getattr(sys.modules.get("stored"), "VALUE", None)
+emit(stored=outcome)
+""",
+        env={"STORE_SECRET": "SENTINEL-store-pw-771"},
+    )
+    assert got["stored"]["outcome"] == "admitted" and got["stored"]["value"] == 3, result
+    assert "SENTINEL-store-pw-771" not in result.stdout + result.stderr, result
+
+
+def test_a_store_returning_a_sidecar_that_is_not_bytes_refuses(project: Path) -> None:
+    got, result, executed = run(
+        project,
+        STORE
+        + f"""
+files = {{"stored_no.py": {RAN!r}, "stored_no.contract.yml": {REFUSE!r}}}
+sys.meta_path.append(StoreFinder(Store(files, str)))
+emit(plugin=attempt("stored_no"))
+""",
+        env={"STORE_SECRET": "x"},
+    )
+    assert got["plugin"]["outcome"] == "refused", result
+    assert executed == []

@@ -221,6 +221,7 @@ def test_usage_errors_never_echo_a_set_value(project: Path, args: tuple[str, ...
         "BASIC_AUTH", "Session_Cookie", "MY_SESSION", "PRIVATE_PEM",
         # found by the red-team review: printed in full before
         "MYSQL_PWD", "GH_PAT", "JWT", "DB_CREDS", "DATABASE_URL", "SENTRY_DSN",
+        "AZURE_STORAGE_CONNECTION_STRING", "SLACK_WEBHOOK", "REDIS_CONN_STR", "BLOB_SAS",
     ],
 )  # fmt: skip
 def test_context_values_and_check_withhold_the_same_names(project: Path, name: str) -> None:
