@@ -46,7 +46,7 @@ __all__ = ["GuardedLoader", "LegacyGuardedLoader", "unwrap", "wrap"]
 
 
 _guard_import: "Any" = None  # ``_guard.guard_import``, imported on the first contracted import
-_FORK_WAIT = 2.0  # seconds a check waits for the fork lock before going on without it
+_FORK_WAIT = 10.0  # seconds a check (or a fork) waits for the fork lock before going on without it
 
 # Held (re-entrantly) around every check, and taken by os.fork() before it forks: a child forked while
 # another thread was importing the hook's lazy modules (the engine, attrs, ruamel.yaml...) would

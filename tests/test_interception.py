@@ -101,13 +101,20 @@ def ran(log: Path) -> list[str]:
 
 
 def run(
-    project: Path, body: str, *, mode: str | None = "enforce", env: dict[str, str | None] | None = None
+    project: Path,
+    body: str,
+    *,
+    mode: str | None = "enforce",
+    env: dict[str, str | None] | None = None,
+    timeout: float = 60,
 ) -> tuple[dict[str, Any], Result, list[str]]:
     """Write ``main.py`` with ``body``, run it with the hook in ``mode``; return RESULT, raw result, ran."""
     log = project.parent / "ran.log"
     log.unlink(missing_ok=True)
     write_files(project, {"main.py": script(body)})
-    result = run_script(project / "main.py", mode=mode, cwd=project, env={"RAN_LOG": str(log), **(env or {})})
+    result = run_script(
+        project / "main.py", mode=mode, cwd=project, env={"RAN_LOG": str(log), **(env or {})}, timeout=timeout
+    )
     return outcome(result), result, ran(log)
 
 
