@@ -56,7 +56,7 @@ from ._contract_model import (
     System,
     Variable,
 )
-from ._errors import Violation, value_may_be_shown
+from ._errors import Violation, looks_like_credential, value_may_be_shown
 from ._versions import OPERATOR_START, matches, same_version
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -700,6 +700,22 @@ def _annotation(
     return [Violation(field, f"{name}: {expected}", f"{name}: {actual}", "", line)]
 
 
+def _holds_a_credential(name: str, value: object, depth: int = 0) -> bool:
+    """Whether a caller's value may be a credential: its name, or a key of a mapping inside it,
+    looks like one (§6's name rule, applied to the caller's own variables)."""
+    if looks_like_credential(name):
+        return True
+    if depth > 4:
+        return True  # too deep to tell: not shown
+    if type(value) is dict:
+        return any(
+            type(key) is str and _holds_a_credential(key, item, depth + 1) for key, item in value.items()
+        )
+    if isinstance(value, list | tuple):
+        return any(_holds_a_credential("", item, depth + 1) for item in value)
+    return False
+
+
 def _value(
     field: str, name: str, expected: object, text: str | None, actual: object, line: int
 ) -> list[Violation]:
@@ -717,6 +733,10 @@ def _value(
         ]
     if values_equal(expected, text, actual):
         return []
+    if _holds_a_credential(name.rpartition(".")[2], actual):
+        # A caller's ``API_TOKEN = os.environ[...]`` (or ``DATABASE = {"password": ...}``) holds a
+        # credential: §6's name rule covers it as it covers the environment variable it came from.
+        return [Violation(field, f"{name} {_SECRET_EXPECTED}", f"{name} {_SECRET_FOUND}", "", line)]
     return [Violation(field, f"{name} = {_shown(expected, text)}", f"{name} = {actual!r}", "", line)]
 
 

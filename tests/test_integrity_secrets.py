@@ -404,3 +404,27 @@ def test_the_pytest_plugin_does_not_echo_a_simulated_value(project: Path) -> Non
     assert completed.returncode == 1 and "was admitted in" in completed.stdout, completed.stdout
     assert "API_TOKEN" in completed.stdout
     assert_nothing_of(completed.stdout, completed.stderr)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "import os\nAPI_TOKEN = os.environ['INTEG_HOST_SECRET']\nimport plug\n",
+        "import os\nDATABASE = {'name': 'app', 'password': os.environ['INTEG_HOST_SECRET']}\nimport plug\n",
+    ],
+    ids=["credential-name", "credential-key"],
+)
+def test_a_hosts_variable_holding_a_credential_is_never_printed(project: Path, host: str) -> None:
+    # Found by the second red-team review: the caller's own variables went through no name rule.
+    name = "API_TOKEN" if "API_TOKEN" in host else "DATABASE"
+    write_files(
+        project,
+        {
+            "plug.py": "X = 1\n",
+            "plug.contract.yml": f"variables:\n  - name: {name}\n    value: {WANTED}\n",
+            "host.py": host,
+        },
+    )
+    result = run_script(project / "host.py", cwd=project, env={"INTEG_HOST_SECRET": FOUND})
+    assert "ContractViolation" in result.stderr, result
+    assert_nothing_of(result.stdout, result.stderr)
