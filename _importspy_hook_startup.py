@@ -97,7 +97,9 @@ def startup() -> "None":
 
             install_audit_hook(finder)
     except Exception as exc:
-        _warn(f"importspy-hook: not active ({describe_error(exc)})")
+        # The text is kept here: it can only come from the hook's own start-up (no importer's code
+        # or data has run yet), and it is what a broken installation needs to be repaired.
+        _warn(f"importspy-hook: not active ({type(exc).__name__}: {exc})")
 
 
 # One line straight to stderr; never raises (stderr may be None, closed, or a broken pipe).
