@@ -325,11 +325,50 @@ def _names_known_to_path_finder(directory: "str", stamp: "float") -> "Any":
 #   import is checked like any import (§7 "immune to the code it judges").
 # - The package is loaded from beside this file, never searched on sys.path: an application that
 #   narrows sys.path, or a directory named importspy_hook earlier on it, must not turn the check off.
-# - A fork never happens in the middle of a check (``importspy_hook._loader``): a child forked while
-#   another thread was importing the hook's lazy modules would inherit that module's import lock
-#   held by a thread that does not exist in the child. The finder's slow path already runs under the
-#   import system's global lock, which os.fork() takes before forking.
+# - A fork never happens in the middle of a check (``checking``, below): a child forked while another
+#   thread was importing the hook's lazy modules would inherit that module's import lock held by a
+#   thread that does not exist in the child. The finder's slow path already runs under the import
+#   system's global lock, which os.fork() takes before forking.
 # ---------------------------------------------------------------------------------------------------
+
+
+# Held (re-entrantly) around every check by the loader wrapper (``importspy_hook._loader``), and taken
+# by os.fork() before it forks: a child forked while another thread was importing the hook's lazy
+# modules (the engine, attrs, ruamel.yaml...) would inherit that module's import lock held by a thread
+# that does not exist in the child, and hang on its first contracted import. Registered here, when the
+# finder's module is first imported, and not when the loader module is: a fork that had already run
+# its before-fork callbacks could otherwise go ahead while a check that started meanwhile holds the
+# lock. Both waits are bounded (``FORK_WAIT``), so neither can hold the other up for good.
+from _thread import RLock as _RLock  # noqa: E402
+
+FORK_WAIT = 10.0
+_CHECKING = _RLock()
+_held_for_fork: "list[bool]" = []
+
+
+def checking() -> "Any":
+    return _CHECKING
+
+
+def _before_fork() -> "None":
+    _held_for_fork.append(_CHECKING.acquire(True, FORK_WAIT))
+
+
+def _after_fork_in_parent() -> "None":
+    if _held_for_fork and _held_for_fork.pop():
+        _CHECKING.release()
+
+
+def _after_fork_in_child() -> "None":
+    global _CHECKING
+    _CHECKING = _RLock()
+    _held_for_fork.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+    )
 
 
 # The spec of the package ``importspy_hook`` beside this file, or None when it is not there (then the

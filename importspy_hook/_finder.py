@@ -20,6 +20,7 @@ import os
 
 from _importspy_hook_startup import (
     ENFORCE,
+    FORK_WAIT,
     OWN_TOP_LEVEL,
     REGISTRY,
     SIDECAR_SUFFIXES,
@@ -27,6 +28,7 @@ from _importspy_hook_startup import (
     ContractFinder,
     _file_of,
     active_finder,
+    checking,
     describe_error,
     list_sidecars,
     module_stem,
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENFORCE",
+    "FORK_WAIT",
     "OWN_TOP_LEVEL",
     "REGISTRY",
     "SIDECAR_SUFFIXES",
@@ -50,6 +53,7 @@ __all__ = [
     "ContractFinder",
     "Sidecar",
     "active_finder",
+    "checking",
     "describe_error",
     "find_sidecar",
     "guard",

@@ -30,11 +30,9 @@ Invariants (§4 "every way the import system can run a guarded module's code pas
 - whatever goes wrong while checking refuses in enforce mode (``_judge``, ``_guard``).
 """
 
-import os
 import sys
-from _thread import RLock
 
-from ._finder import Sidecar, describe_error
+from ._finder import FORK_WAIT, Sidecar, checking, describe_error
 
 TYPE_CHECKING = False  # not ``typing``/``importlib.machinery``: both are imports on the import path
 if TYPE_CHECKING:
@@ -46,38 +44,6 @@ __all__ = ["GuardedLoader", "LegacyGuardedLoader", "unwrap", "wrap"]
 
 
 _guard_import: "Any" = None  # ``_guard.guard_import``, imported on the first contracted import
-_FORK_WAIT = 10.0  # seconds a check (or a fork) waits for the fork lock before going on without it
-
-# Held (re-entrantly) around every check, and taken by os.fork() before it forks: a child forked while
-# another thread was importing the hook's lazy modules (the engine, attrs, ruamel.yaml...) would
-# inherit that module's import lock held by a thread that does not exist in the child, and hang on
-# its first contracted import. The child gets a new lock.
-_CHECKING = RLock()
-
-
-_HELD_FOR_FORK: "list[bool]" = []
-
-
-def _before_fork() -> "None":
-    # Bounded like the checks' own wait: a fork is never blocked for good by a stuck check.
-    _HELD_FOR_FORK.append(_CHECKING.acquire(True, _FORK_WAIT))
-
-
-def _after_fork_in_parent() -> "None":
-    if _HELD_FOR_FORK and _HELD_FOR_FORK.pop():
-        _CHECKING.release()
-
-
-def _renew_after_fork() -> "None":
-    global _CHECKING
-    _CHECKING = RLock()
-    _HELD_FOR_FORK.clear()
-
-
-if hasattr(os, "register_at_fork"):  # POSIX; there is no fork to survive elsewhere
-    os.register_at_fork(
-        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_renew_after_fork
-    )
 
 
 def unwrap(loader: "Any") -> "Any":
@@ -155,8 +121,8 @@ class _Guarded:
         # Held so that os.fork() waits for the check (and the hook's lazy imports in it). Bounded:
         # should a check ever wait on a thread that waits on this lock (a check importing a module
         # another thread is importing), it goes on after the timeout rather than deadlocking.
-        lock = _CHECKING
-        held = lock.acquire(True, _FORK_WAIT)
+        lock = checking()  # the start-up module's; a forked child gets a new one
+        held = lock.acquire(True, FORK_WAIT)
         try:
             guard_import = _guard_import if _guard_import is not None else _load_guard()
             error = guard_import(name, self.sidecar, self._finder, frame)
