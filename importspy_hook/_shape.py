@@ -187,7 +187,7 @@ class _Extractor:
             return _UNKNOWN
 
     def default(self, text: "str | None") -> "tuple[bool, object]":
-        """A default's text as a value when it is a literal (what ``_check`` compares it with)."""
+        """A default's text as a value when it is a literal (what the explanation compares it with)."""
         if text is None:
             return False, None
         try:
