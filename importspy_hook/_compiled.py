@@ -1118,11 +1118,12 @@ def _source_view(source: "tuple[str, tuple[int, int], Any]") -> "View":
 def _structure_view(structure: "ModuleStructure") -> "View":
     """The caller as its full structure shows it (source merged with the live module,
     ``_structure``), in the records' layout; ``__version__`` falls back to its distribution's."""
+    from ._shape import default_literal
     from ._structure import UNKNOWN
 
     def function(found: "Any") -> "tuple[Any, ...]":
         arguments = tuple(
-            (argument.name, argument.annotation, argument.default, *_literal(argument.default))
+            (argument.name, argument.annotation, argument.default, *default_literal(argument.default))
             for argument in found.arguments
         )
         return (found.name, arguments, found.return_annotation, found.is_async)
@@ -1153,26 +1154,6 @@ def _structure_view(structure: "ModuleStructure") -> "View":
         },
         _EVERY_NORM,
     )
-
-
-_LITERALS: "dict[str, tuple[bool, Any]]" = {}
-
-
-def _literal(text: "str | None") -> "tuple[bool, Any]":
-    """A default's source text as a value, when it is a literal (as ``_shape`` records it)."""
-    if text is None:
-        return (False, None)
-    found = _LITERALS.get(text)
-    if found is None:
-        import ast
-
-        try:
-            found = (True, ast.literal_eval(text))
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            found = (False, None)
-        if len(_LITERALS) < 1024:
-            _LITERALS[text] = found
-    return found
 
 
 _DISTRIBUTION_VERSIONS: "dict[str, str | None]" = {}
@@ -1288,7 +1269,8 @@ def specialise(operations: "tuple[tuple[Any, ...], ...]", facts: "Any" = None) -
 
 
 class Run:
-    """One check of one import: the caller, and what was read about it (read at most once).
+    """The facts of one admitting run: the caller, and what was read about it (read at most once);
+    the platform, ``os.environ``'s storage and the installed distributions as the process has them.
 
     ``memo`` (the contract entry's, see ``_cache.Entry``) keeps the structural operations proven on
     a given caller source — path and stamp: the same content gives the same answer — so that a
