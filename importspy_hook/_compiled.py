@@ -78,7 +78,6 @@ if TYPE_CHECKING:
     View = tuple[Any, ...]
 
 __all__ = [
-    "Explain",
     "Run",
     "annotation_norms",
     "caller_source",
@@ -86,7 +85,6 @@ __all__ = [
     "environment_holds",
     "explain",
     "holds",
-    "inherits",
     "plan",
     "specialise",
     "values_equal",
@@ -531,7 +529,8 @@ def inherits(required: "str", bases: "tuple[str, ...]") -> "bool":
     """The superclass rule (§6): a base named in full, or by its last dotted part (generic
     arguments ignored): ``Base`` is met by ``mod.Base`` and ``Base[T]``."""
     last = required.rsplit(".", 1)[-1]
-    return any(base == required or base.split("[", 1)[0].rsplit(".", 1)[-1].strip() == last for base in bases)
+    last_dotted_part = (_SHAPE if _SHAPE is not None else _load_shape()).last_dotted_part
+    return any(base == required or last_dotted_part(base) == last for base in bases)
 
 
 # --------------------------------------------------------------------------- the rules
