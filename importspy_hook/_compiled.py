@@ -230,8 +230,10 @@ class _Compiler:
     # -- environment and platform ----------------------------------------------------------------
     def env(self, fields: "dict[str, Any]", field: "str") -> "tuple[Any, ...]":
         name, value = fields["name"], fields.get("value")
-        if not isinstance(name, str) or (value is not None and not isinstance(value, str)):
-            raise TypeError("environment variables are named by strings and have string values")
+        if not isinstance(name, str):
+            raise TypeError("environment variables are named by strings")
+        # A value of another type (a model built in Python and given to check(), which does not
+        # validate) is kept: no environment value equals it, and the explanation says so.
         if name not in self.env_names:
             self.env_names.append(name)
         return (OP_ENV, name, value, field, _line(fields), _line(fields, "value"))

@@ -652,3 +652,13 @@ def test_version_falls_back_to_the_distribution_version(tmp_path: Path) -> None:
     assert judge("version: '<1'\n", caller) == [("version", "<1", installed)]
     unknown = FakeCaller("not_a_distribution_module", str(source))
     assert judge("version: '1.0'\n", unknown) == [("version", "1.0", "no __version__")]
+
+
+def test_a_python_built_contract_with_a_non_string_environment_value_is_explained_not_crashed() -> None:
+    # check() takes models built in Python as they are (register() is what validates them): an
+    # environment value of another type is a requirement nothing meets, worded like any other.
+    contract = Contract(runtime=Runtime(environment=(EnvVariable("CHECK_T_LEVEL", value=1),)))  # type: ignore[arg-type]
+    context = current_context(env={"CHECK_T_LEVEL": "1"})
+    assert [(v.field, v.expected, v.actual) for v in check(contract, context)] == [
+        ("runtime.environment.CHECK_T_LEVEL", "CHECK_T_LEVEL=1", "CHECK_T_LEVEL='1'")
+    ]
