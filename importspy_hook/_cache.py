@@ -66,7 +66,7 @@ __all__ = [
 MAX_CONTRACT_BYTES = 1 << 20
 """Contracts larger than this (1 MiB) are refused before any parsing (§6)."""
 
-FORMAT = 2
+FORMAT = 3
 """Layout of a cache record; bump it when what a record holds changes meaning."""
 
 _SUFFIX = ".marshal"
@@ -228,7 +228,8 @@ class Entry:
     residual has a ``plan`` (``_compiled.plan``: environment checks and caller operations, AND-ed)
     a key is the caller's part only — names, source path and stamp — and the environment is read
     on every check; for any other program a key is ``_compiled.verdict_key``. The attrs models are
-    built on first request only (API, violation messages).
+    built on first request only (the API's ``load_contract``); violations are explained from the
+    program itself.
     """
 
     __slots__ = (
@@ -427,11 +428,11 @@ def _from_record(path: "str", key: "bytes", payload: "Any") -> "Entry | None":
         from ._facts import platform_facts
 
         plain, program, facts, residual = payload
-        if type(plain) is not tuple or type(program) is not tuple or len(program) != 4:
+        if type(plain) is not tuple or type(program) is not tuple or len(program) != 5:
             return None
         # The tree's full shape is checked when the models are built from it (Entry.model); the
-        # compiled check reads the program defensively, and anything it cannot read sends it to
-        # _check. The program specialised to the platform that wrote the record is kept when this
+        # admitting run reads the program defensively, and anything it cannot read sends it to
+        # the explanation. The program specialised to the platform that wrote the record is kept when this
         # is the same platform, so a warm import does not even load the version evaluator.
         entry = Entry(path, key, plain, program, checked=False)
         if facts == platform_facts()._key() and (residual is None or type(residual) is tuple):

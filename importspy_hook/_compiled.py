@@ -1,26 +1,57 @@
-"""The compiled check: a contract reduced to the comparisons that prove an import compliant (§11).
+"""The contract engine: one program per contract, one evaluator that admits fast and explains (§6, §7, §11).
 
-``_check`` is the authority on a contract's verdict and on every word of its violations, but it
-works on attrs models and a ``Context``, and attrs alone costs ≈ 20 ms to import — four times the
-budget of a first contracted import (§11). Most imports are compliant, and proving that needs none
-of the messages. So a contract is compiled, once per content, into a small program of plain tuples
-(cached beside bytecode with it, see ``_cache``), and :func:`compliant` runs that program against
-the platform facts, ``os.environ`` and the plain records of the caller's source (``_shape``).
+A contract — parsed from a sidecar (its plain form, ``_plain``) or built from the attrs models of the
+Python API (``register``, ``check``: turned into the same plain form) — is compiled, once per
+content, into a small program of plain tuples, which the cache beside bytecode stores (``_cache``).
+Each operation carries what its rule needs to decide *and* what a message needs to explain: the
+field path (``deployments[0].systems[0].os``), the contract line, the text as written, and the
+normal forms computed when it was compiled (OS and architecture names, version clauses, annotation
+spellings).
 
-The one rule that keeps this safe: :func:`compliant` answers True only when ``_check`` would find
-no violation; when it cannot tell — a value only the live caller module holds, a version spelling
-the small PEP 440 evaluator declines — it answers False, and ``_validate`` asks ``_check``, whose
-answer stands. A False is therefore never a refusal by itself, only a "look closer".
+One evaluator runs it, at two speeds, with one function per rule:
+
+* to admit (:func:`holds`, on the contracted-import path): the facts are the platform, the raw
+  ``os.environ`` storage and the plain records of the caller's source (``_shape``); the first
+  operation that does not hold stops the run, no message is built, and nothing typed, attrs or
+  packaging is imported. False is not a refusal, only "explain": a value only the live caller module
+  holds, or a question the records cannot answer, makes a rule not hold here;
+* to explain (:func:`explain`: a refusal, ``check()``, the CLI, the pytest plugin): the facts are a
+  ``Context`` (possibly simulated) and the caller's full structure (source merged with the live
+  module, ``_structure``); every operation runs, and each rule, on its failing branch only, words
+  its violations — the way pytest's assertion rewriting computes the verdict first and builds the
+  explanation only when it fails. Its answer is the verdict the user sees.
+
+The rules, in the words a user reads them (each is one function below):
+
+* a field that is absent (or ``null``) is not checked;
+* alternatives (``deployments``, their ``systems``, their ``pythons``) need one match; when none
+  matches, one violation says so and the *closest* alternative's own violations follow (the one
+  with the fewest, the first on a tie), because "you are one environment variable away from
+  deployment 2" is actionable and a list of every alternative's failures is not (:func:`_any`);
+* conditions inside one entry, and the sections of the contract, are all AND-ed;
+* values compare tolerant of YAML typing (``1.0.0`` vs ``"1.0.0"``, ``true`` vs ``True``):
+  equal when ``==`` or when the contract's source text is the ``repr``/``str`` of the found value;
+  annotations compare as normalised text; superclasses by full name or last dotted part;
+  arguments by name, in order, with annotation and default when the contract gives them;
+* environment values are compared whoever may see them, but shown only as
+  ``_errors.value_may_be_shown`` allows (§6): never for a name declared secret anywhere in the
+  contract (under any ``secrets``, or ``secret: true`` — in any block, so ``runtime.environment``
+  and every deployment see it) nor for a name that looks like a credential; neither the value
+  found nor the one the contract requires (for a secret, that is the secret) is shown then;
+* with no identifiable importer, ``importers.allow`` and ``importers.deny`` both fail: an
+  unidentified importer can prove neither that it is allowed nor that it is not denied (§5).
+
+Violations are returned in contract order (by line), so the message reads like the file.
 
 Why a compliant verdict may be cached (``Entry.verdicts``, keyed by :func:`verdict_key`): the
-program reads nothing but the environment variables it names, the caller's names and source (file
-stamp), and facts that cannot change while the process runs; the key holds exactly those. Where
-the answer would depend on the live caller module, :func:`compliant` has already said False.
-Contracts on installed distributions are not cached (reading the key would cost as much as the
-check). Failures are never cached.
+admitting run reads nothing but the environment variables the program names, the caller's names
+and source (file stamp), and facts that cannot change while the process runs; the key holds exactly
+those. Where the answer would depend on the live caller module, the admitting run has already said
+False. Contracts on installed distributions are not cached (reading the key would cost as much as
+the check). Failures are never cached.
 
-Program layout, all marshal-able: ``(annotation norms, flags, environment names, operations)``,
-each operation a tuple whose first item is one of the ``OP_*`` codes below.
+Program layout, all marshal-able: ``(annotation norms, flags, environment names, operations,
+secret names)``, each operation a tuple whose first item is one of the ``OP_*`` codes below.
 """
 
 import os
@@ -38,19 +69,24 @@ TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: this module is on the con
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._context import Context
+    from ._errors import Violation
     from ._plain import Node
+    from ._structure import ModuleStructure
 
-    Program = tuple[dict[str, str], int, tuple[str, ...], tuple[tuple[Any, ...], ...]]
+    Program = tuple[dict[str, str], int, tuple[str, ...], tuple[tuple[Any, ...], ...], tuple[str, ...]]
+    View = tuple[Any, ...]
 
 __all__ = [
+    "Run",
     "annotation_norms",
     "caller_source",
     "compile_contract",
-    "compliant",
-    "environment_entries",
     "environment_holds",
-    "inherits",
+    "explain",
+    "holds",
     "plan",
+    "specialise",
     "values_equal",
     "verdict_key",
 ]
@@ -67,6 +103,14 @@ _ANNOTATED = {
     "Attribute": ("annotation",),
     "Function": ("return_annotation",),
 }
+_STRUCTURE_FIELDS = ("filename", "version", "variables", "functions", "classes")
+_SECRET_EXPECTED = "set to the value the contract requires (secret, not shown)"
+_SECRET_FOUND = "set to another value (secret, not shown)"
+_NO_CALLER = (
+    "no identifiable importing module (import from python -c, the REPL, exec, C code or a thread "
+    "running only standard-library code)"
+)
+_IMPORT_FROM_APPLICATION = "import it from an application function, so that the importer can be identified"
 
 
 # --------------------------------------------------------------------------- compiling
@@ -107,10 +151,44 @@ def compile_contract(plain: "Node", norms: "dict[str, str]") -> "Program":
     """The program of a plain contract (see the module docstring); raises on a malformed tree."""
     compiler = _Compiler(norms)
     operations = compiler.contract(plain[1])
-    return (norms, compiler.flags, tuple(compiler.env_names), tuple(operations))
+    return (norms, compiler.flags, tuple(compiler.env_names), tuple(operations), _secret_names(plain[1]))
+
+
+def _line(fields: "dict[str, Any]", key: "str | None" = None) -> "int":
+    """The contract line of a node, or of one of its keys (the node's own when not written)."""
+    line: int = fields.get("line") or 0
+    if key is None:
+        return line
+    found: int = (fields.get("lines") or {}).get(key, line)
+    return found
+
+
+def _one_of(names: "tuple[str, ...] | list[str]") -> "str":
+    return names[0] if len(names) == 1 else "one of " + ", ".join(names)
+
+
+def _secret_names(contract: "dict[str, Any]") -> "tuple[str, ...]":
+    """Every environment variable name the contract declares secret, in any of its blocks (§6)."""
+    names: set[str] = set()
+    runtime = contract.get("runtime")
+    for variable in (runtime[1].get("environment") if runtime is not None else None) or ():
+        if variable[1].get("secret"):
+            names.add(variable[1]["name"])
+    for deployment in contract.get("deployments") or ():
+        for system in deployment[1].get("systems") or ():
+            environment = system[1].get("environment")
+            if environment is None:
+                continue
+            for variable in environment[1].get("variables") or ():
+                if variable[1].get("secret"):
+                    names.add(variable[1]["name"])
+            names.update(secret[1]["name"] for secret in environment[1].get("secrets") or ())
+    return tuple(sorted(names))
 
 
 class _Compiler:
+    """Plain nodes → operations. Each ``field`` argument is the path messages name the entry by."""
+
     def __init__(self, norms: "dict[str, str]") -> "None":
         self.norms = norms
         self.flags = 0
@@ -121,15 +199,28 @@ class _Compiler:
         importers = fields.get("importers")
         if importers is not None:
             self.flags |= NEEDS_CALLER_NAME
-            allow, deny = importers[1].get("allow"), importers[1].get("deny")
-            operations.append((OP_IMPORTERS, _strings(allow), _strings(deny) or ()))
+            found = importers[1]
+            operations.append(
+                (
+                    OP_IMPORTERS,
+                    _strings(found.get("allow")),
+                    _strings(found.get("deny")) or (),
+                    _line(found, "allow"),
+                    _line(found, "deny"),
+                )
+            )
         runtime = fields.get("runtime")
         if runtime is not None:
             operations += self.runtime(runtime[1])
         deployments = fields.get("deployments")
         if deployments:
-            operations.append((OP_ANY, tuple(tuple(self.deployment(d[1])) for d in deployments)))
-        operations += self.module(fields)
+            alternatives = tuple(
+                tuple(self.deployment(d[1], f"deployments[{index}]")) for index, d in enumerate(deployments)
+            )
+            operations.append(
+                (OP_ANY, alternatives, "deployments", "deployment", _line(fields, "deployments"))
+            )
+        operations += self.module(fields, "")
         dependencies = fields.get("dependencies")
         if dependencies:
             self.flags |= NEEDS_DISTRIBUTIONS
@@ -137,20 +228,23 @@ class _Compiler:
         return operations
 
     # -- environment and platform ----------------------------------------------------------------
-    def env(self, name: "str", value: "object") -> "tuple[Any, ...]":
-        if not isinstance(name, str) or (value is not None and not isinstance(value, str)):
-            raise TypeError("environment variables are named by strings and have string values")
+    def env(self, fields: "dict[str, Any]", field: "str") -> "tuple[Any, ...]":
+        name, value = fields["name"], fields.get("value")
+        if not isinstance(name, str):
+            raise TypeError("environment variables are named by strings")
+        # A value of another type (a model built in Python and given to check(), which does not
+        # validate) is kept: no environment value equals it, and the explanation says so.
         if name not in self.env_names:
             self.env_names.append(name)
-        return (OP_ENV, name, value)
+        return (OP_ENV, name, value, field, _line(fields), _line(fields, "value"))
 
-    def python(self, text: "str") -> "tuple[Any, ...]":
-        return (OP_PYTHON, text, _versions().parse_requirement(text))
+    def python(self, text: "str", field: "str", line: "int") -> "tuple[Any, ...]":
+        return (OP_PYTHON, text, _versions().parse_requirement(text), field, line)
 
     def runtime(self, fields: "dict[str, Any]") -> "list[tuple[Any, ...]]":
         operations: list[tuple[Any, ...]] = []
         if fields.get("python") is not None:
-            operations.append(self.python(fields["python"]))
+            operations.append(self.python(fields["python"], "runtime.python", _line(fields, "python")))
         for field, code, normalise in (
             ("os", OP_OS, normalise_os),
             ("architecture", OP_ARCH, normalise_arch),
@@ -158,63 +252,91 @@ class _Compiler:
         ):
             names = _strings(fields.get(field))
             if names:
-                operations.append((code, frozenset(normalise(name) for name in names)))
+                normal = frozenset(normalise(name) for name in names)
+                operations.append((code, normal, f"runtime.{field}", _line(fields, field), _one_of(names)))
         for variable in fields.get("environment") or ():
-            operations.append(self.env(variable[1]["name"], variable[1].get("value")))
+            operations.append(self.env(variable[1], f"runtime.environment.{variable[1]['name']}"))
         return operations
 
-    def deployment(self, fields: "dict[str, Any]") -> "list[tuple[Any, ...]]":
+    def deployment(self, fields: "dict[str, Any]", field: "str") -> "list[tuple[Any, ...]]":
         operations: list[tuple[Any, ...]] = []
-        if fields.get("arch") is not None:
-            operations.append((OP_ARCH, frozenset((normalise_arch(fields["arch"]),))))
+        arch = fields.get("arch")
+        if arch is not None:
+            operations.append(
+                (OP_ARCH, frozenset((normalise_arch(arch),)), f"{field}.arch", _line(fields, "arch"), arch)
+            )
         systems = fields.get("systems")
         if systems:
-            operations.append((OP_ANY, tuple(tuple(self.system(s[1])) for s in systems)))
+            alternatives = tuple(
+                tuple(self.system(s[1], f"{field}.systems[{index}]")) for index, s in enumerate(systems)
+            )
+            operations.append((OP_ANY, alternatives, f"{field}.systems", "system", _line(fields, "systems")))
         return operations
 
-    def system(self, fields: "dict[str, Any]") -> "list[tuple[Any, ...]]":
+    def system(self, fields: "dict[str, Any]", field: "str") -> "list[tuple[Any, ...]]":
         operations: list[tuple[Any, ...]] = []
-        if fields.get("os") is not None:
-            operations.append((OP_OS, frozenset((normalise_os(fields["os"]),))))
+        name = fields.get("os")
+        if name is not None:
+            operations.append(
+                (OP_OS, frozenset((normalise_os(name),)), f"{field}.os", _line(fields, "os"), name)
+            )
         environment = fields.get("environment")
         if environment is not None:
             variables = environment[1].get("variables") or ()
             secrets = environment[1].get("secrets") or ()
-            for _, _, variable in environment_entries(variables, secrets, _node_name):
-                operations.append(self.env(variable[1]["name"], variable[1].get("value")))
+            for kind, index, variable in environment_entries(variables, secrets):
+                operations.append(self.env(variable[1], f"{field}.environment.{kind}[{index}]"))
         pythons = fields.get("pythons")
         if pythons:
-            operations.append((OP_ANY, tuple(tuple(self.python_entry(p[1])) for p in pythons)))
+            alternatives = tuple(
+                tuple(self.python_entry(p[1], f"{field}.pythons[{index}]")) for index, p in enumerate(pythons)
+            )
+            operations.append((OP_ANY, alternatives, f"{field}.pythons", "Python", _line(fields, "pythons")))
         return operations
 
-    def python_entry(self, fields: "dict[str, Any]") -> "list[tuple[Any, ...]]":
+    def python_entry(self, fields: "dict[str, Any]", field: "str") -> "list[tuple[Any, ...]]":
         operations: list[tuple[Any, ...]] = []
         if fields.get("version") is not None:
-            operations.append(self.python(fields["version"]))
-        if fields.get("interpreter") is not None:
-            operations.append((OP_IMPLEMENTATION, frozenset((_implementation(fields["interpreter"]),))))
-        for module in fields.get("modules") or ():
-            operations += self.module(module[1])
+            operations.append(self.python(fields["version"], f"{field}.version", _line(fields, "version")))
+        interpreter = fields.get("interpreter")
+        if interpreter is not None:
+            operations.append(
+                (
+                    OP_IMPLEMENTATION,
+                    frozenset((_implementation(interpreter),)),
+                    f"{field}.interpreter",
+                    _line(fields, "interpreter"),
+                    interpreter,
+                )
+            )
+        for index, module in enumerate(fields.get("modules") or ()):
+            operations += self.module(module[1], f"{field}.modules[{index}].")
         return operations
 
     def dependency(self, fields: "dict[str, Any]") -> "tuple[Any, ...]":
-        version = fields.get("version")
+        """``(normalised name, version, its clauses, required, allowed, name as written, lines of
+        allowed, required and version)``."""
+        name, version = fields["name"], fields.get("version")
         return (
-            normalise_distribution_name(fields["name"]),
+            normalise_distribution_name(name),
             version,
             None if version is None else _versions().parse_requirement(version),
             bool(fields.get("required", False)),
             bool(fields.get("allowed", True)),
+            name,
+            _line(fields, "allowed"),
+            _line(fields, "required"),
+            _line(fields, "version"),
         )
 
     # -- the importer's structure ----------------------------------------------------------------
-    def module(self, fields: "dict[str, Any]") -> "list[tuple[Any, ...]]":
+    def module(self, fields: "dict[str, Any]", prefix: "str") -> "list[tuple[Any, ...]]":
         filename, version = fields.get("filename"), fields.get("version")
         variables = fields.get("variables") or ()
         functions = fields.get("functions") or ()
         classes = fields.get("classes") or ()
         if filename is None and version is None and not variables and not functions and not classes:
-            return []
+            return []  # the common case of environment-only contracts, kept cheap
         self.flags |= NEEDS_SOURCE
         form: object = None  # the clauses of a specifier; an exact version is compared as written
         if version is not None and version[:1] in _OPERATOR_START:
@@ -225,31 +347,50 @@ class _Compiler:
                 filename,
                 version,
                 form,
-                tuple(self.named_value(v[1]) for v in variables),
-                tuple(self.function(f[1]) for f in functions),
-                tuple(self.klass(c[1]) for c in classes),
+                tuple(self.named_value(v[1], f"{prefix}variables[{i}]") for i, v in enumerate(variables)),
+                tuple(self.function(f[1], f"{prefix}functions[{i}]") for i, f in enumerate(functions)),
+                tuple(self.klass(c[1], f"{prefix}classes[{i}]") for i, c in enumerate(classes)),
+                prefix,
+                tuple(_line(fields, key) for key in _STRUCTURE_FIELDS),
             )
         ]
 
     def annotation(self, text: "object") -> "tuple[Any, Any]":
         return (text, self.norms.get(text) if isinstance(text, str) else None)
 
-    def named_value(self, fields: "dict[str, Any]") -> "tuple[Any, ...]":
-        """``(name, annotation, its norm, required value or None, value as written)``."""
+    def named_value(self, fields: "dict[str, Any]", field: "str") -> "tuple[Any, ...]":
+        """``(name, annotation, its norm, required value or None, value as written, field, line,
+        line of the annotation, line of the value)``."""
         annotation, norm = self.annotation(fields.get("annotation"))
-        return (fields["name"], annotation, norm, fields.get("value"), fields.get("value_text"))
+        return (
+            fields["name"],
+            annotation,
+            norm,
+            fields.get("value"),
+            fields.get("value_text"),
+            field,
+            _line(fields),
+            _line(fields, "annotation"),
+            _line(fields, "value"),
+        )
 
-    def function(self, fields: "dict[str, Any]") -> "tuple[Any, ...]":
+    def function(self, fields: "dict[str, Any]", field: "str") -> "tuple[Any, ...]":
         arguments = fields.get("arguments")
         returns, returns_norm = self.annotation(fields.get("return_annotation"))
         return (
             fields["name"],
-            None if arguments is None else tuple(self.named_value(a[1]) for a in arguments),
+            None
+            if arguments is None
+            else tuple(self.named_value(a[1], f"{field}.arguments[{i}]") for i, a in enumerate(arguments)),
             returns,
             returns_norm,
+            field,
+            _line(fields),
+            _line(fields, "arguments"),
+            _line(fields, "return_annotation"),
         )
 
-    def klass(self, fields: "dict[str, Any]") -> "tuple[Any, ...]":
+    def klass(self, fields: "dict[str, Any]", field: "str") -> "tuple[Any, ...]":
         attributes = fields.get("attributes")
         methods = fields.get("methods")
         superclasses = fields.get("superclasses")
@@ -257,30 +398,31 @@ class _Compiler:
             fields["name"],
             None
             if attributes is None
-            else tuple((a[1].get("type"), *self.named_value(a[1])) for a in attributes),
-            None if methods is None else tuple(self.function(m[1]) for m in methods),
-            None if superclasses is None else tuple(s[1]["name"] for s in superclasses),
+            else tuple(
+                (a[1].get("type"), *self.named_value(a[1], f"{field}.attributes[{i}]"))
+                for i, a in enumerate(attributes)
+            ),
+            None
+            if methods is None
+            else tuple(self.function(m[1], f"{field}.methods[{i}]") for i, m in enumerate(methods)),
+            None if superclasses is None else tuple((s[1]["name"], _line(s[1])) for s in superclasses),
+            field,
+            _line(fields),
         )
 
 
-def environment_entries(variables: "Any", secrets: "Any", name: "Any") -> "list[tuple[str, int, Any]]":
+def environment_entries(variables: "Any", secrets: "Any") -> "list[tuple[str, int, Any]]":
     """The entries of one ``environment`` block that are checked: ``(list, index, entry)``.
 
     Every variable; then every secret whose name is not also under ``variables`` (a secret listed
-    there too is checked once, with its value requirement, §6). The one place of that rule, for the
-    compiled check and for ``_check``'s messages alike; ``name(entry)`` reads an entry's name
-    (a plain node's or a model's).
+    there too is checked once, with its value requirement, §6). The one place of that rule.
     """
     found = [("variables", index, variable) for index, variable in enumerate(variables)]
-    listed = {name(variable) for variable in variables}
+    listed = {variable[1]["name"] for variable in variables}
     for index, secret in enumerate(secrets):
-        if name(secret) not in listed:
+        if secret[1]["name"] not in listed:
             found.append(("secrets", index, secret))
     return found
-
-
-def _node_name(node: "Any") -> "Any":
-    return node[1]["name"]
 
 
 def _implementation(name: "str") -> "str":
@@ -326,12 +468,20 @@ def values_equal(expected: "object", expected_text: "str | None", actual: "objec
         return False
 
 
-def _same_annotation(expected: "str", norm: "str | None", actual: "str", norms: "dict[str, str]") -> "bool":
-    """``_check``'s rule (same text, or same normalised text) on precomputed spellings.
+def _shown(value: "object", text: "str | None") -> "str":
+    """A contract value as the user wrote it (strings quoted, ``3.10`` kept as ``3.10``)."""
+    if isinstance(value, str) or text is None:
+        return repr(value)
+    return text
 
-    ``norm`` is the contract's (computed when it was parsed), ``norms`` the caller's (computed
-    when its source was parsed, for the texts normalisation can change): ``ast`` is imported here
-    only for a record that lacks one.
+
+def _same_annotation(expected: "str", norm: "str | None", actual: "str", norms: "Any") -> "bool":
+    """Same text, or same normalised text, on precomputed spellings.
+
+    ``norm`` is the contract's (computed when it was compiled), ``norms`` the caller's (computed
+    when its source was parsed, for the texts normalisation can change; :data:`_EVERY_NORM` for
+    a structure that also holds texts read from the live module): ``ast`` is imported here only
+    for a record that lacks one.
     """
     if expected == actual:
         return True
@@ -349,16 +499,29 @@ def _same_annotation(expected: "str", norm: "str | None", actual: "str", norms: 
         from ._annotations import normalise_annotation
 
         norm = normalise_annotation(expected)
-    return norm == found
+    return bool(norm == found)
+
+
+class _EveryNorm:
+    """The caller's norms when its texts are not all ``ast.unparse`` outputs: normalise each."""
+
+    @staticmethod
+    def get(text: "str") -> "str":
+        from ._annotations import normalise_annotation
+
+        return normalise_annotation(text)
+
+
+_EVERY_NORM = _EveryNorm()
 
 
 def _requirement_matches(text: "str", clauses: "Any", actual: "str") -> "bool":
-    """``_check``'s ``_python_matches``, with the clauses parsed when the contract was compiled."""
+    """A version requirement (§6), with the clauses parsed when the contract was compiled."""
     return bool(_versions().matches(text, actual, clauses))
 
 
 def _module_version_matches(required: "str", form: "Any", actual: "str") -> "bool":
-    """``_check``'s ``_version_matches``: a specifier, or an exact version (PEP 440 equality)."""
+    """``version`` of a module: a specifier, or an exact version (PEP 440 equality)."""
     if required[:1] in _OPERATOR_START:
         return _requirement_matches(required, form, actual)
     return bool(_versions().same_version(required, actual))
@@ -368,7 +531,652 @@ def inherits(required: "str", bases: "tuple[str, ...]") -> "bool":
     """The superclass rule (§6): a base named in full, or by its last dotted part (generic
     arguments ignored): ``Base`` is met by ``mod.Base`` and ``Base[T]``."""
     last = required.rsplit(".", 1)[-1]
-    return any(base == required or base.split("[", 1)[0].rsplit(".", 1)[-1].strip() == last for base in bases)
+    last_dotted_part = (_SHAPE if _SHAPE is not None else _load_shape()).last_dotted_part
+    return any(base == required or last_dotted_part(base) == last for base in bases)
+
+
+# --------------------------------------------------------------------------- the rules
+#
+# One function per rule. Each takes its operation and either the facts of a run (``facts.why`` is
+# None when admitting, the list the violations go to when explaining) or, below the module rule,
+# the caller's view and ``why`` itself. The verdict is computed first; a message is built only on
+# the failing branch, and only when explaining. When admitting, a rule may stop at its first
+# failure; when explaining, it goes on, so that the user reads everything that must change.
+
+
+def _violation(field: "str", expected: "str", actual: "str", message: "str", line: "int") -> "Violation":
+    violation: Violation = _module("._errors").Violation(field, expected, actual, message, line)
+    return violation
+
+
+def _env(operation: "tuple[Any, ...]", facts: "Run") -> "bool":
+    """An environment variable is set (to the value the contract gives, if any)."""
+    _, name, value, field, line, value_line = operation
+    actual = facts.env(name)
+    if actual is not None and (value is None or actual == facts.stored(value)):
+        return True
+    why = facts.why
+    if why is not None:
+        if actual is None:
+            why.append(_violation(field, f"{name} to be set", f"{name} not set", "", line))
+        elif _module("._errors").value_may_be_shown(name, facts.secrets):
+            why.append(_violation(field, f"{name}={value!r}", f"{name}={actual!r}", "", value_line))
+        else:
+            why.append(
+                _violation(field, f"{name} {_SECRET_EXPECTED}", f"{name} {_SECRET_FOUND}", "", value_line)
+            )
+    return False
+
+
+def _platform_holds(operation: "tuple[Any, ...]", platform: "Any") -> "bool":
+    """The verdict of a platform operation (Python version, OS, architecture, interpreter)."""
+    code = operation[0]
+    if code == OP_PYTHON:
+        return _requirement_matches(operation[1], operation[2], platform.python_version)
+    if code == OP_OS:
+        return bool(platform.os in operation[1])
+    if code == OP_ARCH:
+        return bool(platform.arch in operation[1])
+    return bool(platform.implementation.lower() in operation[1])
+
+
+def _platform(operation: "tuple[Any, ...]", facts: "Run") -> "bool":
+    """The platform rules; the explanation shows the fact as the platform spells it."""
+    platform = facts.platform()
+    if _platform_holds(operation, platform):
+        return True
+    why = facts.why
+    if why is not None:
+        code = operation[0]
+        if code == OP_PYTHON:  # (OP_PYTHON, requirement, clauses, field, line)
+            found = f"{platform.python_version} ({platform.implementation})"
+            why.append(_violation(operation[3], operation[1], found, "", operation[4]))
+        else:  # (code, normal forms, field, line, names as written)
+            found = {OP_OS: platform.os, OP_ARCH: platform.arch}.get(code, platform.implementation)
+            why.append(_violation(operation[2], operation[4], found, "", operation[3]))
+    return False
+
+
+def _any(operation: "tuple[Any, ...]", facts: "Run") -> "bool":
+    """Alternatives: one must hold; else "none matched" and the closest one's own violations."""
+    why = facts.why
+    if why is None:
+        for alternative in operation[1]:  # noqa: SIM110 - ``any`` with a generator costs more here
+            if facts.all(alternative):
+                return True
+        return False
+    assert isinstance(facts, Explain)  # only an explaining run has a ``why``
+    _, alternatives, field, noun, line = operation
+    results: list[list[Violation]] = []
+    for alternative in alternatives:
+        found: list[Violation] = []
+        facts.why = found
+        try:
+            facts.all(alternative)
+        finally:
+            facts.why = why
+        if not found:
+            return True
+        results.append(found)
+    if len(results) == 1:
+        why += results[0]
+        return False
+    best = min(range(len(results)), key=lambda index: len(results[index]))
+    why.append(
+        _violation(
+            field,
+            f"one of {len(results)} {noun}s to match",
+            "none matched",
+            f"closest is {field}[{best}]; its differences follow",
+            line,
+        )
+    )
+    why += results[best]
+    return False
+
+
+def _importers(operation: "tuple[Any, ...]", facts: "Run") -> "bool":
+    """``importers.allow``/``deny`` against the importer's names (§5); an unidentified importer
+    can prove neither that it is allowed nor that it is not denied."""
+    from fnmatch import fnmatchcase
+
+    _, allow, deny, allow_line, deny_line = operation
+    caller = facts.caller
+    names = [
+        name
+        for name in (getattr(caller, "module_name", None), getattr(caller, "name", None))
+        if isinstance(name, str) and name
+    ]
+    why = facts.why
+    if not names:
+        if not (allow or deny):
+            return True
+        if why is not None:
+            if allow:
+                why.append(
+                    _violation(
+                        "importers.allow",
+                        f"an importer matching {_one_of(allow)}",
+                        _NO_CALLER,
+                        _IMPORT_FROM_APPLICATION,
+                        allow_line,
+                    )
+                )
+            if deny:
+                why.append(
+                    _violation(
+                        "importers.deny",
+                        f"an importer not matching {_one_of(deny)}",
+                        _NO_CALLER,
+                        f"an unidentified importer cannot prove it is not denied; {_IMPORT_FROM_APPLICATION}",
+                        deny_line,
+                    )
+                )
+        return False
+    holds = True
+    if allow and not any(fnmatchcase(name, pattern) for name in names for pattern in allow):
+        if why is None:
+            return False
+        holds = False
+        why.append(
+            _violation("importers.allow", f"an importer matching {_one_of(allow)}", names[0], "", allow_line)
+        )
+    for index, pattern in enumerate(deny):
+        if any(fnmatchcase(name, pattern) for name in names):
+            if why is None:
+                return False
+            holds = False
+            why.append(
+                _violation(
+                    f"importers.deny[{index}]", f"an importer not matching {pattern}", names[0], "", deny_line
+                )
+            )
+    return holds
+
+
+def _dependencies(operation: "tuple[Any, ...]", facts: "Run") -> "bool":
+    """Installed distributions: required, not allowed, version."""
+    installed = facts.distributions()
+    why = facts.why
+    holds = True
+    for (
+        normal,
+        text,
+        clauses,
+        required,
+        allowed,
+        name,
+        allowed_line,
+        required_line,
+        version_line,
+    ) in operation[1]:
+        version = installed.get(normal)
+        field = f"dependencies.{name}"
+        if not allowed and version is not None:
+            if why is None:
+                return False
+            holds = False
+            why.append(
+                _violation(
+                    f"{field}.allowed",
+                    f"{name} not installed",
+                    f"{name} {version}",
+                    "this distribution is not allowed",
+                    allowed_line,
+                )
+            )
+        if required and version is None:
+            if why is None:
+                return False
+            holds = False
+            why.append(
+                _violation(
+                    f"{field}.required", f"{name} installed", f"{name} not installed", "", required_line
+                )
+            )
+        if text is not None and version is not None and not _requirement_matches(text, clauses, version):
+            if why is None:
+                return False
+            holds = False
+            why.append(
+                _violation(f"{field}.version", f"{name} {text}", f"{name} {version}", "", version_line)
+            )
+    return holds
+
+
+# -- the importer's structure ---------------------------------------------------------------------
+#
+# The caller is seen through a view, ``(who, filename, version, has source, variables, functions,
+# classes, norms)``, the last four in ``_shape``'s record layout: built from the records of its
+# source when admitting (:func:`_source_view`), from its full structure when explaining
+# (:func:`_structure_view`). The rules below read only the view.
+
+
+def _module_rule(operation: "tuple[Any, ...]", view: "View | None", why: "list[Violation] | None") -> "bool":
+    """The structural requirements of the top level, or of one ``pythons[].modules[]`` entry."""
+    _, filename, version, form, variables, functions, classes, prefix, lines = operation
+    if view is None:
+        if why is not None:
+            first = _first_asked(operation, 0)
+            why.append(
+                _violation(
+                    f"{prefix}{_STRUCTURE_FIELDS[first]}",
+                    "an importing module whose structure can be checked",
+                    _NO_CALLER,
+                    f"structural requirements need the importer's code; {_IMPORT_FROM_APPLICATION}",
+                    lines[first],
+                )
+            )
+        return False
+    who, found_filename, found_version, has_source, found_variables, found_functions, found_classes, norms = (
+        view
+    )
+    holds = True
+    if filename is not None and found_filename != filename:
+        if why is None:
+            return False
+        holds = False
+        why.append(_violation(f"{prefix}filename", filename, found_filename or "no file", "", lines[0]))
+    if version is not None and (
+        found_version is None or not _module_version_matches(version, form, found_version)
+    ):
+        if why is None:
+            return False
+        holds = False
+        shown = found_version if found_version is not None else "no __version__"
+        why.append(_violation(f"{prefix}version", version, shown, "", lines[1]))
+    if (variables or functions or classes) and not has_source:
+        if why is not None:
+            first = _first_asked(operation, 2)
+            why.append(
+                _violation(
+                    f"{prefix}{_STRUCTURE_FIELDS[first]}",
+                    f"the source of {who} to check its structure",
+                    "caller source not available",
+                    "only modules with Python source can meet variables/functions/classes requirements",
+                    lines[first],
+                )
+            )
+        return False
+    for variable in variables:
+        if not _variable(variable, found_variables, norms, who, why):
+            if why is None:
+                return False
+            holds = False
+    for function in functions:
+        name, field, line = function[0], function[4], function[5]
+        found = found_functions.get(name)
+        if found is None:
+            if why is None:
+                return False
+            holds = False
+            why.append(_violation(field, f"function {name}", f"no function {name} in {who}", "", line))
+        elif not _signature(function, found, norms, name, why):
+            if why is None:
+                return False
+            holds = False
+    for klass in classes:
+        if not _klass(klass, found_classes, norms, who, why):
+            if why is None:
+                return False
+            holds = False
+    return holds
+
+
+_STRUCTURE_POSITIONS = (1, 2, 4, 5, 6)  # where an OP_MODULE holds each of _STRUCTURE_FIELDS
+
+
+def _first_asked(operation: "tuple[Any, ...]", start: "int") -> "int":
+    """The first of ``_STRUCTURE_FIELDS[start:]`` the entry writes (the one a message names)."""
+    for index in range(start, len(_STRUCTURE_FIELDS)):
+        value = operation[_STRUCTURE_POSITIONS[index]]
+        if value is not None if index < 2 else value:
+            return index
+    return start
+
+
+def _annotation(
+    field: "str",
+    name: "str",
+    expected: "str | None",
+    norm: "str | None",
+    actual: "str | None",
+    norms: "Any",
+    line: "int",
+    why: "list[Violation] | None",
+) -> "bool":
+    """An annotation the contract gives, as normalised text."""
+    if expected is None or (actual is not None and _same_annotation(expected, norm, actual, norms)):
+        return True
+    if why is not None:
+        found = f"{name} without annotation" if actual is None else f"{name}: {actual}"
+        why.append(_violation(field, f"{name}: {expected}", found, "", line))
+    return False
+
+
+def _value(
+    field: "str",
+    name: "str",
+    expected: "object",
+    text: "str | None",
+    known: "bool",
+    actual: "object",
+    line: "int",
+    why: "list[Violation] | None",
+) -> "bool":
+    """A value the contract gives; a value that is not a literal cannot be compared (when
+    admitting: perhaps the live module holds it, and the explanation will read it)."""
+    if expected is None:
+        return True
+    if known and values_equal(expected, text, actual):
+        return True
+    if why is not None:
+        wanted = f"{name} = {_shown(expected, text)}"
+        if not known:
+            why.append(
+                _violation(
+                    field,
+                    wanted,
+                    f"{name} = a value that is not a literal",
+                    "it cannot be compared without running code",
+                    line,
+                )
+            )
+        else:
+            why.append(_violation(field, wanted, f"{name} = {actual!r}", "", line))
+    return False
+
+
+def _variable(
+    required: "tuple[Any, ...]",
+    found_variables: "dict[str, Any]",
+    norms: "Any",
+    who: "str",
+    why: "list[Violation] | None",
+) -> "bool":
+    name, annotation, norm, value, text, field, line, annotation_line, value_line = required
+    found = found_variables.get(name)
+    if found is None:
+        if why is not None:
+            why.append(_violation(field, f"variable {name}", f"no variable {name} in {who}", "", line))
+        return False
+    _, known, actual, actual_annotation = found
+    holds = _annotation(
+        f"{field}.annotation", name, annotation, norm, actual_annotation, norms, annotation_line, why
+    )
+    if holds or why is not None:
+        holds = _value(f"{field}.value", name, value, text, known, actual, value_line, why) and holds
+    return holds
+
+
+def _signature(
+    required: "tuple[Any, ...]",
+    found: "tuple[Any, ...]",
+    norms: "Any",
+    label: "str",
+    why: "list[Violation] | None",
+) -> "bool":
+    """A function's or method's arguments and return annotation."""
+    arguments, returns, returns_norm, field = required[1], required[2], required[3], required[4]
+    holds = arguments is None or _arguments(required, found[1], norms, label, why)
+    if not holds and why is None:
+        return False
+    if returns is not None:
+        actual = found[2]
+        if actual is None or not _same_annotation(returns, returns_norm, actual, norms):
+            if why is not None:
+                shown = (
+                    f"{label}(...) without return annotation"
+                    if actual is None
+                    else f"{label}(...) -> {actual}"
+                )
+                why.append(
+                    _violation(
+                        f"{field}.return_annotation", f"{label}(...) -> {returns}", shown, "", required[7]
+                    )
+                )
+            return False
+    return holds
+
+
+def _arguments(
+    function: "tuple[Any, ...]",
+    found: "tuple[Any, ...]",
+    norms: "Any",
+    label: "str",
+    why: "list[Violation] | None",
+) -> "bool":
+    """Each required argument by name (with annotation and default), then their relative order."""
+    positions = {argument[0]: index for index, argument in enumerate(found)}
+
+    def signature() -> "str":  # only built for a message
+        return f"{label}({', '.join(argument[0] for argument in found)})"
+
+    holds = True
+    previous = -1
+    in_order = True
+    for name, annotation, norm, value, text, field, line, annotation_line, value_line in function[1]:
+        position = positions.get(name)
+        if position is None:
+            if why is None:
+                return False
+            holds = False
+            why.append(_violation(field, f"argument {name} of {label}", signature(), "", line))
+            continue
+        if position < previous:
+            if why is None:
+                return False
+            in_order = False
+        previous = position
+        _, found_annotation, default, is_literal, default_value = found[position]
+        if not _annotation(
+            f"{field}.annotation", name, annotation, norm, found_annotation, norms, annotation_line, why
+        ):
+            if why is None:
+                return False
+            holds = False
+        if value is None:
+            continue
+        if default is not None and (
+            values_equal(value, text, default_value)
+            if is_literal
+            else text is not None and " ".join(text.split()) == " ".join(default.split())
+        ):
+            continue
+        if why is None:
+            return False
+        holds = False
+        expected = f"{name}={_shown(value, text)}"
+        shown = f"{name} without default" if default is None else f"{name}={default}"
+        why.append(_violation(f"{field}.value", expected, shown, "", value_line))
+    if not in_order:
+        assert why is not None
+        names = ", ".join(argument[0] for argument in function[1])
+        why.append(
+            _violation(
+                f"{function[4]}.arguments", f"arguments in the order {names}", signature(), "", function[6]
+            )
+        )
+        return False
+    return holds
+
+
+def _klass(
+    required: "tuple[Any, ...]",
+    found_classes: "dict[str, Any]",
+    norms: "Any",
+    who: "str",
+    why: "list[Violation] | None",
+) -> "bool":
+    name, attributes, methods, superclasses, field, line = required
+    found = found_classes.get(name)
+    if found is None:
+        if why is not None:
+            why.append(_violation(field, f"class {name}", f"no class {name} in {who}", "", line))
+        return False
+    _, found_attributes, found_methods, bases = found
+    holds = True
+    for attribute in attributes or ():
+        if not _attribute(attribute, name, found_attributes, norms, why):
+            if why is None:
+                return False
+            holds = False
+    if methods:
+        by_name = {method[0]: method for method in found_methods}
+        for method in methods:
+            method_name = method[0]
+            label = f"{name}.{method_name}"
+            found_method = by_name.get(method_name)
+            if found_method is None:
+                if why is None:
+                    return False
+                holds = False
+                why.append(
+                    _violation(
+                        method[4],
+                        f"method {label}",
+                        f"no method {method_name} in class {name}",
+                        "",
+                        method[5],
+                    )
+                )
+            elif not _signature(method, found_method, norms, label, why):
+                if why is None:
+                    return False
+                holds = False
+    for index, (superclass, superclass_line) in enumerate(superclasses or ()):
+        if not inherits(superclass, bases):
+            if why is None:
+                return False
+            holds = False
+            listed = ", ".join(bases)
+            why.append(
+                _violation(
+                    f"{field}.superclasses[{index}]",
+                    f"class {name} to inherit from {superclass}",
+                    f"class {name}({listed})" if listed else f"class {name} without base classes",
+                    "",
+                    superclass_line,
+                )
+            )
+    return holds
+
+
+def _attribute(
+    required: "tuple[Any, ...]",
+    class_name: "str",
+    found_attributes: "tuple[Any, ...]",
+    norms: "Any",
+    why: "list[Violation] | None",
+) -> "bool":
+    """A class or instance attribute. Several matches (class and instance attribute of one name,
+    type not given): the first that meets the requirement wins; otherwise report the first."""
+    kind, name, annotation, norm, value, text, field, line, annotation_line, value_line = required
+    label = f"{class_name}.{name}"
+    best: list[Violation] | None = None
+    matched = False
+    for found_name, found_kind, known, actual, found_annotation in found_attributes:
+        if found_name != name or (kind is not None and found_kind != kind):
+            continue
+        matched = True
+        problems: list[Violation] | None = None if why is None else []
+        holds = _annotation(
+            f"{field}.annotation", label, annotation, norm, found_annotation, norms, annotation_line, problems
+        )
+        if holds or problems is not None:
+            holds = (
+                _value(f"{field}.value", label, value, text, known, actual, value_line, problems) and holds
+            )
+        if holds:
+            return True
+        if best is None:
+            best = problems
+    if why is not None:
+        if matched:
+            why += best or ()
+        else:
+            described = f"{kind} attribute {label}" if kind else f"attribute {label}"
+            other = [found[1] for found in found_attributes if found[0] == name]
+            if other:
+                shown = f"only {'a class' if other[0] == 'class' else 'an instance'} attribute {label}"
+            else:
+                shown = f"no attribute {name} in class {class_name}"
+            why.append(_violation(field, described, shown, "", line))
+    return False
+
+
+def _source_view(source: "tuple[str, tuple[int, int], Any]") -> "View":
+    """The caller as its source records show it (admitting: nothing of the live module)."""
+    path, _, parsed = source
+    if parsed is None:
+        return (None, os.path.basename(path), None, False, {}, {}, {}, {})
+    variables, functions, classes, _, norms = parsed
+    declared = variables.get("__version__")
+    version = declared[2] if declared is not None and declared[1] and isinstance(declared[2], str) else None
+    return (None, os.path.basename(path), version, True, variables, functions, classes, norms)
+
+
+def _structure_view(structure: "ModuleStructure") -> "View":
+    """The caller as its full structure shows it (source merged with the live module,
+    ``_structure``), in the records' layout; ``__version__`` falls back to its distribution's."""
+    from ._shape import default_literal
+    from ._structure import UNKNOWN
+
+    def function(found: "Any") -> "tuple[Any, ...]":
+        arguments = tuple(
+            (argument.name, argument.annotation, argument.default, *default_literal(argument.default))
+            for argument in found.arguments
+        )
+        return (found.name, arguments, found.return_annotation, found.is_async)
+
+    version = structure.version
+    if version is None and structure.name and structure.name != "__main__":
+        version = _distribution_version(structure.name)
+    return (
+        structure.name or structure.filename or "the importer",
+        structure.filename,
+        version,
+        structure.has_source,
+        {
+            name: (name, found.value is not UNKNOWN, found.value, found.annotation)
+            for name, found in structure.variables.items()
+        },
+        {name: function(found) for name, found in structure.functions.items()},
+        {
+            name: (
+                name,
+                tuple(
+                    (a.name, a.kind, a.value is not UNKNOWN, a.value, a.annotation) for a in found.attributes
+                ),
+                tuple(function(method) for method in found.methods),
+                found.superclasses,
+            )
+            for name, found in structure.classes.items()
+        },
+        _EVERY_NORM,
+    )
+
+
+_DISTRIBUTION_VERSIONS: "dict[str, str | None]" = {}
+
+
+def _distribution_version(module_name: "str") -> "str | None":
+    """The version of the distribution that installs ``module_name`` (§6 ``version`` fallback)."""
+    if module_name in _DISTRIBUTION_VERSIONS:
+        return _DISTRIBUTION_VERSIONS[module_name]
+    found: str | None = None
+    try:
+        from importlib.metadata import packages_distributions, version
+
+        top = module_name.partition(".")[0]
+        for distribution in packages_distributions().get(top, ()):
+            found = version(distribution)
+            break
+    except Exception:  # metadata problems mean "unknown", never an internal error
+        found = None
+    if len(_DISTRIBUTION_VERSIONS) < 64:
+        _DISTRIBUTION_VERSIONS[module_name] = found
+    return found
 
 
 # --------------------------------------------------------------------------- running
@@ -418,17 +1226,6 @@ def _stored(value: "str") -> "object":
     return found
 
 
-def _platform_holds(operation: "tuple[Any, ...]", facts: "Any") -> "bool":
-    code = operation[0]
-    if code == OP_PYTHON:
-        return _requirement_matches(operation[1], operation[2], facts.python_version)
-    if code == OP_OS:
-        return bool(facts.os in operation[1])
-    if code == OP_ARCH:
-        return bool(facts.arch in operation[1])
-    return bool(facts.implementation.lower() in operation[1])
-
-
 _PLATFORM = frozenset((OP_PYTHON, OP_OS, OP_ARCH, OP_IMPLEMENTATION))
 
 
@@ -468,12 +1265,13 @@ def specialise(operations: "tuple[tuple[Any, ...], ...]", facts: "Any" = None) -
         if len(alternatives) == 1:
             residual.extend(alternatives[0])
         else:
-            residual.append((OP_ANY, tuple(alternatives)))
+            residual.append((OP_ANY, tuple(alternatives), *operation[2:]))
     return tuple(residual)
 
 
 class Run:
-    """One check of one import: the caller, and what was read about it (read at most once).
+    """The facts of one admitting run: the caller, and what was read about it (read at most once);
+    the platform, ``os.environ``'s storage and the installed distributions as the process has them.
 
     ``memo`` (the contract entry's, see ``_cache.Entry``) keeps the structural operations proven on
     a given caller source — path and stamp: the same content gives the same answer — so that a
@@ -538,93 +1336,93 @@ class Run:
         return True
 
     def one(self, operation: "tuple[Any, ...]") -> "bool":
+        """Whether one operation holds: the dispatch to the rules, for both speeds."""
         code = operation[0]
         if code == OP_ENV:
-            actual = self.env(operation[1])
-            return actual is not None and (operation[2] is None or actual == _stored(operation[2]))
+            return _env(operation, self)
         if code == OP_MODULE:
-            source = self._source
-            if source is _NOT_YET:
-                source = self.source() if self.caller is not None else None
-            if source is None:
-                return False  # no caller, or source only a loader can give: _check reads the live module
-            key = (id(operation), source[0], source[1])
-            if key in self.memo:
-                return True
-            if not self.module(operation, source):
-                return False
-            if len(self.memo) >= 256:
-                self.memo.clear()
-            self.memo[key] = True
-            return True
+            return self.module(operation)
         if code == OP_ANY:
-            for alternative in operation[1]:  # noqa: SIM110 - see all()
-                if self.all(alternative):
-                    return True
-            return False
+            return _any(operation, self)
         if code == OP_IMPORTERS:
-            return self.importers(operation)
+            return _importers(operation, self)
         if code == OP_DEPENDENCIES:
-            return self.dependencies(operation)
+            return _dependencies(operation, self)
         if code in _PLATFORM:  # a program that was not specialised
-            return _platform_holds(operation, platform_facts())
-        return False  # an operation this code does not know: let _check decide
+            return _platform(operation, self)
+        return False  # an operation this code does not know: never admit it
 
-    def importers(self, operation: "tuple[Any, ...]") -> "bool":
-        from fnmatch import fnmatchcase
+    # -- the facts, as the admitting run reads them ----------------------------------------------
+    why: "list[Violation] | None" = None  # admitting: no explanation is built
+    secrets: "tuple[str, ...]" = ()
+    stored = staticmethod(_stored)
 
-        caller = self.caller
-        names = [
-            name
-            for name in (getattr(caller, "module_name", None), getattr(caller, "name", None))
-            if isinstance(name, str) and name
-        ]
-        _, allow, deny = operation
-        if not names and (allow or deny):
-            return False  # an unidentified importer is neither allowed nor proven not denied (§5)
-        if allow and not any(fnmatchcase(name, pattern) for name in names for pattern in allow):
+    @staticmethod
+    def platform() -> "Any":
+        return platform_facts()
+
+    @staticmethod
+    def distributions() -> "Any":
+        return _module("._context").installed_distributions()
+
+    def module(self, operation: "tuple[Any, ...]") -> "bool":
+        """The structural rule on the caller's source records, remembered per source stamp."""
+        source = self._source
+        if source is _NOT_YET:
+            source = self.source() if self.caller is not None else None
+        if source is None:
+            return False  # no caller, or source only a loader can give: the explanation reads the live module
+        key = (id(operation), source[0], source[1])
+        if key in self.memo:
+            return True
+        if not _module_rule(operation, _source_view(source), None):
             return False
-        return not any(fnmatchcase(name, pattern) for pattern in deny for name in names)
-
-    def dependencies(self, operation: "tuple[Any, ...]") -> "bool":
-        installed = _module("._context").installed_distributions()
-        for name, text, clauses, required, allowed in operation[1]:
-            version = installed.get(name)
-            if version is None:
-                if required:
-                    return False
-                continue
-            if not allowed:
-                return False
-            if text is not None and not _requirement_matches(text, clauses, version):
-                return False
+        if len(self.memo) >= 256:
+            self.memo.clear()
+        self.memo[key] = True
         return True
 
-    # -- structure -------------------------------------------------------------------------------
-    def module(self, operation: "tuple[Any, ...]", source: "tuple[str, tuple[int, int], Any]") -> "bool":
-        _, filename, version, form, variables, functions, classes = operation
-        parsed = source[2]
-        if filename is not None and os.path.basename(source[0]) != filename:
-            return False
-        if version is not None:
-            declared = None if parsed is None else parsed[0].get("__version__")
-            if declared is None or not declared[1] or not isinstance(declared[2], str):
-                return False  # the version would come from the live module or the distribution
-            if not _module_version_matches(version, form, declared[2]):
-                return False
-        if not (variables or functions or classes):
-            return True
-        if parsed is None:
-            return False
-        found_variables, found_functions, found_classes, _, norms = parsed
-        for variable in variables:
-            if not _variable(variable, found_variables, norms):
-                return False
-        for function in functions:
-            found = found_functions.get(function[0])
-            if found is None or not _signature(function, found, norms):
-                return False
-        return all(_klass(klass, found_classes, norms) for klass in classes)
+
+class Explain(Run):
+    """The facts of an explaining run: a ``Context`` (possibly simulated), the caller's full
+    structure, and the contract's secret names; ``why`` collects the violations."""
+
+    __slots__ = ("_view", "context", "secrets", "why")
+
+    def __init__(self, context: "Context", secrets: "tuple[str, ...]") -> "None":
+        Run.__init__(self, context.caller)
+        self.context = context
+        self.secrets = secrets  # contract-wide: which values are never shown
+        self.why: list[Violation] | None = []
+        self._view: Any = _NOT_YET
+
+    def env(self, name: "str") -> "object":  # type: ignore[override]
+        return self.context.environ.get(name)
+
+    @staticmethod
+    def stored(value: "str") -> "object":
+        return value
+
+    def platform(self) -> "Any":  # type: ignore[override]
+        return self.context
+
+    def distributions(self) -> "Any":  # type: ignore[override]
+        return self.context.distributions()
+
+    def all(self, operations: "tuple[tuple[Any, ...], ...]") -> "bool":
+        """Every operation, even after one fails: the user reads everything that must change."""
+        holds = True
+        for operation in operations:
+            if not self.one(operation):
+                holds = False
+        return holds
+
+    def module(self, operation: "tuple[Any, ...]") -> "bool":
+        view = self._view
+        if view is _NOT_YET:
+            structure = self.context.structure() if self.caller is not None else None
+            view = self._view = None if structure is None else _structure_view(structure)
+        return _module_rule(operation, view, self.why)
 
 
 _modules: "dict[str, Any]" = {}
@@ -671,107 +1469,23 @@ def _load_shape() -> "Any":
     return _SHAPE
 
 
-def _variable(
-    required: "tuple[Any, ...]", found_variables: "dict[str, Any]", norms: "dict[str, str]"
-) -> "bool":
-    name, annotation, norm, value, text = required
-    found = found_variables.get(name)
-    if found is None:
-        return False  # perhaps created at run time: only the live module knows
-    _, known, actual, actual_annotation = found
-    if annotation is not None and (
-        actual_annotation is None or not _same_annotation(annotation, norm, actual_annotation, norms)
-    ):
-        return False
-    if value is not None:
-        # A value that is not a literal in the source may be filled from the live module.
-        return known and values_equal(value, text, actual)
-    return True
-
-
-def _signature(required: "tuple[Any, ...]", found: "tuple[Any, ...]", norms: "dict[str, str]") -> "bool":
-    _, arguments, returns, returns_norm = required
-    _, found_arguments, found_returns, _ = found
-    if arguments is not None and not _arguments(arguments, found_arguments, norms):
-        return False
-    if returns is not None:
-        return found_returns is not None and _same_annotation(returns, returns_norm, found_returns, norms)
-    return True
-
-
-def _arguments(required: "tuple[Any, ...]", found: "tuple[Any, ...]", norms: "dict[str, str]") -> "bool":
-    """Each required argument by name (annotation, default), in the same relative order."""
-    positions = {argument[0]: index for index, argument in enumerate(found)}
-    previous = -1
-    for name, annotation, norm, value, text in required:
-        position = positions.get(name)
-        if position is None or position < previous:
-            return False
-        previous = position
-        _, found_annotation, default, is_literal, default_value = found[position]
-        if annotation is not None and (
-            found_annotation is None or not _same_annotation(annotation, norm, found_annotation, norms)
-        ):
-            return False
-        if value is None:
-            continue
-        if default is None:
-            return False
-        if is_literal:
-            if not values_equal(value, text, default_value):
-                return False
-        elif text is None or " ".join(text.split()) != " ".join(default.split()):
-            return False
-    return True
-
-
-def _klass(required: "tuple[Any, ...]", found_classes: "dict[str, Any]", norms: "dict[str, str]") -> "bool":
-    name, attributes, methods, superclasses = required
-    found = found_classes.get(name)
-    if found is None:
-        return False
-    _, found_attributes, found_methods, bases = found
-    for attribute in attributes or ():
-        if not _attribute(attribute, found_attributes, norms):
-            return False
-    if methods:
-        by_name = {method[0]: method for method in found_methods}
-        for method in methods:
-            found_method = by_name.get(method[0])
-            if found_method is None or not _signature(method, found_method, norms):
-                return False
-    return all(inherits(superclass, bases) for superclass in superclasses or ())
-
-
-def _attribute(
-    required: "tuple[Any, ...]", found_attributes: "tuple[Any, ...]", norms: "dict[str, str]"
-) -> "bool":
-    kind, name, annotation, norm, value, text = required
-    for found_name, found_kind, known, actual, found_annotation in found_attributes:
-        if found_name != name or (kind is not None and found_kind != kind):
-            continue
-        if annotation is not None and (
-            found_annotation is None or not _same_annotation(annotation, norm, found_annotation, norms)
-        ):
-            continue
-        if value is not None and not (known and values_equal(value, text, actual)):
-            continue
-        return True
-    return False
-
-
 # --------------------------------------------------------------------------- entry points
 
 
-def compliant(program: "Program", run: "Run") -> "bool":
-    """True only when the import is certainly compliant (see the module docstring)."""
-    residual = specialise(program[3])
-    return residual is not None and run.all(residual)
-
-
 def holds(residual: "tuple[Any, ...]", run: "Run") -> "bool":
-    """:func:`compliant` for a program already specialised to this platform (:func:`specialise`)."""
+    """The admitting run of a program specialised to this platform (:func:`specialise`): True
+    only when the import is certainly compliant; False means "explain", never "refused" by itself."""
     return run.all(residual)
+
+
+def explain(program: "Program", context: "Context") -> "list[Violation]":
+    """Every requirement of ``program`` that ``context`` does not meet, in contract order; empty
+    when compliant. The verdict the user sees: a refusal, ``check()``, the CLI, the pytest plugin."""
+    facts = Explain(context, program[4])
+    facts.all(program[3])
+    found: list[Violation] = facts.why or []
+    found.sort(key=lambda violation: violation.line)  # stable: same-line order is kept
+    return found
 
 
 def plan(residual: "tuple[Any, ...]") -> "tuple[Any, ...] | None":

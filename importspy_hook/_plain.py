@@ -3,8 +3,8 @@
 Why a second form: the attrs models are what users author and what messages are built from, but
 attrs costs ≈ 20 ms to import, more than the whole budget of a first contracted import (§11). The
 parser (``_contract_parse``) therefore builds this form, which holds exactly what it used to pass to
-the models' constructors; the cache (``_cache``) stores it with ``marshal``; the compiled check
-(``_compiled``) reads it; and the models are built from it only when the API or a violation needs
+the models' constructors; the cache (``_cache``) stores it with ``marshal``; the engine
+(``_compiled``) compiles it; and the models are built from it only when the API needs
 them (:func:`to_models`), so that building them runs the models' own converters and post-init
 exactly as before.
 

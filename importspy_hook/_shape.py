@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "cached_plain",
     "decode",
+    "default_literal",
     "last_dotted_part",
     "parse_source",
     "plain_annotation",
@@ -159,6 +160,19 @@ def quiet_parse(source: "str", mode: "str" = "exec") -> "Any":
             pass
 
 
+def default_literal(text: "str | None") -> "tuple[bool, object]":
+    """``(True, value)`` when a default's source text is a literal, else ``(False, None)``: what the
+    default rule compares (for a parsed source and for a function read from the live module)."""
+    if text is None:
+        return False, None
+    import ast
+
+    try:
+        return True, ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False, None
+
+
 class _Extractor:
     """AST walk; holds the ``ast`` module so that importing this file does not import it."""
 
@@ -186,20 +200,11 @@ class _Extractor:
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             return _UNKNOWN
 
-    def default(self, text: "str | None") -> "tuple[bool, object]":
-        """A default's text as a value when it is a literal (what ``_check`` compares it with)."""
-        if text is None:
-            return False, None
-        try:
-            return True, self.ast.literal_eval(text)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            return False, None
-
     def argument(
         self, name: "str", annotation: "ast.expr | None", default: "ast.expr | None"
     ) -> "tuple[Any, ...]":
         text = self.text(default)
-        is_literal, value = self.default(text)
+        is_literal, value = default_literal(text)
         return (name, self.annotation(annotation), text, is_literal, value)
 
     def arguments(self, args: "ast.arguments") -> "tuple[tuple[Any, ...], ...]":

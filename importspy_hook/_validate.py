@@ -4,8 +4,9 @@ The finder's loader wrapper calls :func:`validate` once per guarded import, with
 of a sidecar or a contract registered from Python. This module is only imported the first time a
 contract is met, and what it imports at the top (``_cache``, ``_compiled``) is standard library
 only and typing-free: a compliant import never loads attrs, packaging, ruamel.yaml (when the
-contract is cached beside bytecode) or structlog (§11). The engine proper (``_check``, the attrs
-models) is imported only when the compiled check cannot prove compliance.
+contract is cached beside bytecode) or structlog (§11). The evaluator's explaining speed
+(``_compiled.explain``, a ``Context``, the caller's full structure) runs only when its admitting
+speed cannot prove compliance.
 
 Nothing is cached on failure: a refused import re-reads the environment (and a fixed contract) the
 next time, so setting the missing variable and importing again works (§7).
@@ -67,7 +68,7 @@ def admitted(target: "str", path: "str", frame: "FrameType | None") -> "bool":
     Raises what :func:`validate` would raise for an unreadable or malformed contract.
     """
     if SIMULATIONS:
-        return False  # the context is simulated: only _check judges it
+        return False  # the context is simulated: only the explanation judges it
     entry = contract_entry(path)
     caller: Caller | None = None
     if entry.program[1] & _READS_CALLER:
@@ -93,24 +94,21 @@ def validate(
     bytes when it lives in an archive) or a :class:`Contract` built in Python. A malformed contract
     raises :class:`ContractError`.
 
-    Two steps (§11): the compiled check (``_compiled``) proves most imports compliant in a few
-    microseconds, without attrs, packaging or a ``Context``; only when it cannot — a violation, or
-    a question it leaves to ``_check`` — are the models built and judged by ``_check``, whose
-    verdict and messages are the ones the user sees.
+    One evaluator, two speeds (§11): admitting (``_compiled.holds``, with the verdict cache) proves
+    most imports compliant in a few microseconds, without attrs, packaging or a ``Context``; only
+    when it cannot — a violation, or a question only the live caller module can answer — does the
+    same program run again to explain (``_compiled.explain``), whose verdict and messages are the
+    ones the user sees. No attrs model of the contract is built for that.
     """
     declined = _DECLINED[0]
     if declined is not None:
         _DECLINED[0] = None
-    entry: Entry | None
     if isinstance(contract, str):
         entry = contract_entry(contract, None if read is None else read(contract))
         where = contract
     else:
         where = _registered_name(target, contract)
-        try:
-            entry = model_entry(contract)
-        except Exception:  # a contract the compiler cannot read: _check judges the models as given
-            entry = None
+        entry = model_entry(contract)  # register() has validated it as the parser would
     # A simulation (``importspy_hook.pytest_plugin``, ``check --set``) judges the import as if the
     # context had other values. Its entries are pushed on ``SIMULATIONS`` by ``_simulation``, which
     # is only imported (fully) by then; the usual case is one truth test of an empty list.
@@ -120,13 +118,12 @@ def validate(
 
         overrides = active_overrides()
     just_declined = declined is not None and declined[1] is entry and declined[0] == target
-    if entry is not None and not overrides and not just_declined and _proved_compliant(entry, caller):
+    if not overrides and not just_declined and _proved_compliant(entry, caller):
         return
-    from ._check import check
+    from ._compiled import explain
     from ._context import live_context
 
-    model = contract if entry is None else entry.model()
-    violations = check(model, live_context(caller=caller, **overrides))  # type: ignore[arg-type]
+    violations = explain(entry.program, live_context(caller=caller, **overrides))
     if violations:
         from ._errors import ContractViolation
 
@@ -135,7 +132,7 @@ def validate(
 
 
 def _proved_compliant(entry: "Entry", caller: "Caller | None") -> "bool":
-    """The compiled check, with its verdict cache; False means "ask ``_check``", never "refused".
+    """The admitting run, with its verdict cache; False means "explain", never "refused".
 
     The usual residual has a plan (``_compiled.plan``): its environment checks are read on every
     call, and its caller operations are run once per caller names and source stamp (the key, kept
@@ -161,7 +158,7 @@ def _proved_compliant(entry: "Entry", caller: "Caller | None") -> "bool":
         if steps[3]:  # type: ignore[index]
             source = caller_source(caller)
             if source is None:
-                return False  # no source to read: the live module decides, in _check
+                return False  # no source to read: the live module decides, in the explanation
             key: tuple[Any, ...] = (caller.module_name, caller.name, source[0], source[1])
         else:
             source = None
@@ -175,7 +172,7 @@ def _proved_compliant(entry: "Entry", caller: "Caller | None") -> "bool":
             verdicts.clear()
         verdicts.add(key)
         return True
-    except Exception:  # the compiled check is only a shortcut: whatever goes wrong, _check decides
+    except Exception:  # admitting is only a shortcut: whatever goes wrong, the explanation decides
         return False
 
 
@@ -183,7 +180,7 @@ def _proved_as_a_whole(entry: "Entry", caller: "Caller | None") -> "bool":
     """The compiled check of a residual without a plan (alternatives, distributions)."""
     residual = entry.residual
     if residual is None:
-        return False  # this platform is refused: only _check can say why
+        return False  # this platform is refused: only the explanation can say why
     run = Run(caller, entry.memo)
     key = verdict_key(entry.program, run)
     verdicts = entry.verdicts

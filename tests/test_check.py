@@ -700,3 +700,13 @@ def test_version_falls_back_to_a_distribution_without_top_level_txt(
     for not_a_module in ("flit-single", "flit_single-0.9.dist-info", ".."):
         stray = FakeCaller(not_a_module, str(site / "flit_single_module.py"))
         assert judge("version: '0.9'\n", stray) == [("version", "0.9", "no __version__")], not_a_module
+
+
+def test_a_python_built_contract_with_a_non_string_environment_value_is_explained_not_crashed() -> None:
+    # check() takes models built in Python as they are (register() is what validates them): an
+    # environment value of another type is a requirement nothing meets, worded like any other.
+    contract = Contract(runtime=Runtime(environment=(EnvVariable("CHECK_T_LEVEL", value=1),)))  # type: ignore[arg-type]
+    context = current_context(env={"CHECK_T_LEVEL": "1"})
+    assert [(v.field, v.expected, v.actual) for v in check(contract, context)] == [
+        ("runtime.environment.CHECK_T_LEVEL", "CHECK_T_LEVEL=1", "CHECK_T_LEVEL='1'")
+    ]

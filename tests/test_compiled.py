@@ -1,11 +1,11 @@
-"""The compiled check may only ever *admit* what ``_check`` admits (§7, §11).
+"""The evaluator's admitting speed may only ever *admit* what its explaining speed admits (§7, §11).
 
-``_compiled.compliant`` is a shortcut: when it answers True the import proceeds without ``_check``
-ever being asked, so a True where ``_check`` finds a violation would let a non-compliant importer
-through. These tests generate hosts and contracts (structure, annotations, defaults, values,
-environment, platform, alternatives) and compare the two on each pair; they also pin the verdict
-cache: a re-check of the same facts skips the program, a changed fact does not, a failure is
-never kept.
+``_compiled.holds`` (on the platform-specialised program) is a shortcut: when it answers True the
+import proceeds without an explanation ever being built, so a True where ``_compiled.explain``
+(``check``) finds a violation would let a non-compliant importer through. These tests generate
+hosts and contracts (structure, annotations, defaults, values, environment, platform,
+alternatives) and compare the two speeds on each pair; they also pin the verdict cache: a re-check
+of the same facts skips the program, a changed fact does not, a failure is never kept.
 """
 
 from __future__ import annotations
@@ -293,6 +293,12 @@ def pairs(draw: st.DrawFn) -> tuple[dict[str, object], str]:
     return contract, source_of(spec)
 
 
+def admits(program: _compiled.Program, run: _compiled.Run) -> bool:
+    """The admitting speed of the evaluator on an unspecialised program, as ``_validate`` runs it."""
+    residual = _compiled.specialise(program[3])
+    return residual is not None and _compiled.holds(residual, run)
+
+
 _counter = itertools.count()
 
 
@@ -316,7 +322,7 @@ def verdicts(contract: dict[str, object], source: str, directory: Path, live: bo
     caller = FakeCaller(f"host{number}", str(host), module)
     plain = parse_plain(json.dumps(contract), "generated.contract.yml")
     program = _compiled.compile_contract(plain, _compiled.annotation_norms(plain))
-    fast = _compiled.compliant(program, _compiled.Run(caller))
+    fast = admits(program, _compiled.Run(caller))
     slow = check(to_models(plain, "generated.contract.yml"), current_context(caller=caller)) == []
     return fast, slow
 
@@ -508,7 +514,7 @@ def test_a_value_only_the_live_module_holds_is_left_to_check(project: Path) -> N
     module.LIMIT = 2  # type: ignore[attr-defined]
     caller = FakeCaller("host", str(host), module)
     entry = _cache.contract_entry(str(contract))
-    assert not _compiled.compliant(entry.program, _compiled.Run(caller))  # not provable statically
+    assert not admits(entry.program, _compiled.Run(caller))  # not provable statically
     _validate.validate("plugin", str(contract), caller)  # ... but _check admits it
     assert _compiled.verdict_key(entry.program, _compiled.Run(caller)) not in entry.verdicts
     module.LIMIT = 3  # type: ignore[attr-defined]

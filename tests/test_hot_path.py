@@ -98,6 +98,24 @@ def test_a_caller_independent_contract_still_names_the_caller_when_it_refuses(pr
     assert got["direct"]["caller"] == "__main__"
 
 
+def test_a_refusal_is_explained_without_building_the_contract_models(project: Path) -> None:
+    # One evaluator explains from the compiled program itself: a refused import whose contract
+    # asks nothing of the caller's structure never imports attrs (≈ 20 ms) or the contract models.
+    write_files(project, {"plugin.py": "VALUE = 1\n", "plugin.contract.yml": NEEDS_TOKEN})
+    got, result = run(
+        project,
+        """
+        outcome = attempt("plugin")
+        emit(outcome=outcome, attrs="attrs" in sys.modules,
+             models="importspy_hook._contract_model" in sys.modules)
+        """,
+        env={"HOT_PATH_TOKEN": "no"},
+    )
+    assert got["outcome"]["outcome"] == "refused", result
+    assert "HOT_PATH_TOKEN" in got["outcome"]["text"]
+    assert got["attrs"] is False and got["models"] is False, got
+
+
 def test_a_contract_edited_between_two_imports_is_read_again(project: Path) -> None:
     admit, refuse = (f"runtime:\n  environment:\n    HOT_PATH_MODE: {mode!r}\n" for mode in ("aaa", "bbb"))
     assert len(admit) == len(refuse)  # same size: only the modification time tells the edits apart

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from conftest import Result, child_env, run_python, run_script, write_files
 from hypothesis import given, settings
-from test_compiled import pairs
+from test_compiled import admits, pairs
 
 from importspy_hook import _compiled
 from importspy_hook._check import check
@@ -335,7 +335,7 @@ def test_an_application_caller_not_denied_is_still_admitted(project: Path) -> No
 def test_the_compiled_check_and_the_judge_agree_without_a_caller(document: str) -> None:
     plain = parse_plain(document, "c.contract.yml")
     program = _compiled.compile_contract(plain, _compiled.annotation_norms(plain))
-    fast = _compiled.compliant(program, _compiled.Run(None))
+    fast = admits(program, _compiled.Run(None))
     slow = check(to_models(plain, "c.contract.yml"), current_context(caller=None))
     assert fast is (slow == []), (document, slow)
     assert slow or ("deny: ['" not in document and "allow: ['" not in document)
@@ -349,7 +349,7 @@ def test_generated_contracts_get_one_verdict_without_a_caller(pair: tuple[dict[s
     contract = pair[0]
     plain = parse_plain(json.dumps(contract), "generated.contract.yml")
     program = _compiled.compile_contract(plain, _compiled.annotation_norms(plain))
-    fast = _compiled.compliant(program, _compiled.Run(None))
+    fast = admits(program, _compiled.Run(None))
     slow = check(to_models(plain, "generated.contract.yml"), current_context(caller=None)) == []
     assert fast is slow, json.dumps(contract)
 
