@@ -882,8 +882,28 @@ def _value(
                     line,
                 )
             )
+        elif _holds_a_credential(name.rpartition(".")[2], actual):
+            # A caller's ``API_TOKEN = os.environ[...]`` (or ``DATABASE = {"password": ...}``) holds
+            # a credential: §6's name rule covers it as it covers the variable it came from.
+            why.append(_violation(field, f"{name} {_SECRET_EXPECTED}", f"{name} {_SECRET_FOUND}", "", line))
         else:
             why.append(_violation(field, wanted, f"{name} = {actual!r}", "", line))
+    return False
+
+
+def _holds_a_credential(name: "str", value: "object", depth: "int" = 0) -> "bool":
+    """Whether a caller's value may be a credential: its name, or a key of a mapping inside it,
+    looks like one (§6's name rule, applied to the caller's own variables)."""
+    if _module("._errors").looks_like_credential(name):
+        return True
+    if depth > 4:
+        return True  # too deep to tell: not shown
+    if type(value) is dict:
+        return any(
+            type(key) is str and _holds_a_credential(key, item, depth + 1) for key, item in value.items()
+        )
+    if isinstance(value, list | tuple):
+        return any(_holds_a_credential("", item, depth + 1) for item in value)
     return False
 
 
@@ -1161,17 +1181,45 @@ _DISTRIBUTION_VERSIONS: "dict[str, str | None]" = {}
 
 
 def _distribution_version(module_name: "str") -> "str | None":
-    """The version of the distribution that installs ``module_name`` (§6 ``version`` fallback)."""
+    """The version of the distribution that installs ``module_name`` (§6 ``version`` fallback).
+
+    The distribution is the first on ``sys.path`` whose top-level names include the module's: its
+    ``top_level.txt`` when it has one (only setuptools writes it), otherwise the first component of
+    each path its ``RECORD`` lists, which is all a flit, hatchling, pdm or poetry wheel leaves.
+    ``importlib.metadata.packages_distributions`` reads ``top_level.txt`` alone on 3.10 and infers
+    differently on 3.11, 3.12 and 3.13, so the names are worked out here, the same on every Python.
+    """
     if module_name in _DISTRIBUTION_VERSIONS:
         return _DISTRIBUTION_VERSIONS[module_name]
     found: str | None = None
     try:
-        from importlib.metadata import packages_distributions, version
+        from importlib.machinery import all_suffixes
+        from importlib.metadata import PackageNotFoundError, distributions, version
 
         top = module_name.partition(".")[0]
-        for distribution in packages_distributions().get(top, ()):
-            found = version(distribution)
-            break
+        suffixes = sorted(all_suffixes(), key=len, reverse=True)  # ".cpython-311-x86_64-linux-gnu.so" first
+
+        def top_level_names(files: "Any") -> "Any":
+            for file in files:
+                parts = file.parts
+                if len(parts) > 1:
+                    yield parts[0]  # a package directory (or "..", "x.dist-info": not identifiers)
+                    continue
+                name = parts[0] if parts else ""
+                for suffix in suffixes:
+                    if name.endswith(suffix):
+                        yield name[: -len(suffix)]  # a top-level module: "x.py", "x.<abi>.so"
+                        break
+
+        for distribution in distributions():
+            declared = distribution.read_text("top_level.txt")
+            names = declared.split() if declared is not None else top_level_names(distribution.files or ())
+            if any(name == top for name in names if name.isidentifier()):
+                try:  # by name, to agree with importlib.metadata.version() when two are installed
+                    found = version(distribution.metadata["Name"])
+                except PackageNotFoundError:  # a directory name the lookup by name misses
+                    found = distribution.version
+                break
     except Exception:  # metadata problems mean "unknown", never an internal error
         found = None
     if len(_DISTRIBUTION_VERSIONS) < 64:
