@@ -11,11 +11,12 @@
 #   3. Directory listings (§4 "Sidecar location"): which module stems of a directory have a sidecar.
 #   4. The finder and its per-import fast path.
 #
-# Whatever happens only once a sidecar (or a contract registered from Python, or a directory that
-# cannot be listed) is met — reading archives through the loader, wrapping the loader, the contract
-# engine — lives in the package (``importspy_hook._finder`` and what it imports) and is loaded the
-# first time it is needed. ``importspy_hook._finder`` re-exports every name of this module, and the
-# rest of the package imports them from there.
+# Whatever happens only once a contract applies (a sidecar was found, or a contract registered from
+# Python) — the loader wrapper, the check, the contract engine — lives in the package
+# (``importspy_hook._loader`` and what it imports) and is loaded the first time it is needed. The
+# package never imports this module back (no import cycle): what its loader needs of it — the fork
+# lock and its bounded wait — comes with the finder object it is given. The package's entry points
+# (``_activation``, the CLI, the pytest plugin) import the names they need from here.
 #
 # Rules for this file: only ``os``, ``sys`` and ``_thread`` (loaded before site runs); no ``typing``,
 # no ``from __future__`` (imports too), string annotations; explanations in comments rather than
@@ -111,24 +112,6 @@ def _warn(line: "str") -> "None":
         pass
 
 
-# What went wrong, for a message or a log event, without the exception's own text: that text may
-# carry the importer's data (a connection string in an error message), which no output may print
-# (§6). The type, the module an ImportError names, an OSError's reason, and where it was raised say
-# what failed.
-def describe_error(exc: "BaseException") -> "str":
-    text = type(exc).__name__
-    if isinstance(exc, ImportError) and isinstance(exc.name, str):
-        text += f": no module {exc.name!r}"
-    elif isinstance(exc, OSError) and isinstance(exc.strerror, str):
-        text += f": {exc.strerror}"
-    trace = exc.__traceback__
-    while trace is not None and trace.tb_next is not None:
-        trace = trace.tb_next
-    if trace is not None:
-        text += f" at {os.path.basename(trace.tb_frame.f_code.co_filename)}:{trace.tb_lineno}"
-    return text
-
-
 # ---------------------------------------------------------------------------------------------------
 # 2. Scope. Decided from the top-level name against the standard library, the hook itself and what
 #    it imports for its own work (guarding those would recurse into the hook): one set lookup per
@@ -172,7 +155,7 @@ _SKIPPED_TOP: "frozenset[str]" = OWN_TOP_LEVEL.union(
 #    when the import system sees the plugin. ``importlib.invalidate_caches()`` also drops them all.
 #
 #    A directory that cannot be listed (a zip archive on sys.path, an execute-only directory) maps to
-#    None, and its modules are probed through their own loader by ``importspy_hook._finder``.
+#    None, and its modules are probed by name or through their own loader (``probe_sidecar``).
 # ---------------------------------------------------------------------------------------------------
 
 SIDECAR_SUFFIXES = (".contract.yml", ".contract.yaml")
@@ -451,6 +434,10 @@ def _legacy_find_spec(finder: "Any") -> "Any":
 class ContractFinder:
     # ``mode`` is "enforce" or "warn"; ``patterns`` the exclusion patterns of IMPORTSPY_HOOK_EXCLUDE.
     _importspy_hook_finder = True  # marker used to find it again without importing this module
+    # The fork lock (``checking``, above) and its bounded wait, for the package's loader, which is
+    # handed this finder rather than importing this module.
+    checking = staticmethod(checking)
+    fork_wait = FORK_WAIT
 
     def __init__(self, mode: "str" = "enforce", exclude: "str | None" = None) -> "None":
         self.mode = mode
@@ -552,7 +539,7 @@ class ContractFinder:
         # contract. (Not under the loader's fork lock: the import system calls find_spec holding its
         # global import lock, which a check takes after the fork lock; the other order could deadlock.)
         try:
-            (_guard or _load_guard())(self, spec, sidecar)
+            _guard(self, spec, sidecar)
         except Exception as exc:
             if sidecar is not None or fullname in REGISTRY:
                 where = sidecar if sidecar.__class__ is not tuple else sidecar[0]
@@ -606,30 +593,77 @@ class ContractFinder:
         return True
 
 
-# ``importspy_hook._finder.guard``, imported by the first import that leaves the fast path and kept:
-# a ``from ... import`` statement costs ~1.5 µs even when the module is loaded.
-_guard: "Any" = None
+# The sidecar of the module whose file is ``origin``: ``(path, bytes or None, error or None)`` (see
+# ``probe_sidecar``), or None when it has none. From the directory's listing, never older than the
+# import system's, or asked for by name when the directory cannot be listed. A sidecar that exists is
+# returned even when it cannot be read: reading it refuses the import (§4).
+def find_sidecar(origin: "str", loader: "Any") -> "tuple[str, Any, Any] | None":
+    directory, filename = split_origin(origin)
+    stems = sidecars_in(directory)
+    if stems is None:
+        return probe_sidecar(directory, module_stem(filename), loader)
+    name = stems.get(module_stem(filename)) if stems else None
+    return None if name is None else (directory + _SEP + name, None, None)
 
 
-def _load_guard() -> "Any":
-    global _guard
-    from importspy_hook._finder import guard
+# The slow path: when a contract applies to ``spec`` (registered first, then its sidecar), its loader
+# is replaced by the package's ``GuardedLoader``. ``path`` is the sidecar when the fast path found it
+# (its path, or an archive's ``(path, data, error)``). A spec without ``has_location`` whose origin
+# (or file loader) names an existing file is looked up too (plugin registries build such specs, §4).
+# The contract goes to the loader as a registered ``Contract`` or a sidecar ``(path, data, error)``.
+def _guard(finder: "ContractFinder", spec: "Any", path: "Any") -> "None":
+    contract: Any = REGISTRY.get(spec.name)
+    if contract is None:
+        if path.__class__ is tuple:
+            contract = path
+        elif path is not None:
+            contract = (path, None, None)
+        else:
+            origin = spec.origin if spec.has_location else _file_of(spec)
+            if not isinstance(origin, str):
+                return
+            contract = find_sidecar(origin, spec.loader)
+            if contract is None:
+                return
+    spec.loader = (_wrap or _load_wrap())(spec.loader, contract, finder, spec.name)
 
-    _guard = guard
-    return guard
+
+# ``importspy_hook._loader.wrap``, imported by the first import a contract applies to and kept (a
+# ``from ... import`` statement costs ~1.5 µs even when the module is loaded). The package never
+# imports this module back: what its loader needs of it comes with the finder (``ContractFinder``).
+_wrap: "Any" = None
+
+
+def _load_wrap() -> "Any":
+    global _wrap
+    from importspy_hook._loader import wrap
+
+    _wrap = wrap
+    return wrap
+
+
+# What went wrong, worded by the package (``_errors.describe_error``: the type and where it was
+# raised, never the exception's text), or only its type when the package itself cannot be loaded.
+def _cause(exc: "BaseException") -> "str":
+    try:
+        from importspy_hook._errors import describe_error
+
+        return describe_error(exc)
+    except Exception:
+        return f"{type(exc).__name__}; the importspy_hook package could not be loaded"
 
 
 # Fail open where no contract is known to apply: one line straight to stderr (never silently, and
 # without depending on the package, which may be what failed), then the structured event if it can.
 def _internal_error(fullname: "str", exc: "BaseException") -> "None":
+    cause = _cause(exc)
     _warn(
-        f"importspy-hook: internal error while looking for a contract of {fullname!r}, not checked "
-        f"({describe_error(exc)})"
+        f"importspy-hook: internal error while looking for a contract of {fullname!r}, not checked ({cause})"
     )
     try:
         from importspy_hook._log import emit
 
-        emit("warning", "hook.internal_error", target=fullname, error=describe_error(exc))
+        emit("warning", "hook.internal_error", target=fullname, error=cause)
     except Exception:
         pass
 
@@ -646,7 +680,7 @@ def _refuse_later(
         return
     name = spec.name
     where = sidecar or f"<registered contract for {name}>"
-    reason = f"the contract could not be checked ({describe_error(exc)})"
+    reason = f"the contract could not be checked ({_cause(exc)})"
 
     def error() -> "BaseException":
         try:

@@ -17,13 +17,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from typing import Any
 
-    from ._activation import Handle, install, uninstall
+    from ._activation import Handle, install, register, uninstall, unregister
     from ._check import check
     from ._context import Context, current_context
     from ._contract_model import Contract
     from ._contract_parse import load_contract
     from ._errors import ContractError, ContractViolation, Violation
-    from ._validate import register, unregister
 
 __all__ = [
     "Context",
@@ -55,8 +54,8 @@ _LAZY = {
     "ContractError": "_errors",
     "ContractViolation": "_errors",
     "Violation": "_errors",
-    "register": "_validate",
-    "unregister": "_validate",
+    "register": "_activation",
+    "unregister": "_activation",
 }
 
 

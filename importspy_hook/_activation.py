@@ -1,4 +1,5 @@
-"""Turning the hook on and off by hand: ``install()``, ``uninstall()`` and their ``Handle`` (§3, §10).
+"""Turning the hook on and off by hand (``install()``, ``uninstall()``, their ``Handle``), and guarding
+a module with a contract built in Python (``register()``, ``unregister()``) (§3, §10).
 
 The automatic activation at start-up (``startup()``, reading ``IMPORTSPY_HOOK``) lives in the
 top-level ``_importspy_hook_startup`` with the finder, because the start-up path must stay one module.
@@ -15,13 +16,15 @@ from __future__ import annotations
 
 import sys
 
-from ._finder import ENFORCE, WARN, ContractFinder, active_finder
+from _importspy_hook_startup import ENFORCE, REGISTRY, WARN, ContractFinder, active_finder
 
 TYPE_CHECKING = False  # typing/types are not imported on the start-up path
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["Handle", "install", "uninstall"]
+    from ._contract_model import Contract
+
+__all__ = ["Handle", "install", "register", "uninstall", "unregister"]
 
 
 class Handle:
@@ -102,3 +105,34 @@ def _remove(finder: ContractFinder) -> None:
         sys.meta_path.remove(finder)
     except ValueError:
         pass
+
+
+def register(module_name: str, contract: Contract) -> None:
+    """Guard ``module_name`` with a contract built in Python, as if it shipped that sidecar.
+
+    For hosts that keep their contracts in code (ImportSpy's "SpyModel" idea). Takes effect for
+    imports that reach the finder from now on: a module already in ``sys.modules`` is not
+    re-checked until it is reloaded. A registered contract takes precedence over a sidecar.
+    Raises :class:`ContractError` when the contract is malformed (a bad version specifier, an
+    unknown OS name...), exactly as the same contract in a file would: every key and value rule
+    lives in ``_schema``, one table for the parser and for this; a contract built from the models
+    has no positions, so the error names the contract and the key.
+    """
+    from ._contract_model import Contract
+    from ._errors import ContractError
+    from ._schema import model_problem
+    from ._validate import registered_name
+
+    if not isinstance(module_name, str) or not module_name or module_name.startswith("."):
+        raise ValueError(f"register() needs an absolute module name, not {module_name!r}")
+    if not isinstance(contract, Contract):
+        raise TypeError(f"register() needs an importspy_hook.Contract, not {type(contract).__name__}")
+    problem = model_problem(contract)
+    if problem is not None:
+        raise ContractError(registered_name(module_name, contract), 0, 0, *problem)
+    REGISTRY[module_name] = contract
+
+
+def unregister(module_name: str) -> None:
+    """Stop guarding ``module_name`` with a registered contract (no error if it was not)."""
+    REGISTRY.pop(module_name, None)

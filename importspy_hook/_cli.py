@@ -422,8 +422,9 @@ def _startup_files() -> list[str]:
 
 
 def _status(options: argparse.Namespace) -> int:
+    from _importspy_hook_startup import active_finder, parse_mode
+
     from . import __version__
-    from ._finder import active_finder, parse_mode
     from ._log import level_name, reset, settings
 
     finder = active_finder()
@@ -689,7 +690,7 @@ def _init(options: argparse.Namespace) -> int:
 
 def _discover(paths: Sequence[str]) -> list[str]:
     """Contract files named or found under the given paths, in a stable order, without duplicates."""
-    from ._finder import SIDECAR_SUFFIXES
+    from _importspy_hook_startup import SIDECAR_SUFFIXES
 
     found: list[str] = []
     seen: set[str] = set()
@@ -719,7 +720,7 @@ _MODULE_SUFFIXES = (".py", ".pyw", ".pyc", ".pyd", ".so")
 
 def _orphan_warning(path: str) -> str | None:
     """A sidecar with no module beside it guards nothing: almost always a misspelt name (§4)."""
-    from ._finder import SIDECAR_SUFFIXES
+    from _importspy_hook_startup import SIDECAR_SUFFIXES
 
     directory, name = os.path.split(os.path.abspath(path))
     stem = next((name[: -len(s)] for s in SIDECAR_SUFFIXES if name.endswith(s)), None)
@@ -807,8 +808,9 @@ def _lint_wheel(wheel: str) -> tuple[list[str], list[dict[str, Any]]]:
     """
     import zipfile
 
+    from _importspy_hook_startup import SIDECAR_SUFFIXES
+
     from ._contract_parse import contract_errors
-    from ._finder import SIDECAR_SUFFIXES
 
     try:
         with zipfile.ZipFile(wheel) as archive:

@@ -18,6 +18,9 @@ __all__ = [
     "ContractError",
     "ContractViolation",
     "Violation",
+    "cannot_check",
+    "contract_label",
+    "describe_error",
     "looks_like_credential",
     "value_may_be_shown",
 ]
@@ -202,3 +205,39 @@ class ContractError(ValueError):
 
     def __reduce__(self) -> "tuple[Any, ...]":
         return (ContractError, (self.path, self.line, self.column, self.key, self.reason))
+
+
+# ------------------------------------------------------------------ checks that could not complete
+
+
+def describe_error(exc: "BaseException") -> "str":
+    """What went wrong, for a message or a log event, without the exception's own text.
+
+    That text may carry the importer's data (a connection string in an error message), which no
+    output may print (§6). The type, the module an ImportError names, an OSError's reason, and where
+    it was raised say what failed.
+    """
+    text = type(exc).__name__
+    if isinstance(exc, ImportError) and isinstance(exc.name, str):
+        text += f": no module {exc.name!r}"
+    elif isinstance(exc, OSError) and isinstance(exc.strerror, str):
+        text += f": {exc.strerror}"
+    trace = exc.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    if trace is not None:
+        text += f" at {os.path.basename(trace.tb_frame.f_code.co_filename)}:{trace.tb_lineno}"
+    return text
+
+
+def cannot_check(exc: "BaseException") -> "str":
+    """The reason of a refusal because the check did not complete (§7 "fail closed")."""
+    return f"the contract could not be checked ({describe_error(exc)})"
+
+
+def contract_label(name: "str", contract: "object") -> "str":
+    """What a message calls the contract of ``name``: its sidecar's path (the start-up module hands
+    a sidecar over as ``(path, data, error)``), or a registered contract's label."""
+    if contract.__class__ is tuple:
+        return contract[0]  # type: ignore[no-any-return]
+    return f"<registered contract for {name}>"

@@ -18,7 +18,6 @@ import time
 
 from . import _log
 from ._caller import find_caller, is_internal
-from ._finder import Sidecar, describe_error
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs milliseconds
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ def _refusal(
 
     ``_errors`` is imported here, not at the top: a compliant import never needs it.
     """
-    from ._errors import ContractError, ContractViolation
+    from ._errors import ContractError, ContractViolation, cannot_check
 
     if isinstance(exc, ContractViolation):
         emit(
@@ -64,14 +63,12 @@ def _refusal(
         # Anything else is a check that did not complete: it refuses like a malformed contract
         # (§7). The cause is named by its type and where it was raised, never by its text, which
         # may hold the importer's data (§6).
-        exc = ContractError(where, 0, 0, "", f"the contract could not be checked ({describe_error(exc)})")
+        exc = ContractError(where, 0, 0, "", cannot_check(exc))
     emit("error", "contract.invalid", target=name, caller=caller, contract=where, mode=mode, error=str(exc))
     return None if mode == "warn" else exc
 
 
-def guard_import(
-    name: "str", sidecar: "Sidecar | object", finder: "Any", frame: "FrameType"
-) -> "BaseException | None":
+def guard_import(name: "str", sidecar: "Any", finder: "Any", frame: "FrameType") -> "BaseException | None":
     """Check the import of ``name``; return the exception to raise, or None to let it proceed.
 
     ``frame`` is the frame that asked the loader for the module (the import machinery's); the
@@ -86,45 +83,46 @@ def guard_import(
     event names it.
     """
     mode = getattr(finder, "mode", "enforce")
-    error = getattr(sidecar, "error", None)
+    error = sidecar[2] if sidecar.__class__ is tuple else None
     if error is not None:  # a sidecar that exists but could not be read through its loader
-        return _refusal(error, name, None, _where(name, sidecar), mode)
+        from ._errors import contract_label
+
+        return _refusal(error, name, None, contract_label(name, sidecar), mode)
     try:
         debug = _log.enabled("debug")
-        if not debug and sidecar.__class__ is Sidecar and sidecar.data is None:
+        if not debug and sidecar.__class__ is tuple and sidecar[1] is None:
             validator = _VALIDATE[0] if _VALIDATE else _validate_module()
             try:
-                if validator.admitted(name, sidecar.path, frame):
+                if validator.admitted(name, sidecar[0], frame):
                     return None
             except Exception:  # the full path below meets the same error and reports it
                 pass
         return _full_check(name, sidecar, mode, frame, debug)
     except Exception as exc:
-        return _refusal(exc, name, None, _where(name, sidecar), mode)
+        from ._errors import contract_label
 
-
-def _where(name: "str", sidecar: "Sidecar | object") -> "str":
-    return sidecar.path if isinstance(sidecar, Sidecar) else f"<registered contract for {name}>"
+        return _refusal(exc, name, None, contract_label(name, sidecar), mode)
 
 
 def _full_check(
-    name: "str", sidecar: "Sidecar | object", mode: "str", frame: "FrameType", debug: "bool"
+    name: "str", sidecar: "Any", mode: "str", frame: "FrameType", debug: "bool"
 ) -> "BaseException | None":
     """The check with the caller known first: refusals, debug events, registered contracts."""
-    where = _where(name, sidecar)
+    from ._errors import contract_label  # not at the top: a compliant import never needs _errors
+
+    where = contract_label(name, sidecar)
     caller_name: str | None = None
     started = time.perf_counter_ns() if debug else 0
     try:
         caller = find_caller(frame)
         caller_name = caller.module_name if caller is not None else None
         contract: Any
-        if isinstance(sidecar, Sidecar):
-            contract = sidecar.path
-            data = sidecar.data
+        if sidecar.__class__ is tuple:  # a sidecar file: (path, data read through a loader or None, _)
+            contract, data, _ = sidecar
             read = (lambda _path: data) if data is not None else None
         else:  # a contract registered from Python
             contract, read = sidecar, None
-        if is_internal(caller, name, where if isinstance(sidecar, Sidecar) else None):
+        if is_internal(caller, name, where if sidecar.__class__ is tuple else None):
             emit(
                 "debug",
                 "contract.skipped",

@@ -32,8 +32,6 @@ Invariants (§4 "every way the import system can run a guarded module's code pas
 
 import sys
 
-from ._finder import FORK_WAIT, Sidecar, checking, describe_error
-
 TYPE_CHECKING = False  # not ``typing``/``importlib.machinery``: both are imports on the import path
 if TYPE_CHECKING:
     from importlib.machinery import ModuleSpec
@@ -53,8 +51,12 @@ def unwrap(loader: "Any") -> "Any":
     return loader
 
 
-def wrap(real_loader: "Any", sidecar: "Sidecar | object", finder: "Any", name: "str") -> "Any":
+def wrap(real_loader: "Any", sidecar: "Any", finder: "Any", name: "str") -> "Any":
     """The wrapper for ``real_loader``: one that speaks the same protocol (§4).
+
+    ``sidecar`` is the contract: a sidecar file as ``(path, bytes read through an archive's loader or
+    None, the error that kept them from being read or None)``, or a ``Contract`` registered from
+    Python. ``finder`` is the start-up module's ``ContractFinder``: its mode, and its fork lock.
 
     A loader with ``exec_module`` gets :class:`GuardedLoader`; a legacy loader that only has
     ``load_module`` gets :class:`LegacyGuardedLoader`, which offers no ``exec_module``, so the import
@@ -76,7 +78,7 @@ class _Guarded:
 
     __slots__ = ("_admitted", "_finder", "_name", "real_loader", "sidecar")
 
-    def __init__(self, real_loader: "Any", sidecar: "Sidecar | object", finder: "Any", name: "str") -> "None":
+    def __init__(self, real_loader: "Any", sidecar: "Any", finder: "Any", name: "str") -> "None":
         self.real_loader = real_loader
         self.sidecar = sidecar
         self._finder = finder
@@ -121,11 +123,12 @@ class _Guarded:
         # Held so that os.fork() waits for the check (and the hook's lazy imports in it). Bounded:
         # should a check ever wait on a thread that waits on this lock (a check importing a module
         # another thread is importing), it goes on after the timeout rather than deadlocking.
-        lock = checking()  # the start-up module's; a forked child gets a new one
-        held = lock.acquire(True, FORK_WAIT)
+        finder = self._finder
+        lock = finder.checking()  # the start-up module's; a forked child gets a new one
+        held = lock.acquire(True, finder.fork_wait)
         try:
             guard_import = _guard_import if _guard_import is not None else _load_guard()
-            error = guard_import(name, self.sidecar, self._finder, frame)
+            error = guard_import(name, self.sidecar, finder, frame)
         except Exception as exc:
             error = _unchecked(self, name, exc)
         finally:
@@ -199,21 +202,21 @@ def _current(module: "ModuleType") -> "bool":
 
 def _unchecked(loader: "_Guarded", name: "str", exc: "Exception") -> "BaseException | None":
     """The error for a check that could not run: refuse in enforce mode, proceed in warn mode."""
-    reason = f"the contract could not be checked ({describe_error(exc)})"
-    sidecar = loader.sidecar
-    where = sidecar.path if isinstance(sidecar, Sidecar) else f"<registered contract for {name}>"
+    try:
+        from ._errors import ContractError, cannot_check, contract_label
+
+        where, reason = contract_label(name, loader.sidecar), cannot_check(exc)
+    except Exception:  # the package cannot be loaded any further: still refuse, as a ValueError
+        return ValueError(
+            f"import of {name!r} refused: the contract could not be checked ({type(exc).__name__})"
+        )
     if getattr(loader._finder, "mode", "enforce") == "warn":
         try:
             sys.stderr.write(f"importspy-hook: {where}: {reason}; warn mode, import of {name!r} goes on\n")
         except Exception:
             pass
         return None
-    try:
-        from ._errors import ContractError
-
-        return ContractError(where, 0, 0, "", reason)
-    except Exception:
-        return ValueError(f"{where}: import of {name!r} refused: {reason}")
+    return ContractError(where, 0, 0, "", reason)
 
 
 def _load_guard() -> "Any":

@@ -4,7 +4,7 @@ One table, read by every way of building a contract:
 
 * the parser (``_contract_parse``) takes from it the keys each YAML mapping may hold (unknown keys
   are errors), which key is required, how each value is read, and each value's rule;
-* ``register()`` (``_validate._check_model``) walks a contract built from the attrs models with
+* ``register()`` (``_activation.register``) walks a contract built from the attrs models with
   :func:`model_problem`, which applies the same rules to the same fields;
 * ``contracts/contract.schema.json`` (for editors) is tested against it field by field
   (``tests/test_schema_agreement.py``), and the plain form of ``_plain`` against its model fields.

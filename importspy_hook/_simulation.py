@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 from ._locks import ForkSafeLock
-from ._validate import SIMULATIONS
+from ._validate import SIMULATIONS, active_overrides
 
 __all__ = ["KEYS", "SET_KEYS", "active_overrides", "parse_assignments", "simulate"]
 
@@ -40,7 +40,7 @@ SET_KEYS = {
 """``check --set KEY=VALUE`` spellings (§9 uses ``interpreter=``) → ``current_context`` keyword."""
 
 _lock = ForkSafeLock()
-_stack = SIMULATIONS  # owned by ``_validate``, which reads it on every check
+_stack = SIMULATIONS  # owned by ``_validate``, which reads it on every check (``active_overrides``)
 
 
 def _validated(overrides: Mapping[str, object]) -> dict[str, object]:
@@ -105,28 +105,6 @@ def simulate(
                 if _stack[index] is entry:
                     del _stack[index]
                     break
-
-
-def active_overrides() -> dict[str, object]:
-    """Keyword arguments for ``current_context`` from every active simulation, innermost winning.
-
-    Empty (and nearly free) when nothing is simulated, which is always the case outside tests.
-    """
-    if not _stack:
-        return {}
-    with _lock:
-        entries = list(_stack)
-    merged: dict[str, object] = {}
-    env: dict[str, object] = {}
-    for entry in entries:
-        for key, value in entry.items():
-            if key == "env" and isinstance(value, Mapping):
-                env.update(value)
-            else:
-                merged[key] = value
-    if env:
-        merged["env"] = env
-    return merged
 
 
 def parse_assignments(assignments: Iterable[str], unset: Iterable[str] = ()) -> dict[str, object]:

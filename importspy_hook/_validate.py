@@ -25,7 +25,6 @@ from ._compiled import (
     specialise,
     verdict_key,
 )
-from ._finder import REGISTRY
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: this module is on the contracted-import path
 if TYPE_CHECKING:
@@ -37,14 +36,15 @@ if TYPE_CHECKING:
     from ._caller import Caller
     from ._contract_model import Contract
 
-__all__ = ["admitted", "register", "unregister", "validate"]
+__all__ = ["SIMULATIONS", "active_overrides", "admitted", "registered_name", "validate"]
 
 SIMULATIONS: "list[dict[str, object]]" = []
 """The stack of active simulations (``_simulation.simulate`` pushes and pops its entries here).
 
 It lives here, in the module every check goes through, so that "is anything simulated?" is one truth
 test of a list this module owns — never a look into ``sys.modules`` for a module another thread may
-still be executing (§7: concurrent first imports each get their own correct verdict)."""
+still be executing (§7: concurrent first imports each get their own correct verdict). Entries are
+only ever added and removed whole, by identity, under ``_simulation``'s lock."""
 _VERDICTS_PER_CONTRACT = 64
 _DECLINED: "list[Any]" = [None]
 """``(target, entry)`` whose fast check :func:`admitted` has just failed to prove, for the
@@ -107,16 +107,11 @@ def validate(
         entry = contract_entry(contract, None if read is None else read(contract))
         where = contract
     else:
-        where = _registered_name(target, contract)
+        where = registered_name(target, contract)
         entry = model_entry(contract)  # register() has validated it as the parser would
     # A simulation (``importspy_hook.pytest_plugin``, ``check --set``) judges the import as if the
-    # context had other values. Its entries are pushed on ``SIMULATIONS`` by ``_simulation``, which
-    # is only imported (fully) by then; the usual case is one truth test of an empty list.
-    overrides: dict[str, Any] = {}
-    if SIMULATIONS:
-        from ._simulation import active_overrides
-
-        overrides = active_overrides()
+    # context had other values; the usual case is one truth test of an empty list.
+    overrides = active_overrides()
     just_declined = declined is not None and declined[1] is entry and declined[0] == target
     if not overrides and not just_declined and _proved_compliant(entry, caller):
         return
@@ -195,47 +190,24 @@ def _proved_as_a_whole(entry: "Entry", caller: "Caller | None") -> "bool":
     return True
 
 
-def _registered_name(target: "str", contract: "Contract") -> "str":
+def active_overrides() -> "dict[str, Any]":
+    """Keyword arguments for ``current_context`` from every active simulation, innermost winning
+    (the ``env`` overrides merged); empty, and nearly free, when nothing is simulated."""
+    if not SIMULATIONS:
+        return {}
+    merged: dict[str, Any] = {}
+    env: dict[str, Any] = {}
+    for entry in tuple(SIMULATIONS):  # a snapshot: another thread may push or pop meanwhile
+        for key, value in entry.items():
+            if key == "env" and value.__class__ is dict:
+                env.update(value)
+            else:
+                merged[key] = value
+    if env:
+        merged["env"] = env
+    return merged
+
+
+def registered_name(target: "str", contract: "Contract") -> "str":
     path = contract.path
     return path if path and path != "<contract>" else f"<registered contract for {target}>"
-
-
-def register(module_name: "str", contract: "Contract") -> "None":
-    """Guard ``module_name`` with a contract built in Python, as if it shipped that sidecar.
-
-    For hosts that keep their contracts in code (ImportSpy's "SpyModel" idea). Takes effect for
-    imports that reach the finder from now on: a module already in ``sys.modules`` is not
-    re-checked until it is reloaded. A registered contract takes precedence over a sidecar.
-    Raises :class:`ContractError` when the contract is malformed (a bad version specifier, an
-    unknown OS name...), exactly as the same contract in a file would.
-    """
-    from ._contract_model import Contract
-
-    if not isinstance(module_name, str) or not module_name or module_name.startswith("."):
-        raise ValueError(f"register() needs an absolute module name, not {module_name!r}")
-    if not isinstance(contract, Contract):
-        raise TypeError(f"register() needs an importspy_hook.Contract, not {type(contract).__name__}")
-    _check_model(contract, _registered_name(module_name, contract))
-    REGISTRY[module_name] = contract
-
-
-def unregister(module_name: "str") -> "None":
-    """Stop guarding ``module_name`` with a registered contract (no error if it was not)."""
-    REGISTRY.pop(module_name, None)
-
-
-# --------------------------------------------------------------------------- model validation
-
-
-def _check_model(contract: "Contract", where: "str") -> "None":
-    """The checks of a contract file, for a contract that did not come from one.
-
-    Every key and value rule lives in ``_schema`` (one table for the parser and for this); a
-    contract built from the models has no positions, so the error names ``where`` and the key.
-    """
-    from ._errors import ContractError
-    from ._schema import model_problem
-
-    problem = model_problem(contract)
-    if problem is not None:
-        raise ContractError(where, 0, 0, *problem)

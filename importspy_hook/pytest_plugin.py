@@ -100,7 +100,7 @@ def _kept(name: str) -> bool:
     ``ContractViolation`` class that ``except`` clauses holding the first one do not catch), the
     standard library, and pytest's own lazily imported modules.
     """
-    from ._finder import OWN_TOP_LEVEL
+    from _importspy_hook_startup import OWN_TOP_LEVEL
 
     top = name.partition(".")[0]
     return (
@@ -121,7 +121,7 @@ def _under_contract(name: str, module: object) -> bool:
     as read from its ``__dict__`` (never through a module ``__getattr__``). A module the hook cannot
     answer for counts as unguarded: it is kept, which never breaks the process.
     """
-    from ._finder import REGISTRY, find_sidecar
+    from _importspy_hook_startup import REGISTRY, find_sidecar
 
     if name in REGISTRY:
         return True

@@ -28,7 +28,7 @@ AUDIT_ON = {"IMPORTSPY_HOOK": "enforce", "IMPORTSPY_HOOK_AUDIT": "1", "IMPORTSPY
 
 START = """\
 import json, sys
-from importspy_hook._finder import active_finder, startup
+from _importspy_hook_startup import active_finder, startup
 startup()
 FINDER = active_finder()
 

@@ -166,7 +166,7 @@ def test_interpreter_started_with_an_undecodable_environment(project: Path) -> N
     modules(project / "lib", present="runtime:\n  environment:\n    APP_MODE: null\n", exact=ENV_CONTRACT)
     code = HELPERS + textwrap.dedent(
         """\
-        from importspy_hook._finder import active_finder, startup
+        from _importspy_hook_startup import active_finder, startup
         startup()
         finder = active_finder()
         emit(mode=finder and finder.mode, present=attempt("present"), exact=attempt("exact"))

@@ -101,7 +101,7 @@ def test_the_context_fixture_admits_a_compliant_simulation_and_cleans_up(
         author,
         """
         import sys
-        from importspy_hook._finder import active_finder
+        from _importspy_hook_startup import active_finder
 
         def test_admitted(importspy_context):
             assert active_finder() is None
@@ -184,7 +184,7 @@ def test_an_already_active_hook_is_put_back_in_its_mode(author: pytest.Pytester)
         author,
         """
         import importspy_hook
-        from importspy_hook._finder import active_finder
+        from _importspy_hook_startup import active_finder
         from importspy_hook.pytest_plugin import assert_refused
 
         def test_warn_mode_is_restored():
@@ -342,7 +342,7 @@ def test_a_block_left_open_by_a_failing_test_is_closed_at_teardown(author: pytes
         author,
         """
         import sys
-        from importspy_hook._finder import active_finder
+        from _importspy_hook_startup import active_finder
         from importspy_hook._simulation import active_overrides
 
         def test_leaves_a_block_open(importspy_context):

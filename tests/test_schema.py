@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from _importspy_hook_startup import REGISTRY
 from importspy_hook import ContractError, register
 from importspy_hook._contract_model import (
     Attribute,
@@ -24,7 +25,6 @@ from importspy_hook._contract_model import (
     Superclass,
 )
 from importspy_hook._contract_parse import parse_contract
-from importspy_hook._finder import REGISTRY
 
 PAIRS: list[tuple[str, Contract, str, str]] = [
     (
