@@ -82,7 +82,6 @@ __all__ = [
     "annotation_norms",
     "caller_source",
     "compile_contract",
-    "environment_holds",
     "explain",
     "holds",
     "plan",
@@ -1359,29 +1358,8 @@ class Run:
 
     # -- the program -----------------------------------------------------------------------------
     def all(self, operations: "tuple[tuple[Any, ...], ...]") -> "bool":
-        """Every operation holds. The two kinds met on every import — an environment variable, and a
-        structural requirement already proven on this caller source — are decided inline."""
-        data = _ENVIRON_DATA if os.environ is _ENVIRON else None
-        keys = _KEYS
-        for operation in operations:
-            code = operation[0]
-            if code == OP_ENV and data is not None:
-                key = keys.get(operation[1])
-                if key is not None:
-                    actual = data.get(key)
-                    if actual is None:
-                        return False
-                    expected = operation[2]
-                    if expected is not None and actual != (_STORED.get(expected) or _stored(expected)):
-                        return False
-                    continue
-            elif code == OP_MODULE:
-                source = self._source
-                if source.__class__ is tuple and (id(operation), source[0], source[1]) in self.memo:
-                    continue
-            if not self.one(operation):
-                return False
-        return True
+        """Every operation holds; the first that does not stops the run (``all`` stops there)."""
+        return all(map(self.one, operations))
 
     def one(self, operation: "tuple[Any, ...]") -> "bool":
         """Whether one operation holds: the dispatch to the rules, for both speeds."""
@@ -1537,53 +1515,28 @@ def explain(program: "Program", context: "Context") -> "list[Violation]":
 
 
 def plan(residual: "tuple[Any, ...]") -> "tuple[Any, ...] | None":
-    """The residual as ``(encoded environment checks, environment checks, caller operations,
-    reads source)`` when it is a plain conjunction of environment and caller operations — what
-    almost every contract leaves once the platform is known — else None.
+    """The residual as ``(environment operations, caller operations, reads source)`` when it is a
+    plain conjunction of environment and caller operations — what almost every contract leaves once
+    the platform is known — else None.
 
-    Such a residual splits in two: the environment checks, read straight from ``os.environ``'s
-    storage on every check (cheaper than building a key of their values), and the operations on
-    the caller (its names, its structure), whose verdict depends only on the caller's names and
-    source path and stamp, and can be kept under that key. Environment checks are
-    ``(name, value or None)``; their encoded form (see :func:`_environment`) is None when
-    ``os.environ`` is not the standard mapping.
+    Such a residual splits in two: the environment operations, run on every check (reading a
+    variable is cheaper than building a key of their values), and the operations on the caller (its
+    names, its structure), whose verdict depends only on the caller's names and source path and
+    stamp, and can be kept under that key.
     """
-    checks: list[tuple[str, Any]] = []
+    environment: list[tuple[Any, ...]] = []
     operations: list[tuple[Any, ...]] = []
     reads_source = False
     for operation in residual:
         code = operation[0]
         if code == OP_ENV:
-            checks.append((operation[1], operation[2]))
+            environment.append(operation)
         elif code in (OP_MODULE, OP_IMPORTERS):
             operations.append(operation)
             reads_source = reads_source or code == OP_MODULE
         else:
             return None
-    encoded: tuple[tuple[Any, Any], ...] | None = None
-    if _ENVIRON_DATA is not None and os.environ is _ENVIRON:
-        encoded = tuple(
-            (_encoded((name,))[0], None if value is None else _ENVIRON.encodevalue(value))
-            for name, value in checks
-        )
-    return (encoded, tuple(checks), tuple(operations), reads_source)
-
-
-def environment_holds(plan: "tuple[Any, ...]") -> "bool":
-    """Every environment check of a :func:`plan` holds: the variable is set (to its value, if any)."""
-    encoded = plan[0]
-    data = _ENVIRON_DATA
-    if encoded is not None and os.environ is _ENVIRON:
-        for key, expected in encoded:
-            actual = data.get(key)
-            if actual is None or (expected is not None and actual != expected):
-                return False
-        return True
-    for name, value in plan[1]:
-        actual = Run.env(name)
-        if actual is None or (value is not None and actual != _stored(value)):
-            return False
-    return True
+    return (tuple(environment), tuple(operations), reads_source)
 
 
 def verdict_key(program: "Program", run: "Run") -> "tuple[Any, ...] | None":
@@ -1621,7 +1574,7 @@ _ENCODED: "dict[tuple[str, ...], tuple[Any, ...]]" = {}
 
 def _encoded(names: "tuple[str, ...]") -> "tuple[Any, ...]":
     """The storage keys of ``names`` in ``os.environ`` (see :func:`_environment`), remembered
-    (and registered for :meth:`Run.all`'s inline reads)."""
+    (and registered for :meth:`Run.env`)."""
     keys = []
     for name in names:
         key = _KEYS.get(name)

@@ -19,7 +19,6 @@ from ._compiled import (
     NEEDS_SOURCE,
     Run,
     caller_source,
-    environment_holds,
     holds,
     plan,
     specialise,
@@ -129,7 +128,7 @@ def validate(
 def _proved_compliant(entry: "Entry", caller: "Caller | None") -> "bool":
     """The admitting run, with its verdict cache; False means "explain", never "refused".
 
-    The usual residual has a plan (``_compiled.plan``): its environment checks are read on every
+    The usual residual has a plan (``_compiled.plan``): its environment operations run on every
     call, and its caller operations are run once per caller names and source stamp (the key, kept
     in ``entry.verdicts`` only when they hold). Any other residual is keyed as a whole
     (``verdict_key``).
@@ -143,14 +142,14 @@ def _proved_compliant(entry: "Entry", caller: "Caller | None") -> "bool":
             steps = entry.plan = None if residual is None else plan(residual)  # type: ignore[arg-type]
         if steps is None:
             return _proved_as_a_whole(entry, caller)
-        if not environment_holds(steps):  # type: ignore[arg-type]
+        if not holds(steps[0], Run(None)):  # type: ignore[index]
             return False
-        operations = steps[2]  # type: ignore[index]
+        operations = steps[1]  # type: ignore[index]
         if not operations:
             return True
         if caller is None:
             return bool(holds(operations, Run(None, entry.memo)))  # an importers rule may still hold
-        if steps[3]:  # type: ignore[index]
+        if steps[2]:  # type: ignore[index]
             source = caller_source(caller)
             if source is None:
                 return False  # no source to read: the live module decides, in the explanation
