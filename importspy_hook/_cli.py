@@ -324,7 +324,7 @@ def _caller_structure(caller: Caller, shown: str) -> ModuleStructure:
 
 def _load(path: str) -> Any:
     """The contract at ``path``; a missing or malformed file is unusable input (exit 2)."""
-    from ._contract_parse import load_contract
+    from ._check import load_contract
     from ._errors import ContractError
 
     if os.path.isdir(path):
@@ -743,7 +743,7 @@ def _orphan_warning(path: str) -> str | None:
 
 
 def _lint(options: argparse.Namespace) -> int:
-    from ._contract_parse import load_contract
+    from ._check import load_contract
     from ._errors import ContractError
 
     files = _discover(options.paths or [os.curdir])

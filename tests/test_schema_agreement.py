@@ -362,20 +362,17 @@ def test_keyed_entries_match_the_table(validator: jsonschema.Draft202012Validato
     assert _ref(schema["$defs"]["envMapping"]["propertyNames"]) == "envName"
 
 
-def test_table_and_models_and_plain_form_have_the_same_fields() -> None:
-    """The attrs models, the plain form (``_plain``, what the cache stores) and the table agree."""
+def test_table_and_models_have_the_same_fields_and_children() -> None:
+    """The attrs models and the table agree, field by field and child kind by child kind; the plain
+    form (what the cache stores) and its shape check take theirs from the table itself."""
     import attrs
 
-    from importspy_hook import _contract_model, _plain
+    from importspy_hook import _contract_model
 
     for name, kind in KINDS.items():
         model = getattr(_contract_model, name)
-        fields = [f.name for f in attrs.fields(model) if f.name not in ("line", "lines", "path")]
+        fields = {f.name: f for f in attrs.fields(model) if f.name not in ("line", "lines", "path")}
         assert set(fields) == set(kind.model_fields()), name
-        assert set(_plain.FIELDS[name]) == set(kind.model_fields()), name
-        children = {  # an alias (``envs``) is read into the field it spells, of that field's kind
-            field.key: (field.kind, field.many)
-            for field in kind.fields
-            if field.kind is not None and field.spells == field.key
-        }
-        assert _plain.CHILDREN.get(name, {}) == children, name
+        for field, (child, many) in _schema.CHILDREN[name].items():
+            annotation = str(fields[field].type)  # "tuple[Argument, ...] | None"
+            assert annotation.startswith(f"tuple[{child}, ...]" if many else child), (name, field)

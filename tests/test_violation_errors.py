@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from importspy_hook._check import clear_cache
 from importspy_hook._context import platform_facts
 from importspy_hook._contract_model import Contract, Runtime
-from importspy_hook._contract_parse import clear_cache
 from importspy_hook._errors import ContractError, ContractViolation, Violation
 from importspy_hook._finder import REGISTRY
 from importspy_hook._validate import register, unregister, validate
