@@ -376,3 +376,49 @@ def test_table_and_models_have_the_same_fields_and_children() -> None:
         for field, (child, many) in _schema.CHILDREN[name].items():
             annotation = str(fields[field].type)  # "tuple[Argument, ...] | None"
             assert annotation.startswith(f"tuple[{child}, ...]" if many else child), (name, field)
+
+
+def test_the_models_short_forms_are_the_tables_layouts() -> None:
+    """A list field of the models accepts the short forms its YAML layout in the table allows, and
+    no other: the converter of every list field is the one of its layout."""
+    import attrs
+
+    from importspy_hook import _contract_model as models
+
+    by_layout = {
+        _schema.ONE_OR_LIST: models._names_or_none,
+        _schema.TEXT_OR_ENTRY: models._superclasses,
+        _schema.NAMES: models._secrets,
+    }
+    for name, kind in KINDS.items():
+        fields = attrs.fields_dict(getattr(models, name))
+        for field in kind.fields:
+            if field.many and field.spells == field.key:
+                expected = by_layout.get(field.layout or "", models._tuple_or_none)
+                assert fields[field.key].converter is expected, (name, field.key)
+
+
+def test_a_file_and_the_models_read_the_short_forms_alike() -> None:
+    """``os: linux``, a superclass by name, a secret by name: the same contract either way."""
+    from importspy_hook._contract_model import (
+        Class,
+        Contract,
+        Deployment,
+        Environment,
+        EnvVariable,
+        Runtime,
+        System,
+    )
+
+    text = (
+        "runtime: {os: linux}\n"
+        "classes: [{name: C, superclasses: [Base]}]\n"
+        "deployments: [{systems: [{environment: {variables: [{name: T, value: x}], secrets: [T]}}]}]\n"
+    )
+    environment = Environment(variables=[EnvVariable("T", "x")], secrets=["T"])
+    built = Contract(
+        runtime=Runtime(os="linux"),
+        classes=[Class("C", superclasses=["Base"])],
+        deployments=[Deployment(systems=[System(environment=environment)])],
+    )
+    assert parse_contract(text) == built
