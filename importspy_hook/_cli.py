@@ -948,7 +948,7 @@ def _reject_impossible_values(assignments: Sequence[str]) -> None:
     the contract when the command itself is wrong. The vocabularies are the ones contracts are
     checked against (``_contract_parse``), so every spelling a contract accepts is accepted here.
     """
-    from ._contract_parse import ARCH_NAMES, IMPLEMENTATION_NAMES, OS_NAMES
+    from ._schema import ARCH_NAMES, IMPLEMENTATION_NAMES, OS_NAMES
     from ._simulation import SET_KEYS
     from ._versions import parse_version
 

@@ -38,20 +38,17 @@ from ._cache import too_large as _too_large
 from ._errors import ContractError
 from ._schema import (
     ANNOTATION,
-    ARCH_NAMES,
     BOOL,
     ENV,
     ENV_MAPPING,
     ENV_NAME,
     ENV_VALUE,
-    IMPLEMENTATION_NAMES,
     KEYED,
     KINDS,
     MODULE_VERSION,
     NAMED,
     NAMES,
     ONE_OR_LIST,
-    OS_NAMES,
     REQUIREMENT,
     SCHEMA_VERSION,
     SCHEMA_VERSIONS,
@@ -71,10 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from ._schema import Node
 
 __all__ = [
-    "ARCH_NAMES",
-    "IMPLEMENTATION_NAMES",
     "MAX_CONTRACT_BYTES",
-    "OS_NAMES",
     "contract_errors",
     "parse_contract",
     "parse_plain",
@@ -171,9 +165,10 @@ def _source(text: str | bytes, path: str) -> str:
 # --------------------------------------------------------------------------- bytes → text
 
 
-def _position_in_text(text: str, index: int) -> tuple[int, int]:
-    line = text.count("\n", 0, index) + 1
-    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+def _position_in_text(text: str | bytes, index: int) -> tuple[int, int]:
+    """The line and column (1-based; in bytes, of bytes) of ``text[index]``."""
+    newline: Any = "\n" if isinstance(text, str) else b"\n"
+    return text.count(newline, 0, index) + 1, index - (text.rfind(newline, 0, index) + 1) + 1
 
 
 def _decode(data: bytes, path: str) -> str:
@@ -181,14 +176,12 @@ def _decode(data: bytes, path: str) -> str:
         raise ContractError(path, 1, 1, "", "contract must be UTF-8 (found a UTF-16/32 byte order mark)")
     nul = data.find(b"\x00")
     if nul >= 0:
-        line = data.count(b"\n", 0, nul) + 1
-        column = nul - (data.rfind(b"\n", 0, nul) + 1) + 1
+        line, column = _position_in_text(data, nul)
         raise ContractError(path, line, column, "", "contains a NUL byte: not a text file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        line, column = _position_in_text(data, exc.start)
         raise ContractError(path, line, column, "", "contract is not valid UTF-8") from None
 
 
