@@ -205,13 +205,13 @@ def check_alone(root: str, name: str) -> dict:
     import), timed in a loop: how the spec's reference figures were taken."""
     import timeit
 
-    from importspy_hook import _cache, _validate
+    from importspy_hook import _compiled, _validate
     from importspy_hook._caller import Caller
 
     contract = os.path.join(root, name + ".contract.yml")
     caller = Caller("__main__", os.path.abspath(__file__), sys.modules["__main__"])
     _validate.validate(name, contract, caller)
-    verdicts = _cache.contract_entry(contract).verdicts
+    verdicts = _compiled.contract_entry(contract).verdicts
 
     def computed() -> None:
         verdicts.clear()  # no cached verdict: the check is evaluated

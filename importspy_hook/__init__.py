@@ -10,7 +10,8 @@ PYTEST_DONT_REWRITE: the hook may import this package (to check a contract met w
 before pytest can mark it for assertion rewriting, which would make every pytest run warn about it.
 """
 
-__version__ = "0.1.0"
+# The records beside bytecode are stamped with it, and their store imports nothing above it.
+from ._cache import PACKAGE_VERSION as __version__
 
 # Not ``from typing import TYPE_CHECKING``: importing typing costs ~8 ms, and this module runs at start-up.
 TYPE_CHECKING = False
@@ -18,10 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from typing import Any
 
     from ._activation import Handle, install, register, uninstall, unregister
-    from ._check import check
+    from ._check import check, load_contract
     from ._context import Context, current_context
     from ._contract_model import Contract
-    from ._contract_parse import load_contract
     from ._errors import ContractError, ContractViolation, Violation
 
 __all__ = [
@@ -50,7 +50,7 @@ _LAZY = {
     "Context": "_context",
     "current_context": "_context",
     "Contract": "_contract_model",
-    "load_contract": "_contract_parse",
+    "load_contract": "_check",
     "ContractError": "_errors",
     "ContractViolation": "_errors",
     "Violation": "_errors",

@@ -324,7 +324,7 @@ def _caller_structure(caller: Caller, shown: str) -> ModuleStructure:
 
 def _load(path: str) -> Any:
     """The contract at ``path``; a missing or malformed file is unusable input (exit 2)."""
-    from ._contract_parse import load_contract
+    from ._check import load_contract
     from ._errors import ContractError
 
     if os.path.isdir(path):
@@ -744,7 +744,7 @@ def _orphan_warning(path: str) -> str | None:
 
 
 def _lint(options: argparse.Namespace) -> int:
-    from ._contract_parse import load_contract
+    from ._check import load_contract
     from ._errors import ContractError
 
     files = _discover(options.paths or [os.curdir])
@@ -950,7 +950,7 @@ def _reject_impossible_values(assignments: Sequence[str]) -> None:
     the contract when the command itself is wrong. The vocabularies are the ones contracts are
     checked against (``_contract_parse``), so every spelling a contract accepts is accepted here.
     """
-    from ._contract_parse import ARCH_NAMES, IMPLEMENTATION_NAMES, OS_NAMES
+    from ._schema import ARCH_NAMES, IMPLEMENTATION_NAMES, OS_NAMES
     from ._simulation import SET_KEYS
     from ._versions import parse_version
 

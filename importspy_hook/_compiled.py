@@ -1,6 +1,6 @@
 """The contract engine: one program per contract, one evaluator that admits fast and explains (§6, §7, §11).
 
-A contract — parsed from a sidecar (its plain form, ``_plain``) or built from the attrs models of the
+A contract — parsed from a sidecar (its plain form, ``_schema``) or built from the attrs models of the
 Python API (``register``, ``check``: turned into the same plain form) — is compiled, once per
 content, into a small program of plain tuples, which the cache beside bytecode stores (``_cache``).
 Each operation carries what its rule needs to decide *and* what a message needs to explain: the
@@ -57,6 +57,7 @@ secret names)``, each operation a tuple whose first item is one of the ``OP_*`` 
 import os
 import sys
 
+from ._cache import MAX_CONTRACT_BYTES, cache_path, digest, read_record, read_regular, too_large, write_record
 from ._facts import (
     normalise_arch,
     normalise_distribution_name,
@@ -64,26 +65,32 @@ from ._facts import (
     normalise_os,
     platform_facts,
 )
+from ._locks import ForkSafeLock
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: this module is on the contracted-import path
 if TYPE_CHECKING:
     from typing import Any
 
     from ._context import Context
-    from ._errors import Violation
-    from ._plain import Node
+    from ._contract_model import Contract
+    from ._errors import ContractError, Violation
+    from ._schema import Node
     from ._structure import ModuleStructure
 
     Program = tuple[dict[str, str], int, tuple[str, ...], tuple[tuple[Any, ...], ...], tuple[str, ...]]
     View = tuple[Any, ...]
 
 __all__ = [
+    "Entry",
     "Run",
     "annotation_norms",
     "caller_source",
+    "clear",
     "compile_contract",
+    "contract_entry",
     "explain",
     "holds",
+    "model_entry",
     "plan",
     "specialise",
     "values_equal",
@@ -121,7 +128,7 @@ def annotation_norms(plain: "Node") -> "dict[str, str]":
     Computed when the contract is parsed (``ast`` is needed) and stored with it, so that checking
     compares precomputed strings. A contract without annotations never imports ``ast`` here.
     """
-    from ._plain import CHILDREN
+    from ._schema import CHILDREN
 
     texts: set[str] = set()
 
@@ -1320,7 +1327,7 @@ class Run:
     """The facts of one admitting run: the caller, and what was read about it (read at most once);
     the platform, ``os.environ``'s storage and the installed distributions as the process has them.
 
-    ``memo`` (the contract entry's, see ``_cache.Entry``) keeps the structural operations proven on
+    ``memo`` (the contract's :class:`Entry`) keeps the structural operations proven on
     a given caller source — path and stamp: the same content gives the same answer — so that a
     re-check after an environment change reads only the environment.
     """
@@ -1585,3 +1592,232 @@ def _encoded(names: "tuple[str, ...]") -> "tuple[Any, ...]":
     if len(_ENCODED) < 1024:
         _ENCODED[names] = found
     return found
+
+
+# --------------------------------------------------------------------------- contracts, once
+#
+# A contract is parsed (or built in Python) and compiled once per content; the program is stored
+# beside bytecode by ``_cache`` and kept here for the process. Within the process, parsed contracts
+# are keyed by path, mtime, size, ctime and inode, so a contracted import of an unchanged contract
+# costs one ``stat``; failures are never cached.
+
+
+class Entry:
+    """One contract: its plain form, its program, and what was judged with it.
+
+    ``verdicts`` holds the keys of compliant verdicts; failures are never added. For a program whose
+    residual has a ``plan`` (:func:`plan`: environment checks and caller operations, AND-ed) a key
+    is the caller's part only — names, source path and stamp — and the environment is read on every
+    check; for any other program a key is :func:`verdict_key`. The attrs models are built on first
+    request only (the API's ``load_contract``); violations are explained from the program itself.
+    """
+
+    __slots__ = (
+        "_checked",
+        "_model",
+        "digest",
+        "memo",
+        "path",
+        "plain",
+        "plan",
+        "program",
+        "residual",
+        "verdicts",
+    )
+
+    def __init__(
+        self, path: "str", key: "bytes", plain: "Node", program: "tuple[Any, ...]", checked: "bool" = True
+    ) -> "None":
+        self.path = path
+        self.digest = key
+        self.plain = plain
+        self.program = program
+        self.verdicts: set[object] = set()
+        self.memo: dict[Any, bool] = {}  # structural operations proven per caller source (Run)
+        # The program specialised to this platform (:func:`specialise`), computed on first use;
+        # ``False`` until then, None when the platform alone refuses.
+        self.residual: tuple[Any, ...] | bool | None = False
+        # :func:`plan` of the residual, computed on first use; ``False`` until then, None when the
+        # residual has none (alternatives, distributions: the verdict cache decides).
+        self.plan: tuple[Any, ...] | bool | None = False
+        self._model: Contract | None = None
+        self._checked = checked  # False for a tree read back from a cache record
+
+    def model(self) -> "Contract":
+        """The contract as attrs models (built once; ``load_contract`` returns the same object).
+
+        A tree read from a cache record is shape-checked first; if it is not a sound contract
+        tree after all, the contract file is parsed again (and the entry repaired), so a damaged
+        record can never make the engine fail.
+        """
+        model = self._model
+        if model is None:
+            from ._schema import shape_ok, to_models
+
+            if not self._checked:
+                if not shape_ok(self.plain):
+                    fresh = contract_entry(self.path, _read_all(self.path), remember=False)
+                    self.plain, self.program = fresh.plain, fresh.program
+                    self.residual = self.plan = False
+                    self.verdicts.clear()
+                    self.memo.clear()
+                self._checked = True
+            model = self._model = to_models(self.plain, self.path)
+        return model
+
+    def __repr__(self) -> "str":
+        return f"<contract entry {self.path}>"
+
+
+_entries: "dict[tuple[object, ...], Entry]" = {}
+_lock = ForkSafeLock()
+_ENTRY_LIMIT = 4096
+
+
+def clear() -> "None":
+    """Forget every contract parsed in this process (the files beside bytecode stay)."""
+    with _lock:
+        _entries.clear()
+
+
+def _remember(key: "tuple[object, ...]", entry: "Entry") -> "Entry":
+    with _lock:
+        if len(_entries) >= _ENTRY_LIMIT:
+            _entries.pop(next(iter(_entries)))
+        _entries[key] = entry
+    return entry
+
+
+def _read_error(path: "str", exc: "OSError") -> "ContractError":
+    from ._errors import ContractError
+
+    reason = exc.strerror or type(exc).__name__
+    return ContractError(path, 0, 0, "", f"cannot read the contract: {reason}")
+
+
+def _sidecar_record_path(path: "str") -> "str | None":
+    directory, name = os.path.split(path)
+    for suffix in (".yml", ".yaml"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return cache_path(directory, name[: -len(suffix)])
+    return cache_path(directory, name)
+
+
+def _size_check(path: "str") -> "Any":
+    def check(stat: "os.stat_result") -> "None":
+        if stat.st_size > MAX_CONTRACT_BYTES:
+            raise too_large(path)  # refused before reading: not an OSError, so not "unreadable"
+
+    return check
+
+
+def _read_all(path: "str") -> "bytes":
+    try:
+        return read_regular(path, MAX_CONTRACT_BYTES)[0]
+    except OSError as exc:
+        raise _read_error(path, exc) from None
+
+
+def _stamp(path: "str", stat: "os.stat_result") -> "tuple[object, ...]":
+    """What identifies a contract file's content without reading it: the mtime and size a copy
+    can keep (``cp -p``, ``rsync -t``, tar) are not enough, so the inode and the ctime — which no
+    write or ``utime`` leaves unchanged — are part of it."""
+    return ("file", path, stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns, stat.st_ino)
+
+
+def contract_entry(path: "str", data: "bytes | None" = None, *, remember: "bool" = True) -> "Entry":
+    """The parsed contract at ``path`` (or in ``data``, its bytes read through a loader).
+
+    Raises :class:`ContractError` for an unreadable, oversized or malformed contract.
+    ``remember=False`` parses ``data`` without consulting or filling any cache.
+    """
+    if data is not None:
+        if len(data) > MAX_CONTRACT_BYTES:
+            raise too_large(path)
+        raw = bytes(data)
+        key = digest(raw)
+        if not remember:
+            return _parse(path, raw, key)
+        memo: tuple[object, ...] = ("data", path, key)
+        entry = _entries.get(memo)
+        if entry is not None:
+            return entry
+        return _remember(memo, _parse(path, raw, key))
+    try:
+        # One stat answers the common case (parsed before, unchanged) without opening the file.
+        stat = os.stat(path)
+        entry = _entries.get(_stamp(path, stat))
+        if entry is not None:
+            return entry
+        raw, stat = read_regular(path, MAX_CONTRACT_BYTES, _size_check(path))
+        memo = _stamp(path, stat)  # describes what was actually read
+    except OSError as exc:
+        raise _read_error(path, exc) from None
+    if len(raw) > MAX_CONTRACT_BYTES:
+        raise too_large(path)
+    key = digest(raw)
+    record_path = _sidecar_record_path(path)
+    entry = _from_record(path, key, read_record(record_path, "contract", key))
+    if entry is None:
+        entry = _parse(path, raw, key)
+        write_record(record_path, "contract", key, _record_of(entry), stat)
+    return _remember(memo, entry)
+
+
+def _from_record(path: "str", key: "bytes", payload: "Any") -> "Entry | None":
+    """An entry from a cache record's payload; None when the payload is not a sound contract."""
+    if payload is None:
+        return None
+    try:
+        plain, program, facts, residual = payload
+        if type(plain) is not tuple or type(program) is not tuple or len(program) != 5:
+            return None
+        # The tree's full shape is checked when the models are built from it (Entry.model); the
+        # admitting run reads the program defensively, and anything it cannot read sends it to the
+        # explanation. The program specialised to the platform that wrote the record is kept when
+        # this is the same platform, so a warm import does not even load the version evaluator.
+        entry = Entry(path, key, plain, program, checked=False)
+        if facts == platform_facts()._key() and (residual is None or type(residual) is tuple):
+            entry.residual = residual
+        return entry
+    except Exception:  # anything odd in a record means "not ours": parse the contract again
+        return None
+
+
+def _parse(path: "str", raw: "bytes", key: "bytes") -> "Entry":
+    from ._contract_parse import parse_plain
+
+    plain = parse_plain(raw, path)
+    return Entry(path, key, plain, compile_contract(plain, annotation_norms(plain)))
+
+
+def _record_of(entry: "Entry") -> "tuple[Any, ...]":
+    """What a cache record holds: the plain tree, its program, and the program specialised to
+    this platform (with the platform's facts, so that another platform ignores it)."""
+    residual = specialise(entry.program[3])
+    entry.residual = residual
+    return (entry.plain, entry.program, platform_facts()._key(), residual)
+
+
+_models: "dict[int, tuple[object, Entry]]" = {}
+
+
+def model_entry(contract: "Contract") -> "Entry":
+    """The entry of a contract built in Python (``register``), compiled once per object.
+
+    Keyed by identity (contracts are immutable), with the object kept alive in the value so that
+    its id cannot be reused while the entry exists.
+    """
+    found = _models.get(id(contract))
+    if found is not None and found[0] is contract:
+        return found[1]
+    from ._schema import from_models
+
+    plain = from_models(contract)
+    entry = Entry(contract.path, b"", plain, compile_contract(plain, annotation_norms(plain)))
+    entry._model = contract
+    with _lock:
+        if len(_models) >= 256:
+            _models.clear()
+        _models[id(contract)] = (contract, entry)
+    return entry

@@ -272,16 +272,6 @@ class Environment(_Positioned):
     line: int = _line_field()
     lines: Mapping[str, int] = _lines_field()
 
-    def __attrs_post_init__(self) -> None:
-        # A variable whose name is also listed under ``secrets`` is a secret: its value must not
-        # show in any repr either, so it is marked here, once, for every later use.
-        if not self.variables or not self.secrets:
-            return
-        names = {secret.name for secret in self.secrets}
-        if any(v.name in names and not v.secret for v in self.variables):
-            marked = tuple(attrs.evolve(v, secret=True) if v.name in names else v for v in self.variables)
-            object.__setattr__(self, "variables", marked)
-
 
 # --------------------------------------------------------------------------- deployments
 

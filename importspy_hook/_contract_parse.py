@@ -18,18 +18,17 @@ nothing after them, and this reads them as "not required". Every key is optional
 ``name``; unknown keys are errors (with a suggestion), because a typo must never silently drop a
 requirement.
 
-The builder produces the *plain* form of ``_plain`` (tuples and dicts holding exactly what the
-models' constructors receive): the hook checks with it and caches it beside bytecode without ever
-importing attrs, and :func:`parse_contract` turns it into the models. Parsed contracts are cached
-per process by ``(path, st_mtime_ns, st_size)`` (or by a hash of the bytes when they are given) and
-across processes by content hash (``_cache``); a failure is never cached, so fixing the file fixes
-the next import.
+The builder produces the *plain* form of ``_schema`` (tuples and dicts holding exactly what the
+models' constructors receive): the hook compiles it and caches it beside bytecode without ever
+importing attrs, and :func:`parse_contract` turns it into the models. This module only parses:
+keeping parsed contracts, per process and beside bytecode, is ``_compiled.contract_entry``'s job
+(``load_contract`` is in ``_check``); a failure is never cached, so fixing the file fixes the next
+import.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -37,24 +36,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._cache import MAX_CONTRACT_BYTES
 from ._cache import too_large as _too_large
 from ._errors import ContractError
-from ._plain import node as _node
-from ._plain import to_models
 from ._schema import (
     ANNOTATION,
-    ARCH_NAMES,
     BOOL,
     ENV,
     ENV_MAPPING,
     ENV_NAME,
     ENV_VALUE,
-    IMPLEMENTATION_NAMES,
     KEYED,
     KINDS,
     MODULE_VERSION,
     NAMED,
     NAMES,
     ONE_OR_LIST,
-    OS_NAMES,
     REQUIREMENT,
     SCHEMA_VERSION,
     SCHEMA_VERSIONS,
@@ -65,20 +59,17 @@ from ._schema import (
     Type,
     not_a_distribution,
     schema_version_problem,
+    to_models,
 )
+from ._schema import node as _node
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ._contract_model import Contract
-    from ._plain import Node
+    from ._schema import Node
 
 __all__ = [
-    "ARCH_NAMES",
-    "IMPLEMENTATION_NAMES",
     "MAX_CONTRACT_BYTES",
-    "OS_NAMES",
-    "clear_cache",
     "contract_errors",
-    "load_contract",
     "parse_contract",
     "parse_plain",
 ]
@@ -115,7 +106,7 @@ def parse_contract(text: str | bytes, path: str = "<string>") -> Contract:
 
 
 def parse_plain(text: str | bytes, path: str = "<string>") -> Node:
-    """:func:`parse_contract` without building the models: the plain form of ``_plain``.
+    """:func:`parse_contract` without building the models: the plain form of ``_schema``.
 
     What the hook and the contract cache use, so that a first contracted import pays for
     ruamel.yaml but not for attrs. Raises :class:`ContractError` exactly as ``parse_contract`` does.
@@ -144,20 +135,14 @@ def contract_errors(text: str | bytes, path: str = "<string>") -> list[ContractE
         return []
     builder = _Builder(path, collect=True)
     try:
-        plain = builder.contract(root)
+        builder.contract(root)
     except _Abandoned:
         pass
     except ContractError as exc:
         builder.record(exc)
     except RecursionError:
         builder.record(ContractError(path, 0, 0, "", "document is nested too deeply"))
-    errors = builder.collected()
-    if not errors:
-        try:  # what the models themselves refuse (the import path raises it the same way)
-            to_models(plain, path)
-        except ContractError as exc:
-            errors.append(exc)
-    return errors
+    return builder.collected()
 
 
 def _source(text: str | bytes, path: str) -> str:
@@ -177,37 +162,13 @@ def _source(text: str | bytes, path: str) -> str:
     raise TypeError(f"contract text must be str or bytes, not {type(text).__name__}")
 
 
-def load_contract(path: str | os.PathLike[str], *, data: bytes | None = None) -> Contract:
-    """The contract at ``path`` (parsed once per content), or a :class:`ContractError`.
-
-    ``data``: the file's bytes when they were read some other way (a sidecar inside a zip archive is
-    read through its loader's ``get_data``); ``path`` then only names the contract in messages.
-    Parsed contracts are kept for the process and, for files, in the cache beside bytecode
-    (``_cache``), so a contract unchanged since an earlier run is not parsed again.
-    Thread-safe; failures are never cached.
-    """
-    from ._cache import contract_entry
-
-    return contract_entry(os.fspath(path), data).model()
-
-
-def clear_cache() -> None:
-    """Forget every parsed contract of this process (tests; the cache is otherwise self-validating).
-
-    The cache files beside bytecode are left alone: they are validated against the contract's
-    content whenever they are read.
-    """
-    from ._cache import clear
-
-    clear()
-
-
 # --------------------------------------------------------------------------- bytes → text
 
 
-def _position_in_text(text: str, index: int) -> tuple[int, int]:
-    line = text.count("\n", 0, index) + 1
-    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+def _position_in_text(text: str | bytes, index: int) -> tuple[int, int]:
+    """The line and column (1-based; in bytes, of bytes) of ``text[index]``."""
+    newline: Any = "\n" if isinstance(text, str) else b"\n"
+    return text.count(newline, 0, index) + 1, index - (text.rfind(newline, 0, index) + 1) + 1
 
 
 def _decode(data: bytes, path: str) -> str:
@@ -215,14 +176,12 @@ def _decode(data: bytes, path: str) -> str:
         raise ContractError(path, 1, 1, "", "contract must be UTF-8 (found a UTF-16/32 byte order mark)")
     nul = data.find(b"\x00")
     if nul >= 0:
-        line = data.count(b"\n", 0, nul) + 1
-        column = nul - (data.rfind(b"\n", 0, nul) + 1) + 1
+        line, column = _position_in_text(data, nul)
         raise ContractError(path, line, column, "", "contains a NUL byte: not a text file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        line, column = _position_in_text(data, exc.start)
         raise ContractError(path, line, column, "", "contract is not valid UTF-8") from None
 
 
@@ -383,7 +342,6 @@ def _convert_scalar(node: Any) -> object:
 # --------------------------------------------------------------------------- nodes → models
 
 _Reader = Callable[[Any, str, int], _T]
-
 
 
 class _Abandoned(Exception):
@@ -810,6 +768,7 @@ class _Builder:
                 values, lines = self.entry(value_node, where, depth + 1, table.keyed)
                 result.append(self.fill(table, value_node, values, lines, where, depth + 2, line, fields))
         return tuple(result)
+
 
 def _join(key: str, name: str) -> str:
     return f"{key}.{name}" if key else name

@@ -6,8 +6,10 @@ One table, read by every way of building a contract:
   are errors), which key is required, how each value is read, and each value's rule;
 * ``register()`` (``_activation.register``) walks a contract built from the attrs models with
   :func:`model_problem`, which applies the same rules to the same fields;
-* ``contracts/contract.schema.json`` (for editors) is tested against it field by field
-  (``tests/test_schema_agreement.py``), and the plain form of ``_plain`` against its model fields.
+* the plain form (below: what the parser builds, the cache stores and the compiler reads) and the
+  cache's shape check (:func:`shape_ok`) take each kind's fields and children from it;
+* ``contracts/contract.schema.json`` (for editors) and the attrs models (``_contract_model``) are
+  tested against it field by field (``tests/test_schema_agreement.py``).
 
 What is *not* here, because it belongs to one way of writing a contract only: YAML node kinds and
 tags ("expected a string, found a number (quote it)"), positions, the two YAML aliases that may not
@@ -16,8 +18,8 @@ be given together with the key they spell, and the resource limits; all in ``_co
 A value's rule takes the value already known to have its Python type (a ``str`` for texts) and
 answers why it is not acceptable, or None; the message is the one a file's error and a
 ``register()`` error both show. Standard library only, no attrs, no ruamel.yaml: the parser reads
-this table on every parse, and a check of a cache record (``_cache``) could read it on the import
-path; the rules import what they need (``packaging`` for version specifiers, ``ast`` for
+this table on every parse, and the shape check of a cache record reads it when a contract's models
+are built; the rules import what they need (``packaging`` for version specifiers, ``ast`` for
 annotations) only when a value of their type is met.
 """
 
@@ -28,9 +30,14 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from ._contract_model import Contract
+
+    Node = tuple[str, dict[str, Any]]
+
 __all__ = [
     "ARCH_NAMES",
     "ATTRIBUTE_TYPES",
+    "CHILDREN",
     "IMPLEMENTATION_NAMES",
     "KINDS",
     "OS_NAMES",
@@ -38,7 +45,11 @@ __all__ = [
     "Kind",
     "Type",
     "env_name_problem",
+    "from_models",
     "model_problem",
+    "node",
+    "shape_ok",
+    "to_models",
 ]
 
 # --------------------------------------------------------------------------- vocabularies
@@ -472,3 +483,102 @@ def model_problem(model: "Any", kind: "str" = "Contract", key: "str" = "") -> "t
         if problem is not None:
             return key, problem
     return None
+
+
+# --------------------------------------------------------------------------- the plain form
+#
+# Why a second form of a contract beside the attrs models: attrs costs ≈ 20 ms to import, more than
+# the whole budget of a first contracted import (§11). The parser builds this form, which holds
+# exactly what the models' constructors receive; the cache (``_cache``) stores it with ``marshal``;
+# the compiler (``_compiled``) compiles it; and the models are built from it only when the API needs
+# them (:func:`to_models`), running the models' own converters. A node is ``(kind, fields)``:
+# ``kind`` the model class name, ``fields`` its keyword arguments (``line`` and ``lines`` included,
+# the contract's ``path`` excluded: it names where the contract was read from, not what it says).
+# Values stay what the parser made of them: str, int, float, bool, None, tuples and dicts of those.
+
+# Kind -> {model field holding nodes -> (their kind, True for a tuple of them)}, from the table
+# (an alias such as ``envs`` is read into the field it spells, so only the field itself counts).
+CHILDREN: "dict[str, dict[str, tuple[str, bool]]]" = {
+    name: {
+        field.key: (field.kind, field.many)
+        for field in kind.fields
+        if field.kind and field.spells == field.key
+    }
+    for name, kind in KINDS.items()
+}
+_MODEL_FIELDS = {name: frozenset(kind.model_fields()) for name, kind in KINDS.items()}
+
+
+def node(kind: "str", *args: "Any", **fields: "Any") -> "Node":
+    """The plain counterpart of ``Model(*args, **fields)``; a positional argument is the ``name``."""
+    if args:
+        fields["name"] = args[0]
+    return (kind, fields)
+
+
+def to_models(plain: "Node", path: "str" = "<contract>") -> "Contract":
+    """The attrs models of a plain contract (imports attrs: only for the API and for messages)."""
+    from . import _contract_model
+
+    def build(item: "Node") -> "Any":
+        kind, fields = item
+        children = CHILDREN[kind]
+        kwargs: dict[str, Any] = {}
+        for name, value in fields.items():
+            child = children.get(name)
+            if child is not None and value is not None:
+                value = tuple(build(each) for each in value) if child[1] else build(value)
+            kwargs[name] = value
+        return getattr(_contract_model, kind)(**kwargs)
+
+    kind, fields = plain
+    contract: Contract = build((kind, {**fields, "path": path}))
+    return contract
+
+
+def from_models(model: "Any") -> "Node":
+    """The plain form of a model built in Python (a contract given to ``register``)."""
+    kind = type(model).__name__
+    children = CHILDREN[kind]
+    fields: dict[str, Any] = {}
+    for name in KINDS[kind].model_fields():
+        value = getattr(model, name)
+        child = children.get(name)
+        if child is not None and value is not None:
+            value = tuple(from_models(each) for each in value) if child[1] else from_models(value)
+        fields[name] = value
+    fields["line"] = model.line
+    fields["lines"] = dict(model.lines)
+    return (kind, fields)
+
+
+def shape_ok(plain: "object", kind: "str" = "Contract") -> "bool":
+    """Whether ``plain`` is a well-formed node tree (what a cache record read back must be).
+
+    Checks structure, not values: node kinds, field names, child nodes where children belong,
+    and positions as ints. Values are checked again where they are used.
+    """
+    if type(plain) is not tuple or len(plain) != 2:
+        return False
+    name, fields = plain
+    if name != kind or type(fields) is not dict:
+        return False
+    allowed = _MODEL_FIELDS[kind]
+    children = CHILDREN[kind]
+    for field, value in fields.items():
+        if field == "line":
+            if type(value) is not int:
+                return False
+        elif field == "lines":
+            if type(value) is not dict or any(
+                type(key) is not str or type(number) is not int for key, number in value.items()
+            ):
+                return False
+        elif field not in allowed:
+            return False
+        elif field in children and value is not None:
+            child_kind, many = children[field]
+            items = (value if type(value) is tuple else None) if many else (value,)
+            if items is None or not all(shape_ok(each, child_kind) for each in items):
+                return False
+    return True

@@ -12,14 +12,15 @@ Nothing is cached on failure: a refused import re-reads the environment (and a f
 next time, so setting the missing variable and importing again works (§7).
 """
 
-from ._cache import contract_entry, model_entry
 from ._caller import find_caller, is_internal
 from ._compiled import (
     NEEDS_CALLER_NAME,
     NEEDS_SOURCE,
     Run,
     caller_source,
+    contract_entry,
     holds,
+    model_entry,
     plan,
     specialise,
     verdict_key,
@@ -31,8 +32,8 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import Any
 
-    from ._cache import Entry
     from ._caller import Caller
+    from ._compiled import Entry
     from ._contract_model import Contract
 
 __all__ = ["SIMULATIONS", "active_overrides", "admitted", "registered_name", "validate"]

@@ -19,7 +19,7 @@ import pytest
 from conftest import run_python, write_files
 
 from importspy_hook import _cache, _contract_parse, _shape, _structure
-from importspy_hook._contract_parse import clear_cache, load_contract
+from importspy_hook._check import clear_cache, load_contract
 from importspy_hook._errors import ContractError
 
 CONTRACT = """\
@@ -155,7 +155,7 @@ def test_a_record_from_another_package_version_is_ignored(
 ) -> None:
     path = sidecar(tmp_path)
     load_contract(path)
-    monkeypatch.setattr(_cache, "_PACKAGE_VERSION", "999.0")
+    monkeypatch.setattr(_cache, "PACKAGE_VERSION", "999.0")
     fresh_process_load(path)
     assert len(writing) == 2
     fresh_process_load(path)  # rewritten for this version

@@ -22,13 +22,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from importspy_hook import _cache, _compiled, _shape, _structure, _validate
+from importspy_hook import _compiled, _shape, _structure, _validate
 from importspy_hook._annotations import normalise_annotation
-from importspy_hook._check import check
+from importspy_hook._check import check, clear_cache
 from importspy_hook._context import current_context, platform_facts
-from importspy_hook._contract_parse import clear_cache, parse_plain
+from importspy_hook._contract_parse import parse_plain
 from importspy_hook._errors import ContractViolation
-from importspy_hook._plain import to_models
+from importspy_hook._schema import to_models
 
 
 class FakeCaller:
@@ -491,7 +491,7 @@ def test_alternatives_are_cached_as_a_whole_verdict(project: Path, monkeypatch: 
     host = project / "host.py"
     host.write_text("LIMIT = 5\n")
     caller = FakeCaller("host", str(host))
-    entry = _cache.contract_entry(str(contract))
+    entry = _compiled.contract_entry(str(contract))
     runs = _counting_holds(monkeypatch)
     monkeypatch.setenv("IMPORTSPY_T_A", "1")
     monkeypatch.delenv("IMPORTSPY_T_B", raising=False)
@@ -515,7 +515,7 @@ def test_a_value_only_the_live_module_holds_is_left_to_check(project: Path) -> N
     module = types.ModuleType("host")
     module.LIMIT = 2  # type: ignore[attr-defined]
     caller = FakeCaller("host", str(host), module)
-    entry = _cache.contract_entry(str(contract))
+    entry = _compiled.contract_entry(str(contract))
     assert not admits(entry.program, _compiled.Run(caller))  # not provable statically
     _validate.validate("plugin", str(contract), caller)  # ... but _check admits it
     assert _compiled.verdict_key(entry.program, _compiled.Run(caller)) not in entry.verdicts

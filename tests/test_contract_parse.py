@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from importspy_hook._check import clear_cache, load_contract
 from importspy_hook._contract_model import (
     Argument,
     Attribute,
@@ -20,13 +21,7 @@ from importspy_hook._contract_model import (
     Superclass,
     Variable,
 )
-from importspy_hook._contract_parse import (
-    MAX_CONTRACT_BYTES,
-    clear_cache,
-    contract_errors,
-    load_contract,
-    parse_contract,
-)
+from importspy_hook._contract_parse import MAX_CONTRACT_BYTES, contract_errors, parse_contract
 from importspy_hook._errors import ContractError
 
 

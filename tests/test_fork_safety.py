@@ -21,10 +21,10 @@ def test_child_forked_while_a_cache_lock_is_held_can_still_import_guarded_module
             "host.py": """
                 import os, sys, threading, time
                 import importspy_hook
-                from importspy_hook import _cache, _context, _log, _shape, _simulation, _structure
+                from importspy_hook import _compiled, _context, _log, _shape, _simulation, _structure
 
                 importspy_hook.install()
-                locks = [_cache._lock, _context._DIST_LOCK, _log._lock, _shape._lock,
+                locks = [_compiled._lock, _context._DIST_LOCK, _log._lock, _shape._lock,
                          _simulation._lock, _structure._CACHE_LOCK]
                 holding = threading.Event()
                 release = threading.Event()
@@ -62,4 +62,3 @@ def test_child_forked_while_a_cache_lock_is_held_can_still_import_guarded_module
     assert result.returncode == 0, result
     assert "child imported 1" in result.stdout, result
     assert "child status 0" in result.stdout, result
-

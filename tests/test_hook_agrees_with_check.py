@@ -29,10 +29,11 @@ from test_e2e_contracts import HOST as E2E_HOST
 
 import importspy_hook
 from importspy_hook import _validate
+from importspy_hook._check import load_contract
 from importspy_hook._context import current_context, platform_facts
-from importspy_hook._contract_parse import load_contract, parse_plain
+from importspy_hook._contract_parse import parse_plain
 from importspy_hook._errors import ContractError, ContractViolation, Violation
-from importspy_hook._plain import to_models
+from importspy_hook._schema import to_models
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = sorted((ROOT / "tests" / "data" / "importspy_corpus").glob("*.yml"))

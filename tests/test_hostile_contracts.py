@@ -29,7 +29,8 @@ from pathlib import Path
 import pytest
 from conftest import child_env, run_script, write_files
 
-from importspy_hook._contract_parse import MAX_CONTRACT_BYTES, load_contract
+from importspy_hook._check import load_contract
+from importspy_hook._contract_parse import MAX_CONTRACT_BYTES
 from importspy_hook._errors import ContractError
 
 BUDGET_SECONDS = 2.5  # CPU s for an input well under the size cap: "~2 s", plus 25% for slow CI cores
@@ -45,7 +46,8 @@ _MEASURE = textwrap.dedent(
     import json, resource, sys, time
     from importspy_hook._check import check
     from importspy_hook._context import current_context
-    from importspy_hook._contract_parse import load_contract, parse_contract
+    from importspy_hook._check import load_contract
+    from importspy_hook._contract_parse import parse_contract
     from importspy_hook._errors import ContractError
 
     class Caller:

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from importspy_hook._check import check
+from importspy_hook._check import check, load_contract
 from importspy_hook._context import current_context
 from importspy_hook._contract_model import Contract
-from importspy_hook._contract_parse import load_contract
 from importspy_hook._errors import ContractError
 
 CORPUS = Path(__file__).parent / "data" / "importspy_corpus"

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from importspy_hook import _cache, _contract_parse, _shape
-from importspy_hook._contract_parse import clear_cache, load_contract
+from importspy_hook._check import clear_cache, load_contract
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX modes and ownership")
 

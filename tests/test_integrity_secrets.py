@@ -31,7 +31,7 @@ from importspy_hook import _compiled
 from importspy_hook._check import check
 from importspy_hook._context import current_context
 from importspy_hook._contract_parse import parse_contract, parse_plain
-from importspy_hook._plain import to_models
+from importspy_hook._schema import to_models
 
 FOUND = "Found-S3ntinel-9b1e-value"  # the value in the environment (or given with --set)
 WANTED = "Wanted-S3ntinel-44c7-value"  # the value the contract requires

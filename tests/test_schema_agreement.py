@@ -362,20 +362,63 @@ def test_keyed_entries_match_the_table(validator: jsonschema.Draft202012Validato
     assert _ref(schema["$defs"]["envMapping"]["propertyNames"]) == "envName"
 
 
-def test_table_and_models_and_plain_form_have_the_same_fields() -> None:
-    """The attrs models, the plain form (``_plain``, what the cache stores) and the table agree."""
+def test_table_and_models_have_the_same_fields_and_children() -> None:
+    """The attrs models and the table agree, field by field and child kind by child kind; the plain
+    form (what the cache stores) and its shape check take theirs from the table itself."""
     import attrs
 
-    from importspy_hook import _contract_model, _plain
+    from importspy_hook import _contract_model
 
     for name, kind in KINDS.items():
         model = getattr(_contract_model, name)
-        fields = [f.name for f in attrs.fields(model) if f.name not in ("line", "lines", "path")]
+        fields = {f.name: f for f in attrs.fields(model) if f.name not in ("line", "lines", "path")}
         assert set(fields) == set(kind.model_fields()), name
-        assert set(_plain.FIELDS[name]) == set(kind.model_fields()), name
-        children = {  # an alias (``envs``) is read into the field it spells, of that field's kind
-            field.key: (field.kind, field.many)
-            for field in kind.fields
-            if field.kind is not None and field.spells == field.key
-        }
-        assert _plain.CHILDREN.get(name, {}) == children, name
+        for field, (child, many) in _schema.CHILDREN[name].items():
+            annotation = str(fields[field].type)  # "tuple[Argument, ...] | None"
+            assert annotation.startswith(f"tuple[{child}, ...]" if many else child), (name, field)
+
+
+def test_the_models_short_forms_are_the_tables_layouts() -> None:
+    """A list field of the models accepts the short forms its YAML layout in the table allows, and
+    no other: the converter of every list field is the one of its layout."""
+    import attrs
+
+    from importspy_hook import _contract_model as models
+
+    by_layout = {
+        _schema.ONE_OR_LIST: models._names_or_none,
+        _schema.TEXT_OR_ENTRY: models._superclasses,
+        _schema.NAMES: models._secrets,
+    }
+    for name, kind in KINDS.items():
+        fields = attrs.fields_dict(getattr(models, name))
+        for field in kind.fields:
+            if field.many and field.spells == field.key:
+                expected = by_layout.get(field.layout or "", models._tuple_or_none)
+                assert fields[field.key].converter is expected, (name, field.key)
+
+
+def test_a_file_and_the_models_read_the_short_forms_alike() -> None:
+    """``os: linux``, a superclass by name, a secret by name: the same contract either way."""
+    from importspy_hook._contract_model import (
+        Class,
+        Contract,
+        Deployment,
+        Environment,
+        EnvVariable,
+        Runtime,
+        System,
+    )
+
+    text = (
+        "runtime: {os: linux}\n"
+        "classes: [{name: C, superclasses: [Base]}]\n"
+        "deployments: [{systems: [{environment: {variables: [{name: T, value: x}], secrets: [T]}}]}]\n"
+    )
+    environment = Environment(variables=[EnvVariable("T", "x")], secrets=["T"])
+    built = Contract(
+        runtime=Runtime(os="linux"),
+        classes=[Class("C", superclasses=["Base"])],
+        deployments=[Deployment(systems=[System(environment=environment)])],
+    )
+    assert parse_contract(text) == built

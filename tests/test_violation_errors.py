@@ -14,9 +14,9 @@ import pytest
 
 from _importspy_hook_startup import REGISTRY
 from importspy_hook._activation import register, unregister
+from importspy_hook._check import clear_cache
 from importspy_hook._context import platform_facts
 from importspy_hook._contract_model import Contract, Runtime
-from importspy_hook._contract_parse import clear_cache
 from importspy_hook._errors import ContractError, ContractViolation, Violation
 from importspy_hook._validate import validate
 
