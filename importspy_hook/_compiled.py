@@ -1183,7 +1183,7 @@ def _structure_view(structure: "ModuleStructure") -> "View":
     )
 
 
-_DISTRIBUTION_VERSIONS: "dict[str, str | None]" = {}
+_DISTRIBUTION_VERSIONS: "dict[str, tuple[Any, str | None]]" = {}
 
 
 def _distribution_version(module_name: "str") -> "str | None":
@@ -1194,9 +1194,15 @@ def _distribution_version(module_name: "str") -> "str | None":
     each path its ``RECORD`` lists, which is all a flit, hatchling, pdm or poetry wheel leaves.
     ``importlib.metadata.packages_distributions`` reads ``top_level.txt`` alone on 3.10 and infers
     differently on 3.11, 3.12 and 3.13, so the names are worked out here, the same on every Python.
+
+    Remembered per module name under ``sys.path`` and its entries' mtimes (what installing or
+    removing a distribution changes, as for ``_context.installed_distributions``), so a caller's
+    distribution installed while the process runs is seen; a lookup that failed is not remembered.
     """
-    if module_name in _DISTRIBUTION_VERSIONS:
-        return _DISTRIBUTION_VERSIONS[module_name]
+    key = _module("._context")._path_key()
+    known = _DISTRIBUTION_VERSIONS.get(module_name)
+    if known is not None and known[0] == key:
+        return known[1]
     found: str | None = None
     try:
         from importlib.machinery import all_suffixes
@@ -1226,10 +1232,11 @@ def _distribution_version(module_name: "str") -> "str | None":
                 except PackageNotFoundError:  # a directory name the lookup by name misses
                     found = distribution.version
                 break
-    except Exception:  # metadata problems mean "unknown", never an internal error
-        found = None
-    if len(_DISTRIBUTION_VERSIONS) < 64:
-        _DISTRIBUTION_VERSIONS[module_name] = found
+    except Exception:  # metadata problems mean "unknown", never an internal error (nor remembered)
+        return None
+    if len(_DISTRIBUTION_VERSIONS) >= 64:
+        _DISTRIBUTION_VERSIONS.clear()
+    _DISTRIBUTION_VERSIONS[module_name] = (key, found)
     return found
 
 

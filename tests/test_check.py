@@ -702,6 +702,24 @@ def test_version_falls_back_to_a_distribution_without_top_level_txt(
         assert judge("version: '0.9'\n", stray) == [("version", "0.9", "no __version__")], not_a_module
 
 
+def test_a_callers_distribution_installed_while_the_process_runs_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "Never cache a failure": the version fallback once remembered "no distribution" for the
+    # process, so a plugin host that pip-installed the caller's distribution meanwhile kept
+    # refusing it until restart.
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    host = site / "late_installed_app" / "host.py"
+    host.parent.mkdir()
+    host.write_text("X = 1\n")
+    caller = FakeCaller("late_installed_app.host", str(host))
+    assert judge("version: '1.4.2'\n", caller) == [("version", "1.4.2", "no __version__")]
+    _install_by_hand(site, "late-installed-app", "1.4.2", {"late_installed_app/__init__.py": ""})
+    assert judge("version: '1.4.2'\n", caller) == []
+
+
 def test_a_python_built_contract_with_a_non_string_environment_value_is_explained_not_crashed() -> None:
     # check() takes models built in Python as they are (register() is what validates them): an
     # environment value of another type is a requirement nothing meets, worded like any other.
