@@ -729,7 +729,7 @@ def test_violation_traceback_ends_at_the_import_statement(project: Path) -> None
     )
     files = [Path(name).name if not name.startswith("<") else name for name in got["files"]]
     assert "import plain_no  # the line the user must see" in got["lines"], got["text"]
-    deep = {"_check.py", "_validate.py", "_contract_parse.py", "_guard.py", "_caller.py"}
+    deep = {"_check.py", "_validate.py", "_contract_parse.py", "_compiled.py", "_caller.py"}
     hook_frames = [
         name
         for name, full in zip(files, got["files"], strict=True)
