@@ -1,9 +1,10 @@
 """Annotations compared as written text, whatever the spelling (§6): ``Optional[X]`` is ``X | None``.
 
-Split from ``_structure`` so that the contract cache and the compiled check can normalise
-annotations once, when a contract or a caller's source is parsed, without importing attrs; the
-checks then compare two precomputed strings. Imports only :mod:`ast`, and only callers that meet
-an annotation import this module.
+The contract cache and the contract engine normalise annotations once, when a contract or a
+caller's source is parsed (``_structure``), without importing attrs; the checks then compare two
+precomputed strings. Imports nothing of this package and nothing typed, and only code that parses (a
+contract's annotations, a caller's source) imports it; so :func:`quiet_parse`, which both the
+caller's source and annotations go through, lives here too.
 """
 
 from __future__ import annotations
@@ -12,9 +13,45 @@ import ast
 from collections.abc import Iterator
 from functools import lru_cache
 
-from ._shape import quiet_parse
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: a caller's source is parsed on the import path
+if TYPE_CHECKING:
+    from typing import Any
 
-__all__ = ["AnnotationTooDeep", "annotation_problem", "normalise_annotation"]
+__all__ = ["AnnotationTooDeep", "annotation_problem", "normalise_annotation", "quiet_parse"]
+
+_parses = iter(range(1 << 62))  # ``next`` on it is atomic: a name of its own for every parse
+
+
+def quiet_parse(source: str, mode: str = "exec") -> Any:
+    """``ast.parse`` that neither prints nor raises the compiler's warnings (§5).
+
+    Parsing the caller's source meets what the interpreter met when it compiled it: an invalid escape
+    sequence (``"\\d"``) is a ``SyntaxWarning`` (a ``DeprecationWarning`` before 3.12). The
+    interpreter said so once, or never (bytecode compiled at install time); the hook must not say it
+    again on every cold cache, and under ``-W error`` / ``PYTHONWARNINGS=error`` / pytest's
+    ``filterwarnings = error`` the warning would become a ``SyntaxError`` that refuses a compliant
+    host ("caller source not available").
+
+    ``warnings.catch_warnings`` swaps the process-wide filter list, which races with other threads.
+    Instead the parse gets a file name of its own, and one filter that ignores every warning from
+    exactly that "module" (the warnings machinery names the module of a compiler warning after its
+    file) goes in front of the list for the duration of the parse: other threads' warnings and
+    filter changes are untouched, and the entry is removed by value afterwards.
+    """
+    import warnings
+
+    name = f"<importspy-hook parse {next(_parses)}>"
+    # A plain string as the module of a filter matches exactly (what the default filters use).
+    entry = ("ignore", None, Warning, name, 0)
+    filters: Any = warnings.filters  # a list at run time (typeshed says Sequence)
+    filters.insert(0, entry)
+    try:
+        return ast.parse(source, filename=name, mode=mode)
+    finally:
+        try:
+            filters.remove(entry)
+        except ValueError:  # someone reset the filters meanwhile: nothing of ours is left
+            pass
 
 
 class AnnotationTooDeep(ValueError):

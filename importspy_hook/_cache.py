@@ -33,7 +33,7 @@ only, by content.
 
 This module is the bottom of the engine: it imports nothing of the package, so the parser, the
 compiler (``_compiled``, which keeps the parsed contracts of this process) and the caller's source
-records (``_shape``) can all build on it.
+records (``_structure``) can all build on it.
 """
 
 import marshal

@@ -11,7 +11,7 @@ spellings).
 One evaluator runs it, at two speeds, with one function per rule:
 
 * to admit (:func:`holds`, on the contracted-import path): the facts are the platform, the raw
-  ``os.environ`` storage and the plain records of the caller's source (``_shape``); the first
+  ``os.environ`` storage and the plain records of the caller's source (``_structure``); the first
   operation that does not hold stops the run, no message is built, and nothing typed, attrs or
   packaging is imported. False is not a refusal, only "explain": a value only the live caller module
   holds, or a question the records cannot answer, makes a rule not hold here;
@@ -75,7 +75,6 @@ if TYPE_CHECKING:
     from ._contract_model import Contract
     from ._errors import ContractError, Violation
     from ._schema import Node
-    from ._structure import ModuleStructure
 
     Program = tuple[dict[str, str], int, tuple[str, ...], tuple[tuple[Any, ...], ...], tuple[str, ...]]
     View = tuple[Any, ...]
@@ -493,7 +492,7 @@ def _same_annotation(expected: "str", norm: "str | None", actual: "str", norms: 
         return True
     found = norms.get(actual)
     if found is None:
-        from ._shape import plain_annotation
+        from ._structure import plain_annotation
 
         if plain_annotation(actual):
             found = actual
@@ -537,7 +536,7 @@ def inherits(required: "str", bases: "tuple[str, ...]") -> "bool":
     """The superclass rule (§6): a base named in full, or by its last dotted part (generic
     arguments ignored): ``Base`` is met by ``mod.Base`` and ``Base[T]``."""
     last = required.rsplit(".", 1)[-1]
-    last_dotted_part = (_SHAPE if _SHAPE is not None else _load_shape()).last_dotted_part
+    last_dotted_part = (_STRUCTURE if _STRUCTURE is not None else _load_structure()).last_dotted_part
     return any(base == required or last_dotted_part(base) == last for base in bases)
 
 
@@ -752,10 +751,10 @@ def _dependencies(operation: "tuple[Any, ...]", facts: "Run") -> "bool":
 
 # -- the importer's structure ---------------------------------------------------------------------
 #
-# The caller is seen through a view, ``(who, filename, version, has source, variables, functions,
-# classes, norms)``, the last four in ``_shape``'s record layout: built from the records of its
-# source when admitting (:func:`_source_view`), from its full structure when explaining
-# (:func:`_structure_view`). The rules below read only the view.
+# The caller is seen through its structure, ``(who, filename, version, has source, variables,
+# functions, classes, norms)`` in ``_structure``'s record layout: the records of its source alone
+# when admitting (:func:`_source_view`), merged with its live module when explaining
+# (:meth:`Explain.module`). The rules below read only that view.
 
 
 def _module_rule(operation: "tuple[Any, ...]", view: "View | None", why: "list[Violation] | None") -> "bool":
@@ -1142,47 +1141,6 @@ def _source_view(source: "tuple[str, tuple[int, int], Any]") -> "View":
     return (None, os.path.basename(path), version, True, variables, functions, classes, norms)
 
 
-def _structure_view(structure: "ModuleStructure") -> "View":
-    """The caller as its full structure shows it (source merged with the live module,
-    ``_structure``), in the records' layout; ``__version__`` falls back to its distribution's."""
-    from ._shape import default_literal
-    from ._structure import UNKNOWN
-
-    def function(found: "Any") -> "tuple[Any, ...]":
-        arguments = tuple(
-            (argument.name, argument.annotation, argument.default, *default_literal(argument.default))
-            for argument in found.arguments
-        )
-        return (found.name, arguments, found.return_annotation, found.is_async)
-
-    version = structure.version
-    if version is None and structure.name and structure.name != "__main__":
-        version = _distribution_version(structure.name)
-    return (
-        structure.name or structure.filename or "the importer",
-        structure.filename,
-        version,
-        structure.has_source,
-        {
-            name: (name, found.value is not UNKNOWN, found.value, found.annotation)
-            for name, found in structure.variables.items()
-        },
-        {name: function(found) for name, found in structure.functions.items()},
-        {
-            name: (
-                name,
-                tuple(
-                    (a.name, a.kind, a.value is not UNKNOWN, a.value, a.annotation) for a in found.attributes
-                ),
-                tuple(function(method) for method in found.methods),
-                found.superclasses,
-            )
-            for name, found in structure.classes.items()
-        },
-        _EVERY_NORM,
-    )
-
-
 _DISTRIBUTION_VERSIONS: "dict[str, tuple[Any, str | None]]" = {}
 
 
@@ -1458,10 +1416,20 @@ class Explain(Run):
         return holds
 
     def module(self, operation: "tuple[Any, ...]") -> "bool":
+        """The structural rule on the caller's structure (source merged with the live module),
+        whose ``__version__`` falls back to its distribution's, and whose annotation texts are all
+        normalised (those read from the live module were not written by ``ast.unparse``)."""
         view = self._view
         if view is _NOT_YET:
+            view = None
             structure = self.context.structure() if self.caller is not None else None
-            view = self._view = None if structure is None else _structure_view(structure)
+            if structure is not None:
+                who, filename, version, has_source, variables, functions, classes, _ = structure
+                name = self.caller.name
+                if version is None and name and name != "__main__":
+                    version = _distribution_version(name)
+                view = (who, filename, version, has_source, variables, functions, classes, _EVERY_NORM)
+            self._view = view
         return _module_rule(operation, view, self.why)
 
 
@@ -1479,34 +1447,21 @@ def _module(name: "str") -> "Any":
     return module
 
 
-_SHAPE: "Any" = None  # the ``_shape`` module, once imported
+_STRUCTURE: "Any" = None  # the ``_structure`` module, once imported
 
 
 def caller_source(caller: "Any") -> "tuple[str, tuple[int, int], Any] | None":
     """``(source path, stamp, records or None)`` of ``caller``'s source, None when it has none that
     can be read; one ``stat`` when the source was parsed before (records keyed by path and stamp)."""
-    shape = _SHAPE if _SHAPE is not None else _load_shape()
-    path = getattr(caller, "file", None)
-    if path.__class__ is not str or not path.endswith(".py"):
-        path = shape.source_path(path)
-        if path is None:
-            return None
-    try:
-        stat = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    stamp = (stat.st_mtime_ns, stat.st_size)
-    known = shape.known(path)  # the usual case: parsed in this process, unchanged since
-    if known is not None and known[0] == stamp:
-        return (path, stamp, known[1])
-    readable, parsed = shape.plain_for_file(path, stamp)
-    return (path, stamp, parsed) if readable else None
+    structure = _STRUCTURE if _STRUCTURE is not None else _load_structure()
+    found: tuple[str, tuple[int, int], Any] | None = structure.source_of(getattr(caller, "file", None))
+    return found
 
 
-def _load_shape() -> "Any":
-    global _SHAPE
-    _SHAPE = _module("._shape")
-    return _SHAPE
+def _load_structure() -> "Any":
+    global _STRUCTURE
+    _STRUCTURE = _module("._structure")
+    return _STRUCTURE
 
 
 # --------------------------------------------------------------------------- entry points

@@ -38,7 +38,7 @@ TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: see the module docstring
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._structure import CallerLike, ModuleStructure
+    from ._structure import CallerLike, Structure
 
 __all__ = [
     "Context",
@@ -316,8 +316,10 @@ class Context:
         """The importing module's name, ``None`` when there is no identifiable caller."""
         return None if self.caller is None else self.caller.name
 
-    def structure(self) -> ModuleStructure | None:
-        """The caller's structure (source read statically, merged with the live module)."""
+    def structure(self) -> Structure | None:
+        """The caller's structure (source read statically, merged with the live module), in the
+        layout of ``_structure``: ``(who, filename, version, has_source, variables, functions,
+        classes, norms)``."""
         cached = self._structure_cache
         if cached is _NOT_YET:
             if self.caller is None:
@@ -327,7 +329,7 @@ class Context:
 
                 cached = read_structure(self.caller)
             object.__setattr__(self, "_structure_cache", cached)
-        result: ModuleStructure | None = cached
+        result: Structure | None = cached
         return result
 
     def distributions(self) -> Mapping[str, str]:

@@ -1,4 +1,4 @@
-"""The caller's structure, read statically from its source and merged with the live module (§5).
+"""The caller's structure (§5): the records of its source, merged with the raw values of its live module.
 
 The import of a guarded module usually runs at the top of the caller (``import plugin`` on line 1),
 when the caller's own classes and functions do not exist yet. Inspecting the live module would
@@ -7,6 +7,19 @@ therefore see an empty shell, so the caller's *source* is the primary input: it 
 what the source cannot say statically — names created dynamically (``globals()[...] = ...``), and
 the values of non-literal assignments that have already run. When no source exists at all (a
 ``.pyc``-only module, C code), the live module is all there is, and ``has_source`` says so.
+
+One representation, plain data, serves both questions the contract engine (``_compiled``) asks.
+Admitting an import, on the contracted-import path where attrs costs more than the whole budget
+(§11), it compares a contract with the source's records alone (:func:`source_of`); explaining one
+(a refusal, ``check()``, the CLI), it reads the same records merged with the live module
+(:func:`read_structure`). So the AST is reduced here to tuples and dicts, which ``marshal`` stores.
+
+Why a cache beside bytecode: parsing a host module's source costs milliseconds (``ast`` itself is a
+few more to import), and a fresh process that meets a contract with structural requirements
+would pay it every time. The record ``__pycache__/<stem>.structure.<cache tag>.marshal`` is keyed
+by the digest of the source's bytes (``_cache.digest``) and follows every rule of the contract
+cache (``_cache``). Within a process, parsed sources are kept in one table, keyed by path and
+``(st_mtime_ns, st_size)``: an edited file is parsed again, an unchanged one never.
 
 Reading the live module never runs the application's code (§5): its namespace is read as the raw
 ``__dict__`` (never ``getattr``, which reaches a PEP 562 module ``__getattr__`` or a module
@@ -17,285 +30,513 @@ exact plain data is kept as a value (comparing it runs no ``__eq__`` of the host
 text (``N = 10**100000``: ``repr`` raises on 3.11+) becomes a :class:`TooLarge` that compares
 equal to the same number and prints as its size.
 
-Parsing costs far more than a check, so the AST-derived part is cached per file, keyed on
-``(path, mtime_ns, size)``: an edited file is parsed again, an unchanged one never. The AST walk
-itself lives in ``_shape``, which produces plain records (also cached beside bytecode, by content,
-for the next process); this module turns them into the attrs models below.
+Records (tuples, in this order):
+
+* variable ``(name, known, value, annotation)`` — ``known`` is False when the value is not a literal
+  (and not set in the live module), ``value`` is then None;
+* argument ``(name, annotation, default_text, default_is_literal, default_value)``;
+* function ``(name, arguments, return_annotation, is_async)``;
+* attribute ``(name, kind, known, value, annotation)`` — ``kind`` is ``"class"`` or ``"instance"``;
+* class ``(name, attributes, methods, superclasses)``;
+* a parsed source ``(variables, functions, classes, imported, norms)``: three name-keyed dicts in
+  source order, the sorted names bound by import statements, and the normalised spelling
+  (``_annotations``) of every annotation whose text normalisation could change (see
+  :func:`plain_annotation`), so that comparing annotations later needs no ``ast``;
+* the caller's structure ``(who, filename, version, has_source, variables, functions, classes,
+  norms)``: how messages name the caller, the file its structure comes from, its ``__version__``
+  as written, whether its source was read, the three dicts above, and the source's norms.
 """
 
-from __future__ import annotations
-
-import enum
 import os
 import sys
-import types
-from collections.abc import Mapping
-from importlib.machinery import ModuleSpec
-from typing import Any, Literal, Protocol
 
-import attrs
-
-from . import _shape
-from ._annotations import normalise_annotation
 from ._locks import ForkSafeLock
 
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: this module is on the contracted-import path
+if TYPE_CHECKING:
+    import ast
+    from collections.abc import Iterator
+    from types import FunctionType, ModuleType
+    from typing import Any, Protocol
+
+    Parsed = tuple[dict[str, Any], dict[str, Any], dict[str, Any], tuple[str, ...], dict[str, str]]
+    Stamp = tuple[int, int]
+    Structure = tuple[
+        str, str | None, str | None, bool, dict[str, Any], dict[str, Any], dict[str, Any], dict[str, str]
+    ]
+
+    class CallerLike(Protocol):
+        """What the structure reader needs to know about the importing module (``_caller.Caller``)."""
+
+        @property
+        def name(self) -> str | None: ...
+
+        @property
+        def file(self) -> str | None: ...
+
+        @property
+        def module(self) -> ModuleType | None: ...
+
+
 __all__ = [
-    "UNKNOWN",
-    "Argument",
-    "Attribute",
-    "CallerLike",
-    "ClassInfo",
-    "Function",
-    "ModuleStructure",
     "TooLarge",
-    "Variable",
-    "normalise_annotation",
+    "decode",
+    "default_literal",
+    "forget",
+    "last_dotted_part",
+    "parse_source",
+    "plain_annotation",
+    "plain_for_file",
     "read_structure",
+    "source_of",
+    "source_path",
 ]
 
-
-class CallerLike(Protocol):
-    """What the structure reader needs to know about the importing module (see ``_caller.Caller``)."""
-
-    @property
-    def name(self) -> str | None: ...
-
-    @property
-    def file(self) -> str | None: ...
-
-    @property
-    def module(self) -> types.ModuleType | None: ...
+_NORMALISED_MARKERS = ("'", '"', "typing", "Optional", "Union", "|")
 
 
-class _Unknown(enum.Enum):
-    """Type of :data:`UNKNOWN` (an enum member, so it stays a singleton through pickling)."""
+def plain_annotation(text: "str") -> "bool":
+    """Whether ``text``, written by ``ast.unparse``, is already its own normalised spelling.
 
-    UNKNOWN = "UNKNOWN"
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-    def __str__(self) -> str:
-        return "<unknown value>"
-
-
-#: The value of a variable or attribute whose value is not a literal and is not (yet) set in the
-#: live module: a contract requiring a value cannot be satisfied by it.
-UNKNOWN = _Unknown.UNKNOWN
-
-
-class TooLarge:
-    """A live value holding an int too large to write as text (``repr`` raises on 3.11+ past
-    ``sys.get_int_max_str_digits()``, and would print megabytes where it does not).
-
-    It compares equal to the value it stands for (a contract built in Python may state such a
-    number), and shows as its size, so a mismatch reads ``N = <an int of about 100001 digits>``.
+    The normaliser only rewrites quoted forward references, ``typing.``/``typing_extensions.``
+    prefixes, ``Optional``/``Union`` and ``|`` unions; an unparsed text containing none of them
+    comes back unchanged. Every annotation text of a record is an ``ast.unparse`` output.
     """
-
-    __slots__ = ("description", "value")
-
-    def __init__(self, value: object, description: str) -> None:
-        self.value = value
-        self.description = description
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is TooLarge:
-            other = other.value
-        return bool(self.value == other)  # plain data on both sides: no host code runs
-
-    __hash__ = None  # type: ignore[assignment]  # equal to an int it does not hash like
-
-    def __repr__(self) -> str:
-        return f"<{self.description}>"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (TooLarge, (self.value, self.description))
+    return not any(marker in text for marker in _NORMALISED_MARKERS)
 
 
-# --------------------------------------------------------------------------- models
+_SOURCE_SUFFIXES = (".py", ".pyw")
 
 
-@attrs.frozen
-class Argument:
-    """One parameter, in signature order; ``*args``/``**kwargs`` appear under their own names."""
+def source_path(file: "str | None") -> "str | None":
+    """The ``.py`` that belongs to ``file`` (itself, or the source of a ``__pycache__`` entry)."""
+    if not file:
+        return None
+    if file.endswith(_SOURCE_SUFFIXES):
+        return file
+    if file.endswith(".pyc"):
+        import _frozen_importlib_external  # the interpreter's importlib: loaded before any user code
 
-    name: str
-    annotation: str | None
-    default: str | None
-
-
-@attrs.frozen
-class Function:
-    name: str
-    arguments: tuple[Argument, ...]
-    return_annotation: str | None
-    is_async: bool
-
-
-@attrs.frozen
-class Attribute:
-    """A class attribute (set in the class body) or instance attribute (``self.x = ...``)."""
-
-    name: str
-    kind: Literal["class", "instance"]
-    value: object
-    annotation: str | None
+        try:
+            candidate: str = _frozen_importlib_external.source_from_cache(file)
+        except ValueError:  # a legacy ``foo.pyc`` next to where ``foo.py`` would be
+            candidate = file[:-1]
+        return candidate
+    return None
 
 
-_last_dotted_part = _shape.last_dotted_part
+def decode(data: "bytes") -> "str":
+    """Decode like the interpreter does (PEP 263 coding cookie, BOM, default UTF-8).
 
-
-@attrs.frozen
-class ClassInfo:
-    name: str
-    attributes: tuple[Attribute, ...]
-    methods: tuple[Function, ...]
-    superclasses: tuple[str, ...]
-
-    def superclass_names(self) -> tuple[str, ...]:
-        """Bases without module path or subscript (``base.Plugin`` → ``Plugin``,
-        ``Generic[T]`` → ``Generic``): contracts name a superclass, not how it was imported."""
-        return tuple(_last_dotted_part(text) for text in self.superclasses)
-
-
-@attrs.frozen
-class Variable:
-    name: str
-    value: object
-    annotation: str | None
-
-
-@attrs.frozen
-class ModuleStructure:
-    name: str | None
-    path: str | None
-    filename: str | None
-    version: str | None
-    has_source: bool
-    variables: Mapping[str, Variable]
-    functions: Mapping[str, Function]
-    classes: Mapping[str, ClassInfo]
-
-
-# --------------------------------------------------------------------------- parsed source
-
-
-class _Parsed:
-    """The source-derived part of a structure, as models: immutable once built, shared through the cache.
-
-    Built from the plain records of ``_shape`` (kept in ``records``, which is what the caches
-    store), so the AST is read once per content whichever path asks first.
+    ``tokenize`` (which knows every rule) is only imported when the first two lines mention a
+    coding at all: most files declare none and are UTF-8.
     """
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1) if first >= 0 else -1
+    if b"coding" not in data[: second if second >= 0 else len(data)]:
+        return data.decode("utf-8-sig")
+    import io
+    import tokenize
 
-    __slots__ = ("classes", "functions", "imported", "known", "records", "to_fill", "variables")
-
-    def __init__(self, records: _shape.Parsed) -> None:
-        self.records = records
-        plain_variables, plain_functions, plain_classes, imported, _ = records
-        self.variables: dict[str, Variable] = {
-            name: Variable(name, _showable(value) if known else UNKNOWN, annotation)
-            for name, (_, known, value, annotation) in plain_variables.items()
-        }
-        self.functions: dict[str, Function] = {
-            name: _function(record) for name, record in plain_functions.items()
-        }
-        self.classes: dict[str, ClassInfo] = {
-            name: ClassInfo(
-                name=name,
-                attributes=tuple(
-                    Attribute(attribute, kind, _showable(value) if known else UNKNOWN, annotation)
-                    for attribute, kind, known, value, annotation in attributes
-                ),
-                methods=tuple(_function(method) for method in methods),
-                superclasses=bases,
-            )
-            for name, (_, attributes, methods, bases) in plain_classes.items()
-        }
-        # Names bound by import statements: the live module holds them too, but they belong to
-        # other modules and must not reappear as the caller's variables.
-        self.imported: frozenset[str] = frozenset(imported)
-        # What the live merge must look at, so that it skips the rest fast.
-        self.known: frozenset[str] = frozenset((*self.variables, *self.functions, *self.classes, *imported))
-        unknown_vars = [name for name, var in self.variables.items() if var.value is UNKNOWN]
-        unknown_classes = [
-            name
-            for name, info in self.classes.items()
-            if any(a.kind == "class" and a.value is UNKNOWN for a in info.attributes)
-        ]
-        self.to_fill: tuple[str, ...] = (*unknown_vars, *unknown_classes)
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding)
 
 
-def _function(record: tuple[Any, ...]) -> Function:
-    name, arguments, returns, is_async = record
-    return Function(
-        name=name,
-        arguments=tuple(Argument(arg, annotation, default) for arg, annotation, default, _, _ in arguments),
-        return_annotation=returns,
-        is_async=is_async,
-    )
+# --------------------------------------------------------------------------- AST -> records
 
 
-def _parse_module(source: str, filename: str) -> _Parsed:
-    """Parse a module's source (raises ``SyntaxError`` and friends when it does not parse)."""
-    return _Parsed(_shape.parse_source(source, filename))
+class _Unknown:
+    """Marks a value that is not a literal (in the source) or not plain data (in the live module)
+    while the records are being built; a record says it with ``known`` instead."""
 
 
-# --------------------------------------------------------------------------- source and cache
-
-_CACHE_LOCK = ForkSafeLock()
-# path -> ((mtime_ns, size), parsed or None when the file does not parse)
-_FILE_CACHE: dict[str, tuple[tuple[int, int], _Parsed | None]] = {}
-# (module name, hash of source) -> parsed, for source that only a loader can give
-_LOADER_CACHE: dict[tuple[str | None, int], _Parsed | None] = {}
+_UNKNOWN = _Unknown()
 
 
-def _parse_or_none(source: str, filename: str) -> _Parsed | None:
+def parse_source(source: "str", filename: "str") -> "Parsed":
+    """The records of a module's source; raises ``SyntaxError`` (and friends) when it does not parse."""
+    import ast
+
+    from ._annotations import quiet_parse
+
+    extractor = _Extractor(ast)
+    return extractor.module(quiet_parse(source))
+
+
+def default_literal(text: "str | None") -> "tuple[bool, object]":
+    """``(True, value)`` when a default's source text is a literal, else ``(False, None)``: what the
+    default rule compares (for a parsed source and for a function read from the live module)."""
+    if text is None:
+        return False, None
+    import ast
+
     try:
-        return _parse_module(source, filename)
+        return True, ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False, None
+
+
+class _Extractor:
+    """AST walk; holds the ``ast`` module so that importing this file does not import it."""
+
+    def __init__(self, ast_module: "Any") -> "None":
+        self.ast = ast_module
+        self.try_nodes = (ast_module.Try, *([ast_module.TryStar] if hasattr(ast_module, "TryStar") else []))
+        self.function_nodes = (ast_module.FunctionDef, ast_module.AsyncFunctionDef)
+        self.sequence_nodes = (ast_module.Tuple, ast_module.List)
+        self.annotations: set[str] = set()
+
+    def text(self, node: "ast.AST | None") -> "str | None":
+        return None if node is None else str(self.ast.unparse(node))
+
+    def annotation(self, node: "ast.AST | None") -> "str | None":
+        text = self.text(node)
+        if text is not None:
+            self.annotations.add(text)
+        return text
+
+    def literal(self, node: "ast.expr | None") -> "object":
+        if node is None:
+            return _UNKNOWN
+        try:
+            return self.ast.literal_eval(node)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return _UNKNOWN
+
+    def argument(
+        self, name: "str", annotation: "ast.expr | None", default: "ast.expr | None"
+    ) -> "tuple[Any, ...]":
+        text = self.text(default)
+        is_literal, value = default_literal(text)
+        return (name, self.annotation(annotation), text, is_literal, value)
+
+    def arguments(self, args: "ast.arguments") -> "tuple[tuple[Any, ...], ...]":
+        positional = [*args.posonlyargs, *args.args]
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
+        defaults.extend(args.defaults)
+        result = [
+            self.argument(arg.arg, arg.annotation, default)
+            for arg, default in zip(positional, defaults, strict=True)
+        ]
+        if args.vararg is not None:
+            result.append(self.argument(args.vararg.arg, args.vararg.annotation, None))
+        result.extend(
+            self.argument(arg.arg, arg.annotation, default)
+            for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+        )
+        if args.kwarg is not None:
+            result.append(self.argument(args.kwarg.arg, args.kwarg.annotation, None))
+        return tuple(result)
+
+    def function(self, node: "ast.FunctionDef | ast.AsyncFunctionDef") -> "tuple[Any, ...]":
+        return (
+            node.name,
+            self.arguments(node.args),
+            self.annotation(node.returns),
+            isinstance(node, self.ast.AsyncFunctionDef),
+        )
+
+    def blocks(self, body: "list[ast.stmt]") -> "Iterator[ast.stmt]":
+        """Statements of a block, descending into ``if``/``try`` so conditional definitions count.
+
+        Source order is kept, so when both branches define a name the later one wins, as it would
+        on most runs (``try: from fast import x`` / ``except ImportError: def x(): ...``).
+        """
+        ast = self.ast
+        for stmt in body:
+            if isinstance(stmt, ast.If):
+                yield from self.blocks(stmt.body)
+                yield from self.blocks(stmt.orelse)
+            elif isinstance(stmt, self.try_nodes):
+                yield from self.blocks(stmt.body)
+                for handler in stmt.handlers:
+                    yield from self.blocks(handler.body)
+                yield from self.blocks(stmt.orelse)
+                yield from self.blocks(stmt.finalbody)
+            else:
+                yield stmt
+
+    def assignments(self, stmt: "ast.stmt") -> "Iterator[tuple[str, object, str | None]]":
+        """``(name, literal value, annotation)`` for each plain name a statement binds."""
+        ast = self.ast
+        if isinstance(stmt, ast.Assign):
+            value = self.literal(stmt.value)
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    yield target.id, value, None
+                elif isinstance(target, self.sequence_nodes):
+                    yield from self.unpacked(target, stmt.value)
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            yield stmt.target.id, self.literal(stmt.value), self.annotation(stmt.annotation)
+        elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+            yield stmt.target.id, _UNKNOWN, None
+
+    def unpacked(self, target: "Any", value: "Any") -> "Iterator[tuple[str, object, str | None]]":
+        """``a, b = 1, 2`` binds literals pairwise; any other unpacking gives unknown values."""
+        ast = self.ast
+        pairs = (
+            isinstance(value, self.sequence_nodes)
+            and len(value.elts) == len(target.elts)
+            and not any(isinstance(elt, ast.Starred) for elt in target.elts)
+        )
+        for index, elt in enumerate(target.elts):
+            if isinstance(elt, ast.Starred):
+                elt = elt.value
+            if isinstance(elt, ast.Name):
+                sub = value.elts[index] if pairs else None
+                yield elt.id, self.literal(sub), None
+            elif isinstance(elt, self.sequence_nodes):
+                yield from self.unpacked(elt, value.elts[index] if pairs else ast.Constant(None))
+
+    def method_kind(self, node: "ast.FunctionDef | ast.AsyncFunctionDef") -> "str":
+        for decorator in node.decorator_list:
+            name = last_dotted_part(self.ast.unparse(decorator))
+            if name in ("staticmethod", "classmethod"):
+                return name
+        return "method"
+
+    @staticmethod
+    def shadows(node: "Any", name: "str") -> "bool":
+        """Whether a nested function/lambda rebinds ``name`` as a parameter (then it is not ours)."""
+        args = node.args
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        return any(arg is not None and arg.arg == name for arg in every)
+
+    def self_assignments(
+        self, body: "list[ast.stmt]", receiver: "str"
+    ) -> "Iterator[tuple[str, object, str | None]]":
+        """``(attribute, literal value, annotation)`` for each ``<receiver>.x = ...`` in a method,
+        however deeply nested in ``if``/``for``/``with``/``try`` blocks or closures."""
+        ast = self.ast
+        stack: list[Any] = list(reversed(body))
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.ClassDef):
+                continue
+            if isinstance(node, (*self.function_nodes, ast.Lambda)) and self.shadows(node, receiver):
+                continue
+            if isinstance(node, ast.Assign):
+                value = self.literal(node.value)
+                for each in node.targets:
+                    yield from self.receiver_targets(each, receiver, value, None)
+            elif isinstance(node, ast.AnnAssign):
+                value = self.literal(node.value) if node.value is not None else _UNKNOWN
+                yield from self.receiver_targets(
+                    node.target, receiver, value, self.annotation(node.annotation)
+                )
+            elif isinstance(node, (ast.AugAssign, ast.For, ast.AsyncFor, ast.withitem)):
+                target = node.optional_vars if isinstance(node, ast.withitem) else node.target
+                if target is not None:
+                    yield from self.receiver_targets(target, receiver, _UNKNOWN, None)
+            stack.extend(reversed(list(ast.iter_child_nodes(node))))
+
+    def receiver_targets(
+        self, target: "Any", receiver: "str", value: "object", annotation: "str | None"
+    ) -> "Iterator[tuple[str, object, str | None]]":
+        ast = self.ast
+        if (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == receiver
+        ):
+            yield target.attr, value, annotation
+        elif isinstance(target, self.sequence_nodes):
+            for elt in target.elts:
+                inner = elt.value if isinstance(elt, ast.Starred) else elt
+                yield from self.receiver_targets(inner, receiver, _UNKNOWN, None)
+
+    def klass(self, node: "ast.ClassDef") -> "tuple[Any, ...]":
+        # name -> [value, annotation] while building; records at the end
+        class_attrs: dict[str, list[Any]] = {}
+        instance_attrs: dict[str, list[Any]] = {}
+        methods: dict[str, tuple[Any, ...]] = {}
+        for stmt in self.blocks(node.body):
+            if isinstance(stmt, self.function_nodes):
+                methods[stmt.name] = self.function(stmt)
+                kind = self.method_kind(stmt)
+                params = [*stmt.args.posonlyargs, *stmt.args.args]
+                if kind == "staticmethod" or not params:
+                    continue
+                receiver = params[0].arg
+                for name, value, annotation in self.self_assignments(stmt.body, receiver):
+                    if kind == "classmethod":
+                        # ``cls.x = ...`` creates a class attribute, but only when the method runs,
+                        # so a value written directly in the class body takes precedence.
+                        class_attrs.setdefault(name, [value, annotation])
+                        continue
+                    previous = instance_attrs.get(name)
+                    if previous is None:
+                        instance_attrs[name] = [value, annotation]
+                    elif previous[1] is None and annotation is not None:
+                        # The first assignment (usually in __init__) gives the value; a later
+                        # annotated one still tells the declared type.
+                        previous[1] = annotation
+            else:
+                for name, value, annotation in self.assignments(stmt):
+                    class_attrs[name] = [value, annotation]
+        attributes = tuple(
+            _attribute(name, kind, value, annotation)
+            for kind, table in (("class", class_attrs), ("instance", instance_attrs))
+            for name, (value, annotation) in table.items()
+        )
+        return (
+            node.name,
+            attributes,
+            tuple(methods.values()),
+            tuple(self.ast.unparse(base) for base in node.bases),
+        )
+
+    def module(self, tree: "ast.Module") -> "Parsed":
+        ast = self.ast
+        variables: dict[str, tuple[Any, ...]] = {}
+        functions: dict[str, tuple[Any, ...]] = {}
+        classes: dict[str, tuple[Any, ...]] = {}
+        imported: set[str] = set()
+        for stmt in self.blocks(tree.body):
+            if isinstance(stmt, self.function_nodes):
+                functions[stmt.name] = self.function(stmt)
+                variables.pop(stmt.name, None)
+                classes.pop(stmt.name, None)
+            elif isinstance(stmt, ast.ClassDef):
+                classes[stmt.name] = self.klass(stmt)
+                variables.pop(stmt.name, None)
+                functions.pop(stmt.name, None)
+            elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                for alias in stmt.names:
+                    imported.add(alias.asname or alias.name.split(".", 1)[0])
+            else:
+                for name, value, annotation in self.assignments(stmt):
+                    previous = variables.get(name)
+                    if annotation is None and previous is not None:
+                        annotation = previous[3]  # ``x: int`` then ``x = 3`` keeps ``int``
+                    known = value is not _UNKNOWN
+                    variables[name] = (name, known, value if known else None, annotation)
+                    functions.pop(name, None)
+                    classes.pop(name, None)
+        return (variables, functions, classes, tuple(sorted(imported)), self.norms())
+
+    def norms(self) -> "dict[str, str]":
+        """The normalised spelling of the annotation-like texts that are not their own already."""
+        wanted = [text for text in self.annotations if not plain_annotation(text)]
+        if not wanted:
+            return {}
+        from ._annotations import normalise_annotation
+
+        norms: dict[str, str] = {}
+        for text in wanted:
+            try:
+                norms[text] = normalise_annotation(text)
+            except ValueError:  # too deep to normalise: the host's annotation compares as written
+                norms[text] = " ".join(text.split())
+        return norms
+
+
+def _attribute(name: "str", kind: "str", value: "object", annotation: "str | None") -> "tuple[Any, ...]":
+    known = value is not _UNKNOWN
+    return (name, kind, known, value if known else None, annotation)
+
+
+def last_dotted_part(text: "str") -> "str":
+    """``base.Plugin`` → ``Plugin``, ``Generic[T]`` → ``Generic``: how superclasses are named."""
+    return text.split("[", 1)[0].rsplit(".", 1)[-1].strip()
+
+
+# --------------------------------------------------------------------------- caches
+
+_lock = ForkSafeLock()
+# source path -> (stamp, parsed records or None when the source does not parse); also source only a
+# loader can give (see _source_from_loader)
+_plain: "dict[str, tuple[Stamp, Parsed | None]]" = {}
+
+
+def _record_path(path: "str") -> "str | None":
+    from ._cache import cache_path
+
+    directory, name = os.path.split(path)
+    stem = name.rpartition(".")[0] or name
+    return cache_path(directory, stem + ".structure")
+
+
+def forget() -> "None":
+    """Forget every parsed source of this process (tests)."""
+    with _lock:
+        _plain.clear()
+
+
+def plain_for_file(path: "str", stamp: "Stamp") -> "tuple[bool, Parsed | None]":
+    """``(readable, records)`` of the source at ``path`` whose ``(st_mtime_ns, st_size)`` is ``stamp``.
+
+    ``records`` is None when the source does not parse (or cannot be decoded). Parses only when
+    neither this process nor the cache beside bytecode knows this content; then writes the record
+    beside bytecode, no more readable than the host's source (§7).
+    """
+    with _lock:
+        entry = _plain.get(path)
+    if entry is not None and entry[0] == stamp:
+        return True, entry[1]
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return False, None
+    from ._cache import digest, read_record, write_record
+
+    key, record = digest(data), _record_path(path)
+    parsed = read_record(record, "structure", key)
+    if parsed is None or not _records_ok(parsed):
+        try:
+            source = decode(data)
+        except (SyntaxError, UnicodeDecodeError, LookupError):
+            return False, None
+        parsed = _parse_or_none(source, path)
+        if parsed is not None:
+            try:
+                write_record(record, "structure", key, parsed, os.stat(path))
+            except OSError:
+                pass
+    with _lock:
+        _plain[path] = (stamp, parsed)
+    return True, parsed
+
+
+def _parse_or_none(source: "str", filename: "str") -> "Parsed | None":
+    try:
+        return parse_source(source, filename)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         # The caller is running, so its source must have compiled once; a file that no longer
         # parses was edited since, or needs a newer Python. Either way: no trustworthy source.
         return None
 
 
-_source_path = _shape.source_path
-
-
-def _parsed_from_file(path: str) -> tuple[bool, _Parsed | None]:
-    """``(file was readable, parsed)``; parses only when neither this process nor the cache beside
-    bytecode (``_shape``) knows the file's current content."""
+def source_of(file: "str | None") -> "tuple[str, Stamp, Parsed | None] | None":
+    """``(source path, stamp, records or None)`` of the source behind a module's ``__file__``, None
+    when it has none that can be read; one ``stat`` when the source was parsed before in this
+    process (the admitting run's usual case: unchanged since)."""
+    path = file
+    if path.__class__ is not str or not path.endswith(".py"):
+        path = source_path(file)
+        if path is None:
+            return None
     try:
         stat = os.stat(path)
     except (OSError, ValueError):
-        return False, None
+        return None
     stamp = (stat.st_mtime_ns, stat.st_size)
-    with _CACHE_LOCK:
-        entry = _FILE_CACHE.get(path)
+    entry = _plain.get(path)  # a dict read: no lock needed
     if entry is not None and entry[0] == stamp:
-        return True, entry[1]
-    known, found = _shape.cached_plain(path, stamp)
-    if known:
-        parsed = None if found is None else _Parsed(found)
-    else:
-        if found is None:
-            return False, None
-        try:
-            source = _shape.decode(found)
-        except (SyntaxError, UnicodeDecodeError, LookupError):
-            return False, None
-        parsed = _parse_or_none(source, path)
-        _shape.remember(path, stamp, found, None if parsed is None else parsed.records)
-    with _CACHE_LOCK:
-        _FILE_CACHE[path] = (stamp, parsed)
-    return True, parsed
+        return (path, stamp, entry[1])
+    readable, parsed = plain_for_file(path, stamp)
+    return (path, stamp, parsed) if readable else None
 
 
-def _parsed_from_loader(caller: CallerLike) -> _Parsed | None:
-    """Source only a loader can give (a zip archive). Only the standard library's loaders are
-    asked: a third party's ``get_source`` is application code, which a check never runs (§5)."""
-    namespace = _namespace(caller.module)
+def _source_from_loader(caller: "CallerLike", namespace: "dict[str, Any] | None") -> "Parsed | None":
+    """Records of source only a loader can give (a zip archive). Only the standard library's loaders
+    are asked: a third party's ``get_source`` is application code, which a check never runs (§5).
+
+    Kept in the same table as files, under the module's name, and stamped with the text's hash and
+    length (such source has no mtime); never written beside bytecode."""
+    from _frozen_importlib import ModuleSpec  # importlib.machinery's, without importing it
+
     if namespace is None:
         return None
     loader: Any = namespace.get("__loader__")
@@ -315,32 +556,80 @@ def _parsed_from_loader(caller: CallerLike) -> _Parsed | None:
         return None
     if type(source) is not str:
         return None
-    key = (name, hash(source))
-    with _CACHE_LOCK:
-        if key in _LOADER_CACHE:
-            return _LOADER_CACHE[key]
+    key, stamp = f"<loader {name}>", (hash(source), len(source))  # never a source path (.py)
+    entry = _plain.get(key)
+    if entry is not None and entry[0] == stamp:
+        return entry[1]
     parsed = _parse_or_none(source, caller.file or f"<{name}>")
-    with _CACHE_LOCK:
-        if len(_LOADER_CACHE) > 256:  # source from loaders has no mtime: bound the cache instead
-            _LOADER_CACHE.clear()
-        _LOADER_CACHE[key] = parsed
+    with _lock:
+        _plain[key] = (stamp, parsed)
     return parsed
 
 
-def _clear_cache() -> None:
-    """Forget every parsed source (tests, and long-running processes that reload a lot)."""
-    with _CACHE_LOCK:
-        _FILE_CACHE.clear()
-        _LOADER_CACHE.clear()
-    _shape.forget()
+def _records_ok(payload: "object") -> "bool":
+    """A structure record read back from disk has the shape the checks index into."""
+    if type(payload) is not tuple or len(payload) != 5:
+        return False
+    variables, functions, classes, imported, norms = payload
+    if type(norms) is not dict or not all(type(k) is str and type(v) is str for k, v in norms.items()):
+        return False
+    if type(variables) is not dict or type(functions) is not dict or type(classes) is not dict:
+        return False
+    if type(imported) is not tuple or not all(type(name) is str for name in imported):
+        return False
+    try:
+        for name, (own, known, _value, annotation) in variables.items():
+            if own != name or type(known) is not bool or not _text_or_none(annotation):
+                return False
+        if not all(_function_ok(name, record) for name, record in functions.items()):
+            return False
+        for name, (own, attributes, methods, bases) in classes.items():
+            if own != name or type(bases) is not tuple or not all(type(b) is str for b in bases):
+                return False
+            if type(methods) is not tuple or not all(_function_ok(m[0], m) for m in methods):
+                return False
+            if type(attributes) is not tuple:
+                return False
+            for attribute, kind, known, _value, annotation in attributes:
+                if type(attribute) is not str or kind not in ("class", "instance"):
+                    return False
+                if type(known) is not bool or not _text_or_none(annotation):
+                    return False
+    except (TypeError, ValueError):  # a record of the wrong length does not unpack
+        return False
+    return True
 
 
-# --------------------------------------------------------------------------- live module
+def _text_or_none(value: "object") -> "bool":
+    return value is None or type(value) is str
+
+
+def _function_ok(name: "object", record: "object") -> "bool":
+    if type(record) is not tuple or len(record) != 4:
+        return False
+    own, arguments, returns, is_async = record
+    if own != name or type(own) is not str or type(is_async) is not bool or not _text_or_none(returns):
+        return False
+    if type(arguments) is not tuple:
+        return False
+    for argument in arguments:
+        if type(argument) is not tuple or len(argument) != 5:
+            return False
+        arg_name, annotation, default, is_literal, _value = argument
+        if type(arg_name) is not str or type(is_literal) is not bool:
+            return False
+        if not _text_or_none(annotation) or not _text_or_none(default):
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------- the live module
+
 
 # Raw reads, which no class, metaclass or module subclass can intercept: the descriptors of
 # ``type`` and ``ModuleType`` themselves, called directly (``vars()``, ``cls.__mro__`` and
 # ``module.__dict__`` all go through ``getattr``).
-def _reader(owner: type, name: str) -> Any:
+def _reader(owner: "type", name: "str") -> "Any":
     return vars(owner)[name].__get__  # the descriptor's own __get__: no lookup on the instance
 
 
@@ -349,10 +638,14 @@ _TYPE_MRO = _reader(type, "__mro__")
 _TYPE_BASES = _reader(type, "__bases__")
 _TYPE_QUALNAME = _reader(type, "__qualname__")
 _TYPE_MODULE = _reader(type, "__module__")
-_MODULE_DICT = _reader(types.ModuleType, "__dict__")
+# ``types.ModuleType``, ``FunctionType`` and ``CodeType``, the way ``types`` finds them, without
+# importing it on the contracted-import path.
+_MODULE_DICT = _reader(type(sys), "__dict__")
+_FUNCTION_TYPE: "Any" = type(_reader)
+_CODE_TYPE: "Any" = type(_reader.__code__)
 
 
-def _namespace(module: object) -> dict[str, Any] | None:
+def _namespace(module: "object") -> "dict[str, Any] | None":
     """The raw ``__dict__`` of a module; None when ``module`` is not a module (an object that an
     application put in ``sys.modules``: reading anything from it could run its code)."""
     if module is None:
@@ -364,16 +657,16 @@ def _namespace(module: object) -> dict[str, Any] | None:
     return namespace if type(namespace) is dict else None
 
 
-def _derives(cls: type, base: type) -> bool:
+def _derives(cls: "type", base: "type") -> "bool":
     """``issubclass`` without ``__subclasscheck__`` and without ``==`` on the classes of the MRO."""
     return any(each is base for each in _TYPE_MRO(cls))
 
 
-def _is_class(value: object) -> bool:
+def _is_class(value: "object") -> "bool":
     return _derives(type(value), type)
 
 
-def _type_module(cls: type) -> str | None:
+def _type_module(cls: "type") -> "str | None":
     try:
         module = _TYPE_MODULE(cls)
     except AttributeError:
@@ -381,24 +674,54 @@ def _type_module(cls: type) -> str | None:
     return module if type(module) is str else None
 
 
-def _qualname(cls: type) -> str:
+def _qualname(cls: "type") -> "str":
     name = _TYPE_QUALNAME(cls)
     return name if type(name) is str else "?"
 
 
-_STANDARD_MODULES = frozenset((*sys.stdlib_module_names, "_frozen_importlib", "_frozen_importlib_external"))
-
-
-def _standard_loader(loader: object) -> bool:
+def _standard_loader(loader: "object") -> "bool":
     module = _type_module(type(loader))
-    return module is not None and module.partition(".")[0] in _STANDARD_MODULES
+    if module is None:
+        return False
+    top = module.partition(".")[0]
+    return top in sys.stdlib_module_names or top in ("_frozen_importlib", "_frozen_importlib_external")
+
+
+class TooLarge:
+    """A live value holding an int too large to write as text (``repr`` raises on 3.11+ past
+    ``sys.get_int_max_str_digits()``, and would print megabytes where it does not).
+
+    It compares equal to the value it stands for (a contract built in Python may state such a
+    number), and shows as its size, so a mismatch reads ``N = <an int of about 100001 digits>``.
+    """
+
+    __slots__ = ("description", "value")
+
+    def __init__(self, value: "object", description: "str") -> "None":
+        self.value = value
+        self.description = description
+
+    def __eq__(self, other: "object") -> "bool":
+        if type(other) is TooLarge:
+            other = other.value
+        return bool(self.value == other)  # plain data on both sides: no host code runs
+
+    __hash__ = None  # type: ignore[assignment]  # equal to an int it does not hash like
+
+    def __repr__(self) -> "str":
+        return f"<{self.description}>"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> "tuple[object, ...]":
+        return (TooLarge, (self.value, self.description))
 
 
 _SCALARS = frozenset(map(id, (str, int, float, bool, bytes, complex, type(None))))
 _CONTAINERS = frozenset(map(id, (list, tuple, set, frozenset)))
 # Subclasses of these (IntEnum and StrEnum members, ...) stand for the base value, which the base
 # type's own slot returns as an exact copy without running any method of the subclass.
-_BASE_VALUE: tuple[tuple[type, Any], ...] = (
+_BASE_VALUE: "tuple[tuple[type, Any], ...]" = (
     (int, int.__index__),
     (str, str.__str__),
     (float, float.__float__),
@@ -406,24 +729,24 @@ _BASE_VALUE: tuple[tuple[type, Any], ...] = (
 _MAX_DEPTH = 8
 
 
-def _max_digits() -> int:
+def _max_digits() -> "int":
     get = getattr(sys, "get_int_max_str_digits", None)
     limit = get() if get is not None else 0
     return limit if 0 < limit < 4300 else 4300  # unlimited would still print megabytes
 
 
-def _digits(value: int) -> int:
+def _digits(value: "int") -> "int":
     """An upper bound of the decimal digits of ``value``, without writing it out."""
     return value.bit_length() * 30103 // 100000 + 1
 
 
 class _Huge(Exception):
-    def __init__(self, digits: int) -> None:
+    def __init__(self, digits: "int") -> "None":
         self.digits = digits
 
 
-def _plain_value(value: Any, depth: int, limit: int) -> object:
-    """``value`` as exact plain data (what ``literal_eval`` makes), or UNKNOWN; raises ``_Huge``
+def _plain_value(value: "Any", depth: "int", limit: "int") -> "object":
+    """``value`` as exact plain data (what ``literal_eval`` makes), or ``_UNKNOWN``; raises ``_Huge``
     for an int too large to show. Only exact types are looked into: a proxy is never asked anything."""
     cls = type(value)
     if id(cls) in _SCALARS:
@@ -431,11 +754,11 @@ def _plain_value(value: Any, depth: int, limit: int) -> object:
             raise _Huge(_digits(value))
         return value
     if depth > _MAX_DEPTH:
-        return UNKNOWN
+        return _UNKNOWN
     if id(cls) in _CONTAINERS:
         items = [_plain_value(item, depth + 1, limit) for item in value]
-        if any(item is UNKNOWN for item in items):
-            return UNKNOWN
+        if any(item is _UNKNOWN for item in items):
+            return _UNKNOWN
         if all(new is old for new, old in zip(items, value, strict=True)):
             return value
         return cls(items)
@@ -444,17 +767,17 @@ def _plain_value(value: Any, depth: int, limit: int) -> object:
             (_plain_value(k, depth + 1, limit), _plain_value(v, depth + 1, limit))
             for k, v in list(value.items())
         ]
-        if any(k is UNKNOWN or v is UNKNOWN for k, v in pairs):
-            return UNKNOWN
+        if any(k is _UNKNOWN or v is _UNKNOWN for k, v in pairs):
+            return _UNKNOWN
         return dict(pairs)
     for base, convert in _BASE_VALUE:
         if cls is not bool and _derives(cls, base):
             return _plain_value(convert(value), depth, limit)
-    return UNKNOWN
+    return _UNKNOWN
 
 
-def _live_value(value: object) -> object:
-    """What a contract's ``value`` is compared with: plain data, a :class:`TooLarge`, or UNKNOWN."""
+def _live_value(value: "object") -> "object":
+    """What a contract's ``value`` is compared with: plain data, a :class:`TooLarge`, or ``_UNKNOWN``."""
     try:
         return _plain_value(value, 0, _max_digits())
     except _Huge as huge:
@@ -463,26 +786,26 @@ def _live_value(value: object) -> object:
         try:
             whole = _plain_value(value, 0, 1 << 62)
         except RecursionError:  # pragma: no cover - _MAX_DEPTH keeps it shallow
-            whole = UNKNOWN
-        if whole is UNKNOWN:
-            return UNKNOWN
+            whole = _UNKNOWN
+        if whole is _UNKNOWN:
+            return _UNKNOWN
         return TooLarge(whole, f"a {_qualname(type(value))} holding an int of about {huge.digits} digits")
 
 
-def _showable(literal: object) -> object:
+def _showable(literal: "object") -> "object":
     """A literal of the source as a value messages can show: a hex literal is not limited in digits
     when compiled, but its decimal ``repr`` is (it becomes a :class:`TooLarge`)."""
     value = _live_value(literal)
-    return literal if value is UNKNOWN else value  # UNKNOWN: ``...``, the one non-data literal
+    return literal if value is _UNKNOWN else value  # _UNKNOWN: ``...``, the one non-data literal
 
 
-def _value_text(value: Any) -> str:
+def _value_text(value: "Any") -> "str":
     """How a value found only at run time (a default) is written in messages: ``repr`` of plain
     data, and a placeholder for anything else (its ``repr`` would be the host's code)."""
     if _is_class(value):
         return f"<class {_qualname(value)}>"
     plain = _live_value(value)
-    if plain is UNKNOWN:
+    if plain is _UNKNOWN:
         return f"<{_qualname(type(value))} object>"
     return repr(plain)
 
@@ -490,7 +813,7 @@ def _value_text(value: Any) -> str:
 _TYPING_MODULES = frozenset(("typing", "typing_extensions", "types", "builtins"))
 
 
-def _annotation_text(value: Any) -> str:
+def _annotation_text(value: "Any") -> "str":
     if type(value) is str:
         return value
     if value is None or value is type(None):
@@ -516,7 +839,7 @@ class _CO:
     ASYNC_GENERATOR = 0x200
 
 
-def _live_annotations(func: types.FunctionType) -> dict[str, Any]:
+def _live_annotations(func: "FunctionType") -> "dict[str, Any]":
     if sys.version_info >= (3, 14):  # pragma: no cover - reading them may evaluate them (PEP 649)
         return {}
     try:
@@ -526,18 +849,19 @@ def _live_annotations(func: types.FunctionType) -> dict[str, Any]:
     return dict(annotations) if type(annotations) is dict else {}
 
 
-def _live_function(name: str, func: types.FunctionType) -> Function | None:
-    """A function created at run time: its signature from the code object (no ``inspect``)."""
+def _live_function(name: "str", func: "FunctionType") -> "tuple[Any, ...] | None":
+    """The record of a function created at run time: its signature from the code object (no
+    ``inspect``), its defaults written as :func:`_value_text` shows them."""
     code = func.__code__
-    if type(code) is not types.CodeType:
+    if type(code) is not _CODE_TYPE:
         return None
     annotations = _live_annotations(func)
     defaults = func.__defaults__ if type(func.__defaults__) is tuple else ()
     kwdefaults = func.__kwdefaults__ if type(func.__kwdefaults__) is dict else {}
 
-    def argument(arg: str, default: str | None = None) -> Argument:
+    def argument(arg: "str", default: "str | None" = None) -> "tuple[Any, ...]":
         text = _annotation_text(annotations[arg]) if arg in annotations else None
-        return Argument(arg, text, default)
+        return (arg, text, default, *default_literal(default))
 
     # co_varnames starts with the positional parameters, then keyword-only ones, then the
     # names of *args and **kwargs when the flags say they exist.
@@ -560,43 +884,47 @@ def _live_function(name: str, func: types.FunctionType) -> Function | None:
         arguments.append(argument(names[index]))
     returns = _annotation_text(annotations["return"]) if "return" in annotations else None
     is_async = bool(code.co_flags & (_CO.COROUTINE | _CO.ASYNC_GENERATOR))
-    return Function(name, tuple(arguments), returns, is_async)
+    return (name, tuple(arguments), returns, is_async)
 
 
-def _live_class(name: str, cls: type) -> ClassInfo:
-    attributes: list[Attribute] = []
-    methods: list[Function] = []
+def _live_class(name: "str", cls: "type") -> "tuple[Any, ...]":
+    """The record of a class created at run time, from its raw ``__dict__`` and ``__bases__``."""
+    attributes: list[tuple[Any, ...]] = []
+    methods: list[tuple[Any, ...]] = []
     for attr, value in list(_TYPE_DICT(cls).items()):
         if type(attr) is not str or (attr.startswith("__") and attr.endswith("__")):
             continue
         kind = type(value)
-        raw = value.__func__ if kind is staticmethod or kind is classmethod else value
-        if type(raw) is types.FunctionType:
+        raw: Any = value.__func__ if kind is staticmethod or kind is classmethod else value
+        if type(raw) is _FUNCTION_TYPE:
             method = _live_function(attr, raw)
             if method is not None:
                 methods.append(method)
         elif not callable(value) and not _derives(kind, property):  # callable(): a slot test, no code
-            attributes.append(Attribute(attr, "class", _live_value(value), None))
+            live = _live_value(value)
+            known = live is not _UNKNOWN
+            attributes.append((attr, "class", known, live if known else None, None))
     bases = tuple(_qualname(base) for base in _TYPE_BASES(cls) if base is not object)
-    return ClassInfo(name, tuple(attributes), tuple(methods), bases)
+    return (name, tuple(attributes), tuple(methods), bases)
 
 
-def _fill_class_values(info: ClassInfo, live: object) -> ClassInfo:
+def _fill_class_values(record: "tuple[Any, ...]", live: "object") -> "tuple[Any, ...]":
     """Class attributes whose value the source does not spell out, taken from the live class."""
     if not _is_class(live):
-        return info
+        return record
     namespace = _TYPE_DICT(live)
-    filled: list[Attribute] | None = None
-    for index, attribute in enumerate(info.attributes):
-        if attribute.kind != "class" or attribute.value is not UNKNOWN:
+    name, attributes, methods, bases = record
+    filled: list[tuple[Any, ...]] | None = None
+    for index, (attribute, kind, known, _, annotation) in enumerate(attributes):
+        if kind != "class" or known:
             continue
-        value = _live_value(namespace.get(attribute.name, UNKNOWN))
-        if value is UNKNOWN:
+        value = _live_value(namespace.get(attribute, _UNKNOWN))
+        if value is _UNKNOWN:
             continue
         if filled is None:
-            filled = list(info.attributes)
-        filled[index] = Attribute(attribute.name, "class", value, attribute.annotation)
-    return info if filled is None else attrs.evolve(info, attributes=tuple(filled))
+            filled = list(attributes)
+        filled[index] = (attribute, "class", True, value, annotation)
+    return record if filled is None else (name, tuple(filled), methods, bases)
 
 
 # Set on every module by the import system; never the caller's own data.
@@ -605,60 +933,47 @@ _MODULE_DUNDERS = frozenset(
 )
 
 
-def _live_only(name: str, value: Any, own_name: str | None) -> Variable | Function | ClassInfo | None:
-    """What a name the source does not bind contributes, if anything."""
-    # Dunders of the live module are the interpreter's (__name__, __file__, __builtins__...);
-    # modules and ``from __future__`` features are imports, not the caller's own values.
-    cls = type(value)
-    if (
-        (name.startswith("__") and name.endswith("__"))
-        or _derives(cls, types.ModuleType)
-        or _type_module(cls) == "__future__"
-    ):
-        return None
-    if cls is types.FunctionType:
-        module = value.__module__
-        return _live_function(name, value) if type(module) is str and module == own_name else None
-    if _derives(cls, type):
-        return _live_class(name, value) if _type_module(value) == own_name else None
-    if callable(value):
-        return None
-    return Variable(name, _live_value(value), None)
+def _merge(
+    parsed: "Parsed | None", namespace: "dict[str, Any] | None", module_name: "str | None"
+) -> "tuple[dict[str, Any], dict[str, Any], dict[str, Any]]":
+    """The records of the source (values made showable), plus what only the live module knows.
 
-
-def _merge_live(
-    parsed: _Parsed | None, module: types.ModuleType | None, module_name: str | None
-) -> tuple[Mapping[str, Variable], Mapping[str, Function], Mapping[str, ClassInfo]]:
-    """The parsed structure plus what only the live module knows.
-
-    The parsed mappings are shared with the cache and are never modified: they are copied only
-    when the live module changes something, which keeps the usual case (a static caller) cheap.
+    The parsed records are shared with the cache and are never modified: the dicts returned are
+    the caller's own.
     """
-    variables: Mapping[str, Variable] = parsed.variables if parsed else {}
-    functions: Mapping[str, Function] = parsed.functions if parsed else {}
-    classes: Mapping[str, ClassInfo] = parsed.classes if parsed else {}
-    namespace = _namespace(module)
+    variables: dict[str, Any] = {}
+    functions: dict[str, Any] = {}
+    classes: dict[str, Any] = {}
+    known: set[str] = set()
+    if parsed is not None:
+        source_variables, source_functions, source_classes, imported, _ = parsed
+        for name, (_, is_known, value, annotation) in source_variables.items():
+            variables[name] = (name, is_known, _showable(value) if is_known else None, annotation)
+        functions.update(source_functions)
+        for name, (_, attributes, methods, bases) in source_classes.items():
+            shown = tuple(
+                (attribute, kind, is_known, _showable(value) if is_known else None, annotation)
+                for attribute, kind, is_known, value, annotation in attributes
+            )
+            classes[name] = (name, shown, methods, bases)
+        # Names bound by import statements: the live module holds them too, but they belong to
+        # other modules and must not reappear as the caller's variables.
+        known.update(source_variables, source_functions, source_classes, imported)
     if namespace is None:
         return variables, functions, classes
     own_name = namespace.get("__name__")
     if type(own_name) is not str:
         own_name = module_name
-    new_variables: dict[str, Variable] = {}
-    new_functions: dict[str, Function] = {}
-    new_classes: dict[str, ClassInfo] = {}
-    for name in parsed.to_fill if parsed else ():
-        value = namespace.get(name, UNKNOWN)
-        if value is UNKNOWN:
-            continue
-        if name in variables:
-            live = _live_value(value)
-            if live is not UNKNOWN:
-                new_variables[name] = attrs.evolve(variables[name], value=live)
-        elif name in classes:
-            filled = _fill_class_values(classes[name], value)
-            if filled is not classes[name]:
-                new_classes[name] = filled
-    known = parsed.known if parsed else frozenset()
+    # Values the source does not spell out, which the module may hold by now.
+    for name, (_, is_known, _, annotation) in list(variables.items()):
+        value = _UNKNOWN if is_known else _live_value(namespace.get(name, _UNKNOWN))
+        if value is not _UNKNOWN:
+            variables[name] = (name, True, value, annotation)
+    for name, record in list(classes.items()):
+        if any(kind == "class" and not is_known for _, kind, is_known, _, _ in record[1]):
+            value = namespace.get(name, _UNKNOWN)
+            if value is not _UNKNOWN:
+                classes[name] = _fill_class_values(record, value)
     # A snapshot of the names (taken in one C call): another thread may be adding to the module.
     # Only exact strings are looked up (a str subclass's __hash__/__eq__ would be host code).
     extra = [
@@ -667,64 +982,66 @@ def _merge_live(
         if type(name) is str and name not in known and name not in _MODULE_DUNDERS
     ]
     for name in extra:
-        value = namespace.get(name, UNKNOWN)
-        found = None if value is UNKNOWN else _live_only(name, value, own_name)
-        if isinstance(found, Variable):
-            new_variables[name] = found
-        elif isinstance(found, Function):
-            new_functions[name] = found
-        elif isinstance(found, ClassInfo):
-            new_classes[name] = found
-    if new_variables:
-        variables = {**variables, **new_variables}
-    if new_functions:
-        functions = {**functions, **new_functions}
-    if new_classes:
-        classes = {**classes, **new_classes}
+        value = namespace.get(name, _UNKNOWN)
+        # Dunders of the live module are the interpreter's (__name__, __file__, __builtins__...);
+        # modules and ``from __future__`` features are imports, not the caller's own values.
+        cls = type(value)
+        if (
+            value is _UNKNOWN
+            or (name.startswith("__") and name.endswith("__"))
+            or _derives(cls, type(sys))
+            or _type_module(cls) == "__future__"
+        ):
+            continue
+        if cls is _FUNCTION_TYPE:
+            module = value.__module__
+            function = _live_function(name, value) if type(module) is str and module == own_name else None
+            if function is not None:
+                functions[name] = function
+        elif _derives(cls, type):
+            if _type_module(value) == own_name:
+                classes[name] = _live_class(name, value)
+        elif not callable(value):
+            live = _live_value(value)
+            variables[name] = (name, live is not _UNKNOWN, None if live is _UNKNOWN else live, None)
     return variables, functions, classes
 
 
-# --------------------------------------------------------------------------- entry point
-
-
-def _version(variables: Mapping[str, Variable], module: types.ModuleType | None) -> str | None:
+def _version(variables: "dict[str, Any]", namespace: "dict[str, Any] | None") -> "str | None":
     """``__version__`` as the source or the module's raw namespace holds it. Never ``getattr``: a
     lazy ``__version__`` served by a module ``__getattr__`` (read from ``importlib.metadata``) is
     not evaluated; the check then falls back to the distribution's version (§6)."""
     declared = variables.get("__version__")
-    if declared is not None and type(declared.value) is str:
-        return declared.value
-    namespace = _namespace(module)
+    if declared is not None and declared[1] and type(declared[2]) is str:
+        return str(declared[2])
     live = namespace.get("__version__") if namespace is not None else None
     return live if type(live) is str else None
 
 
-def read_structure(caller: CallerLike) -> ModuleStructure:
-    """The caller's structure; never imports, executes or reloads the caller.
+def read_structure(caller: "CallerLike") -> "Structure":
+    """The caller's structure (see the module docstring); never imports, executes or reloads it.
 
     Source comes from the caller's file (``.py``, or the ``.py`` behind a ``__pycache__`` entry),
     else from its loader's ``get_source``. Without parsable source ``has_source`` is ``False`` and
     the structure is whatever the live module holds.
     """
-    module = caller.module
-    path = caller.file
-    parsed: _Parsed | None = None
-    readable = False
-    source_path = _source_path(path)
-    if source_path is not None:
-        readable, parsed = _parsed_from_file(source_path)
-        if readable and path != source_path:
-            path = source_path
-    if not readable:
-        parsed = _parsed_from_loader(caller)
-    variables, functions, classes = _merge_live(parsed, module, caller.name)
-    return ModuleStructure(
-        name=caller.name,
-        path=path,
-        filename=os.path.basename(path) if path else None,
-        version=_version(variables, module),
-        has_source=parsed is not None,
-        variables=types.MappingProxyType(variables),
-        functions=types.MappingProxyType(functions),
-        classes=types.MappingProxyType(classes),
+    file = caller.file
+    filename = os.path.basename(file) if file else None
+    namespace = _namespace(caller.module)
+    found = source_of(file)
+    if found is not None:
+        filename = os.path.basename(found[0])
+        parsed = found[2]
+    else:
+        parsed = _source_from_loader(caller, namespace)
+    variables, functions, classes = _merge(parsed, namespace, caller.name)
+    return (
+        caller.name or filename or "the importer",
+        filename,
+        _version(variables, namespace),
+        parsed is not None,
+        variables,
+        functions,
+        classes,
+        parsed[4] if parsed is not None else {},
     )

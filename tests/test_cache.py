@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import run_python, write_files
 
-from importspy_hook import _cache, _contract_parse, _shape, _structure
+from importspy_hook import _cache, _contract_parse, _structure
 from importspy_hook._check import clear_cache, load_contract
 from importspy_hook._errors import ContractError
 
@@ -288,26 +288,26 @@ def test_a_callers_structure_is_cached_by_content(tmp_path: Path, monkeypatch: p
     host = tmp_path / "host_cached.py"
     host.write_text("LIMIT: int = 5\n\ndef run(x: int = 3) -> None:\n    pass\n", encoding="utf-8")
     parses: list[str] = []
-    original = _shape.parse_source
+    original = _structure.parse_source
 
     def counting(source: str, filename: str) -> object:
         parses.append(filename)
         return original(source, filename)
 
-    monkeypatch.setattr(_shape, "parse_source", counting)
+    monkeypatch.setattr(_structure, "parse_source", counting)
     stamp = (host.stat().st_mtime_ns, host.stat().st_size)
-    _structure._clear_cache()
-    readable, records = _shape.plain_for_file(str(host), stamp)
+    _structure.forget()
+    readable, records = _structure.plain_for_file(str(host), stamp)
     assert readable and records is not None and records[0]["LIMIT"] == ("LIMIT", True, 5, "int")
     assert (tmp_path / "__pycache__" / f"host_cached.structure.{TAG}.marshal").is_file()
-    _structure._clear_cache()  # a new process: only the record is left
-    assert _shape.plain_for_file(str(host), stamp) == (True, records)
+    _structure.forget()  # a new process: only the record is left
+    assert _structure.plain_for_file(str(host), stamp) == (True, records)
     structure = _structure.read_structure(_Caller("host_cached", str(host)))
-    assert structure.functions["run"].arguments[0].default == "3"
+    assert structure[5]["run"][1][0][2] == "3"  # functions: run: arguments: x: its default
     assert parses == [str(host)]
     host.write_text("LIMIT: int = 6\n", encoding="utf-8")
-    _structure._clear_cache()
-    changed = _shape.plain_for_file(str(host), (host.stat().st_mtime_ns, host.stat().st_size))
+    _structure.forget()
+    changed = _structure.plain_for_file(str(host), (host.stat().st_mtime_ns, host.stat().st_size))
     assert changed[1] is not None and changed[1][0]["LIMIT"][2] == 6
     assert len(parses) == 2
 

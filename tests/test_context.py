@@ -380,7 +380,7 @@ def test_structure_comes_from_the_caller_and_is_cached(tmp_path: Path) -> None:
     ctx = current_context(caller=caller)
     assert ctx.caller_name == "host_ctx"
     structure = ctx.structure()
-    assert structure is not None and structure.variables["LIMIT"].value == 5
+    assert structure is not None and structure[4]["LIMIT"] == ("LIMIT", True, 5, None)  # variables
     assert ctx.structure() is structure
 
 

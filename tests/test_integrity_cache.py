@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from importspy_hook import _cache, _contract_parse, _shape
+from importspy_hook import _cache, _contract_parse, _structure
 from importspy_hook._check import clear_cache, load_contract
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX modes and ownership")
@@ -44,13 +44,13 @@ def parsed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(_contract_parse, "parse_plain", counting)
     previous = os.umask(0o022)
     clear_cache()
-    _shape.forget()
+    _structure.forget()
     try:
         yield found
     finally:
         os.umask(previous)
         clear_cache()
-        _shape.forget()
+        _structure.forget()
 
 
 def contract_at(directory: Path, mode: int) -> Path:
@@ -75,7 +75,7 @@ def mode_of(path: Path) -> int:
 def parse_host(path: Path) -> object:
     """What a contracted import does with its caller's source: parse it (or read its record)."""
     info = os.stat(path)
-    readable, records = _shape.plain_for_file(str(path), (info.st_mtime_ns, info.st_size))
+    readable, records = _structure.plain_for_file(str(path), (info.st_mtime_ns, info.st_size))
     assert readable and records is not None
     return records
 
@@ -101,7 +101,7 @@ def test_a_structure_record_is_no_more_readable_than_the_host(
     os.chmod(host, source_mode)
     first = parse_host(host)
     assert mode_of(host_record(host)) == record_mode
-    _shape.forget()
+    _structure.forget()
     assert _cache.read_record(str(host_record(host)), "structure", _cache.digest(host.read_bytes())) == first
 
 

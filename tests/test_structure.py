@@ -1,4 +1,11 @@
-"""Reading the caller's structure statically, merged with the live module (SPEC §5)."""
+"""Reading the caller's structure statically, merged with the live module (SPEC §5).
+
+The structure is one tuple in ``_structure``'s record layout, the one the contract engine reads:
+``(who, filename, version, has_source, variables, functions, classes, norms)``; a variable is
+``(name, known, value, annotation)``, an argument ``(name, annotation, default text, default is a
+literal, default value)``, a function ``(name, arguments, return annotation, is async)``, an
+attribute ``(name, kind, known, value, annotation)``, a class ``(name, attributes, methods, bases)``.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +20,16 @@ import types
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from importspy_hook import _structure
-from importspy_hook._structure import (
-    UNKNOWN,
-    Argument,
-    Attribute,
-    ModuleStructure,
-    normalise_annotation,
-    read_structure,
-)
+from importspy_hook._annotations import normalise_annotation
+from importspy_hook._structure import read_structure
+
+Structure = tuple[Any, ...]
+WHO, FILENAME, VERSION, HAS_SOURCE, VARIABLES, FUNCTIONS, CLASSES, NORMS = range(8)
 
 
 class FakeCaller:
@@ -41,8 +46,22 @@ def write(path: Path, source: str) -> Path:
     return path
 
 
-def read_file(path: Path, module: types.ModuleType | None = None) -> ModuleStructure:
+def read_file(path: Path, module: types.ModuleType | None = None) -> Structure:
     return read_structure(FakeCaller(path.stem, str(path), module))
+
+
+def signature(function: tuple[Any, ...]) -> tuple[tuple[Any, ...], ...]:
+    """``(name, annotation, default text)`` of each argument of a function record."""
+    return tuple(argument[:3] for argument in function[1])
+
+
+def value(record: tuple[Any, ...]) -> object:
+    """The value of a variable or attribute record; ``UNKNOWN`` when it is not known."""
+    known, found = record[-3], record[-2]
+    return found if known else UNKNOWN
+
+
+UNKNOWN = object()  # what value() gives for a value the structure does not know
 
 
 @pytest.fixture
@@ -99,19 +118,19 @@ def test_import_on_line_one_still_sees_the_whole_caller(importable: Path) -> Non
     importlib.import_module("l1_host")
     plugin = sys.modules["l1_plugin"]
     assert "Handler" not in plugin.PARTIAL_NAMES and "run" not in plugin.PARTIAL_NAMES
-    captured: ModuleStructure = plugin.CAPTURED
-    assert captured.has_source
-    assert captured.name == "l1_host" and captured.filename == "l1_host.py"
-    assert captured.version == "0.3.1"
-    assert captured.variables["TIMEOUT"].value == 30
-    assert captured.variables["TIMEOUT"].annotation == "int"
-    handler = captured.classes["Handler"]
-    assert [m.name for m in handler.methods] == ["__init__", "handle"]
-    assert Attribute("retries", "class", 3, None) in handler.attributes
-    assert Attribute("name", "instance", UNKNOWN, None) in handler.attributes
-    assert captured.functions["run"].arguments == (Argument("config", "'Config | None'", "None"),)
-    assert captured.functions["run"].return_annotation == "int"
-    assert "l1_plugin" not in captured.variables  # imported names are not the caller's variables
+    captured: Structure = plugin.CAPTURED
+    assert captured[HAS_SOURCE]
+    assert captured[WHO] == "l1_host" and captured[FILENAME] == "l1_host.py"
+    assert captured[VERSION] == "0.3.1"
+    assert captured[VARIABLES]["TIMEOUT"] == ("TIMEOUT", True, 30, "int")
+    _, attributes, methods, _ = captured[CLASSES]["Handler"]
+    assert [m[0] for m in methods] == ["__init__", "handle"]
+    assert ("retries", "class", True, 3, None) in attributes
+    assert ("name", "instance", False, None, None) in attributes  # not a literal: not known
+    run = captured[FUNCTIONS]["run"]
+    assert run[1] == (("config", "'Config | None'", "None", True, None),)  # a literal default: None
+    assert run[2] == "int"
+    assert "l1_plugin" not in captured[VARIABLES]  # imported names are not the caller's variables
 
 
 def test_reading_never_executes_the_caller(tmp_path: Path) -> None:
@@ -125,7 +144,7 @@ def test_reading_never_executes_the_caller(tmp_path: Path) -> None:
         """,
     )
     structure = read_file(path)
-    assert structure.variables["VALUE"].value == 1
+    assert value(structure[VARIABLES]["VALUE"]) == 1
     assert not marker.exists()
     assert "dangerous" not in sys.modules
 
@@ -154,27 +173,28 @@ def test_function_signatures(tmp_path: Path) -> None:
             return n
         """,
     )
-    functions = read_file(path).functions
-    assert functions["plain"].arguments == (
-        Argument("a", None, None),
-        Argument("b", "int", None),
-        Argument("c", "'str'", "'x'"),
-        Argument("args", "float", None),
-        Argument("d", None, None),
-        Argument("e", "bool", "False"),
-        Argument("kwargs", "object", None),
+    functions = read_file(path)[FUNCTIONS]
+    assert signature(functions["plain"]) == (
+        ("a", None, None),
+        ("b", "int", None),
+        ("c", "'str'", "'x'"),
+        ("args", "float", None),
+        ("d", None, None),
+        ("e", "bool", "False"),
+        ("kwargs", "object", None),
     )
-    assert functions["plain"].return_annotation == "None"
-    assert not functions["plain"].is_async
-    assert functions["positional"].arguments == (
-        Argument("x", None, None),
-        Argument("y", None, "1"),
-        Argument("z", "int", "2"),
+    assert functions["plain"][1][2][3:] == (True, "x")  # the default's literal value, for the default rule
+    assert functions["plain"][2] == "None"
+    assert not functions["plain"][3]
+    assert signature(functions["positional"]) == (
+        ("x", None, None),
+        ("y", None, "1"),
+        ("z", "int", "2"),
     )
-    assert functions["positional"].return_annotation is None
-    assert functions["fetch"].is_async
-    assert functions["fetch"].arguments[1] == Argument("timeout", "float", "5.0")
-    assert functions["decorated"].arguments == (Argument("n", "int", None),)
+    assert functions["positional"][2] is None
+    assert functions["fetch"][3]  # async
+    assert functions["fetch"][1][1] == ("timeout", "float", "5.0", True, 5.0)
+    assert signature(functions["decorated"]) == (("n", "int", None),)
 
 
 # --------------------------------------------------------------------------- classes
@@ -238,30 +258,30 @@ def test_class_and_instance_attributes(tmp_path: Path) -> None:
                 self.ran = True
         """,
     )
-    plugin = read_file(path).classes["Plugin"]
-    assert plugin.superclasses == ("base.Plugin", "Generic[T]")
-    assert plugin.superclass_names() == ("Plugin", "Generic")
-    by_key = {(a.kind, a.name): a for a in plugin.attributes}
-    assert by_key[("class", "kind")].value == "demo"
-    assert by_key[("class", "ratio")] == Attribute("ratio", "class", 0.5, "float")
-    assert by_key[("class", "limit")] == Attribute("limit", "class", UNKNOWN, "int")
-    assert by_key[("class", "computed")].value is UNKNOWN
-    assert (by_key[("class", "first")].value, by_key[("class", "second")].value) == (1, 2)
-    assert by_key[("class", "registry")].value == {}
-    assert by_key[("instance", "name")].value is UNKNOWN
-    assert by_key[("instance", "count")].value == 0  # the first assignment (in __init__) gives the value
-    assert by_key[("instance", "level")] == Attribute("level", "instance", UNKNOWN, "int")
-    assert by_key[("instance", "state")].value == "ready"
-    assert by_key[("instance", "nested")].value == 42
-    assert by_key[("instance", "extra")].value == [1, 2]
-    assert by_key[("instance", "ran")].value is True
-    assert by_key[("instance", "stored_size")].value is UNKNOWN
-    names = {a.name for a in plugin.attributes}
+    _, attributes, methods, bases = read_file(path)[CLASSES]["Plugin"]
+    assert bases == ("base.Plugin", "Generic[T]")
+    assert tuple(map(_structure.last_dotted_part, bases)) == ("Plugin", "Generic")
+    by_key = {(a[1], a[0]): a for a in attributes}
+    assert value(by_key[("class", "kind")]) == "demo"
+    assert by_key[("class", "ratio")] == ("ratio", "class", True, 0.5, "float")
+    assert by_key[("class", "limit")] == ("limit", "class", False, None, "int")
+    assert value(by_key[("class", "computed")]) is UNKNOWN
+    assert (value(by_key[("class", "first")]), value(by_key[("class", "second")])) == (1, 2)
+    assert value(by_key[("class", "registry")]) == {}
+    assert value(by_key[("instance", "name")]) is UNKNOWN
+    assert value(by_key[("instance", "count")]) == 0  # the first assignment (in __init__) gives the value
+    assert by_key[("instance", "level")] == ("level", "instance", False, None, "int")
+    assert value(by_key[("instance", "state")]) == "ready"
+    assert value(by_key[("instance", "nested")]) == 42
+    assert value(by_key[("instance", "extra")]) == [1, 2]
+    assert value(by_key[("instance", "ran")]) is True
+    assert value(by_key[("instance", "stored_size")]) is UNKNOWN
+    names = {a[0] for a in attributes}
     assert "not_mine" not in names and "not_an_attribute" not in names and "fh" not in names
-    assert [m.name for m in plugin.methods] == ["__init__", "bump", "create", "helper", "size", "run"]
-    size = next(m for m in plugin.methods if m.name == "size")
-    assert size.arguments[-1] == Argument("value", "int", None)  # the setter, defined last
-    assert next(m for m in plugin.methods if m.name == "run").is_async
+    assert [m[0] for m in methods] == ["__init__", "bump", "create", "helper", "size", "run"]
+    size = next(m for m in methods if m[0] == "size")
+    assert signature(size)[-1] == ("value", "int", None)  # the setter, defined last
+    assert next(m for m in methods if m[0] == "run")[3]  # async
 
 
 def test_conditional_definitions_count_and_the_last_one_wins(tmp_path: Path) -> None:
@@ -292,16 +312,14 @@ def test_conditional_definitions_count_and_the_last_one_wins(tmp_path: Path) -> 
         """,
     )
     structure = read_file(path)
-    assert "OnlyForTypes" in structure.classes
-    assert structure.functions["dumps"].arguments == (
-        Argument("obj", None, None),
-        Argument("indent", None, "None"),
-    )
-    assert structure.variables["FAST"].value is True and structure.variables["LOADED"].value is True
-    assert structure.variables["MODE"].value == "b"
-    assert "Thing" in structure.classes and "Thing" not in structure.variables
-    assert structure.variables["later"].value == 5 and "later" not in structure.functions
-    assert "Mapping" not in structure.variables
+    variables = structure[VARIABLES]
+    assert "OnlyForTypes" in structure[CLASSES]
+    assert signature(structure[FUNCTIONS]["dumps"]) == (("obj", None, None), ("indent", None, "None"))
+    assert value(variables["FAST"]) is True and value(variables["LOADED"]) is True
+    assert value(variables["MODE"]) == "b"
+    assert "Thing" in structure[CLASSES] and "Thing" not in variables
+    assert value(variables["later"]) == 5 and "later" not in structure[FUNCTIONS]
+    assert "Mapping" not in variables
 
 
 # --------------------------------------------------------------------------- live module merge
@@ -348,30 +366,32 @@ def test_live_module_adds_what_the_source_cannot_say(tmp_path: Path) -> None:
     )
 
     structure = read_file(path, module)
-    assert structure.has_source
-    assert structure.version == "2.0.1"
-    assert structure.variables["COMPUTED"].value == 42
-    assert structure.variables["LITERAL"].value == "from source"  # the source is primary
-    assert structure.variables["STILL_UNKNOWN"].value is UNKNOWN
-    assert structure.variables["DYNAMIC"].value == {"via": "globals()"}
-    assert "sep" not in structure.variables and "json" not in structure.variables
-    assert "some_callable" not in structure.variables
-    assert "foreign" not in structure.functions
-    assert structure.functions["made_at_runtime"].arguments == (
-        Argument("a", "int", None),
-        Argument("rest", "str", None),
-        Argument("flag", "bool", "True"),
-        Argument("extra", "int", None),
+    variables = structure[VARIABLES]
+    assert structure[HAS_SOURCE]
+    assert structure[VERSION] == "2.0.1"
+    assert value(variables["COMPUTED"]) == 42
+    assert value(variables["LITERAL"]) == "from source"  # the source is primary
+    assert value(variables["STILL_UNKNOWN"]) is UNKNOWN
+    assert value(variables["DYNAMIC"]) == {"via": "globals()"}
+    assert "sep" not in variables and "json" not in variables
+    assert "some_callable" not in variables
+    assert "foreign" not in structure[FUNCTIONS]
+    made = structure[FUNCTIONS]["made_at_runtime"]
+    assert signature(made) == (
+        ("a", "int", None),
+        ("rest", "str", None),
+        ("flag", "bool", "True"),
+        ("extra", "int", None),
     )
-    assert structure.functions["made_at_runtime"].return_annotation == "str"
-    config = structure.classes["Config"]
-    assert config.attributes == (Attribute("timeout", "class", 10, None),)
-    generated = structure.classes["Generated"]
-    assert generated.superclasses == ("dict",)
-    assert generated.attributes == (Attribute("size", "class", 3, None),)
+    assert made[1][2][3:] == (True, True)  # a live default that is plain data compares by value
+    assert made[2] == "str"
+    assert structure[CLASSES]["Config"][1] == (("timeout", "class", True, 10, None),)
+    _, generated_attributes, _, generated_bases = structure[CLASSES]["Generated"]
+    assert generated_bases == ("dict",)
+    assert generated_attributes == (("size", "class", True, 3, None),)
     # Dunders: those the source assigns, never the interpreter's (__name__, __file__, ...).
-    assert structure.variables["__version__"].value == "2.0.1"
-    assert {name for name in structure.variables if name.startswith("__")} == {"__version__"}
+    assert value(variables["__version__"]) == "2.0.1"
+    assert {name for name in variables if name.startswith("__")} == {"__version__"}
 
 
 def test_live_values_are_read_raw_and_never_evaluated(tmp_path: Path) -> None:
@@ -412,18 +432,19 @@ def test_live_values_are_read_raw_and_never_evaluated(tmp_path: Path) -> None:
         ROWS=[1, huge],
     )
     structure = read_file(path, module)
+    variables = structure[VARIABLES]
     assert touched == []
-    assert structure.version is None
-    level, mode = structure.variables["LEVEL"].value, structure.variables["MODE"].value
+    assert structure[VERSION] is None
+    level, mode = value(variables["LEVEL"]), value(variables["MODE"])
     assert (type(level), level, type(mode), mode) == (int, 3, str, "fast")
-    assert structure.variables["DB"].value is UNKNOWN
-    assert structure.variables["LAZY"].value is UNKNOWN
-    shown = structure.variables["HUGE"].value
+    assert value(variables["DB"]) is UNKNOWN
+    assert value(variables["LAZY"]) is UNKNOWN
+    shown = value(variables["HUGE"])
     assert isinstance(shown, _structure.TooLarge)
     assert shown == huge and huge == shown and shown != huge + 1
     assert repr(shown) == "<an int of about 5001 digits>"
     assert pickle.loads(pickle.dumps(shown)) == huge
-    rows = structure.variables["ROWS"].value
+    rows = value(variables["ROWS"])
     assert rows == [1, huge] and repr(rows) == "<a list holding an int of about 5001 digits>"
 
 
@@ -450,25 +471,31 @@ def test_sourceless_module_gives_what_the_live_module_holds(importable: Path) ->
     module = importlib.import_module("compiled_only")
     assert str(module.__file__).endswith(".pyc")
     structure = read_structure(FakeCaller("compiled_only", module.__file__, module))
-    assert not structure.has_source
-    assert structure.filename == "compiled_only.pyc"
-    assert structure.version == "4.5"
-    assert structure.variables["LEVEL"].value == 3
-    assert "os" not in structure.variables and "annotations" not in structure.variables
-    worker = structure.classes["Worker"]
-    assert worker.superclasses == ("dict",)
-    assert worker.attributes == (Attribute("name", "class", "w", None),)
-    assert worker.methods[0].arguments == (
-        Argument("self", None, None),
-        Argument("item", "str", None),
-        Argument("retries", "int", "2"),
-    )
-    assert worker.methods[0].return_annotation == "bool"
-    assert structure.functions["serve"].is_async
-    assert structure.functions["serve"].arguments == (Argument("port", "int", "8080"),)
+    assert not structure[HAS_SOURCE]
+    assert structure[FILENAME] == "compiled_only.pyc"
+    assert structure[VERSION] == "4.5"
+    assert value(structure[VARIABLES]["LEVEL"]) == 3
+    assert "os" not in structure[VARIABLES] and "annotations" not in structure[VARIABLES]
+    _, attributes, methods, bases = structure[CLASSES]["Worker"]
+    assert bases == ("dict",)
+    assert attributes == (("name", "class", True, "w", None),)
+    assert signature(methods[0]) == (("self", None, None), ("item", "str", None), ("retries", "int", "2"))
+    assert methods[0][2] == "bool"
+    assert structure[FUNCTIONS]["serve"][3]  # async
+    assert signature(structure[FUNCTIONS]["serve"]) == (("port", "int", "8080"),)
 
 
-def test_source_from_the_loader_when_there_is_no_file(importable: Path) -> None:
+def test_source_from_the_loader_when_there_is_no_file(
+    importable: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parses = []
+    original = _structure.parse_source
+
+    def counting(source: str, filename: str) -> Any:
+        parses.append(filename)
+        return original(source, filename)
+
+    monkeypatch.setattr(_structure, "parse_source", counting)
     archive = importable / "bundle.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("zipped_host.py", "MARK = 'zipped'\n\ndef later(x: int) -> int:\n    return x\n")
@@ -477,42 +504,56 @@ def test_source_from_the_loader_when_there_is_no_file(importable: Path) -> None:
         module = importlib.import_module("zipped_host")
         del module.later  # as if the import ran before the function existed
         structure = read_structure(FakeCaller("zipped_host", module.__file__, module))
+        again = read_structure(FakeCaller("zipped_host", module.__file__, module))
     finally:
         sys.path.remove(str(archive))
-    assert structure.has_source
-    assert structure.variables["MARK"].value == "zipped"
-    assert structure.functions["later"].arguments == (Argument("x", "int", None),)
+    assert structure[HAS_SOURCE]
+    assert value(structure[VARIABLES]["MARK"]) == "zipped"
+    assert signature(structure[FUNCTIONS]["later"]) == (("x", "int", None),)
+    assert again == structure and len(parses) == 1  # the same source is parsed once
 
 
 def test_syntax_error_is_not_fatal(tmp_path: Path) -> None:
     path = write(tmp_path / "broken.py", "def oops(:\n    pass\nVALUE = 1\n")
-    assert not read_file(path).has_source
+    assert not read_file(path)[HAS_SOURCE]
     module = types.ModuleType("broken")
     vars(module)["VALUE"] = 1
     structure = read_file(path, module)
-    assert not structure.has_source
-    assert structure.variables["VALUE"].value == 1
+    assert not structure[HAS_SOURCE]
+    assert value(structure[VARIABLES]["VALUE"]) == 1
 
 
 def test_no_file_and_no_module() -> None:
     structure = read_structure(FakeCaller("__main__", None, None))
-    assert not structure.has_source
-    assert structure.path is None and structure.filename is None and structure.version is None
-    assert not structure.variables and not structure.functions and not structure.classes
+    assert structure == ("__main__", None, None, False, {}, {}, {}, {})
+    assert read_structure(FakeCaller(None, None, None))[WHO] == "the importer"  # how messages name it
 
 
 def test_source_encoding_is_honoured(tmp_path: Path) -> None:
     path = tmp_path / "latin.py"
     path.write_bytes("# -*- coding: latin-1 -*-\nGREETING = 'déjà vu'\n".encode("latin-1"))
-    assert read_file(path).variables["GREETING"].value == "déjà vu"
+    assert value(read_file(path)[VARIABLES]["GREETING"]) == "déjà vu"
 
 
 def test_pycache_file_is_read_through_its_source(tmp_path: Path) -> None:
     path = write(tmp_path / "cached_host.py", "X = 1\n")
     compiled = py_compile.compile(str(path), doraise=True)
     structure = read_structure(FakeCaller("cached_host", compiled, None))
-    assert structure.has_source and structure.path == str(path)
-    assert structure.variables["X"].value == 1
+    assert structure[HAS_SOURCE] and structure[FILENAME] == "cached_host.py"
+    assert value(structure[VARIABLES]["X"]) == 1
+
+
+def test_an_unknown_value_is_not_none_and_a_structure_pickles(tmp_path: Path) -> None:
+    """Not known (``known`` False) is not ``None``; a structure (a live huge int included) survives
+    pickling, as a ``Context`` handed to another process may need it."""
+    path = write(tmp_path / "pickled.py", "NOTHING = None\nCOMPUTED = compute()\n")
+    module = types.ModuleType("pickled")
+    vars(module).update(__file__=str(path), HUGE=10**5000)
+    structure = read_file(path, module)
+    assert structure[VARIABLES]["NOTHING"] == ("NOTHING", True, None, None)
+    assert structure[VARIABLES]["COMPUTED"] == ("COMPUTED", False, None, None)
+    assert value(structure[VARIABLES]["COMPUTED"]) is UNKNOWN
+    assert pickle.loads(pickle.dumps(structure)) == structure
 
 
 # --------------------------------------------------------------------------- cache
@@ -520,34 +561,53 @@ def test_pycache_file_is_read_through_its_source(tmp_path: Path) -> None:
 
 def test_cache_is_invalidated_when_the_file_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     parses = []
-    original = _structure._parse_module
+    original = _structure.parse_source
 
-    def counting(source: str, filename: str) -> _structure._Parsed:
+    def counting(source: str, filename: str) -> Any:
         parses.append(filename)
         return original(source, filename)
 
-    monkeypatch.setattr(_structure, "_parse_module", counting)
+    monkeypatch.setattr(_structure, "parse_source", counting)
     path = write(tmp_path / "changing.py", "VALUE = 1\n")
     os.utime(path, ns=(10**18, 10**18))
-    assert read_file(path).variables["VALUE"].value == 1
-    assert read_file(path).variables["VALUE"].value == 1
+    assert value(read_file(path)[VARIABLES]["VALUE"]) == 1
+    assert value(read_file(path)[VARIABLES]["VALUE"]) == 1
     assert len(parses) == 1  # unchanged file: parsed once
 
     write(path, "VALUE = 2222\n")
     os.utime(path, ns=(2 * 10**18, 2 * 10**18))
-    assert read_file(path).variables["VALUE"].value == 2222
+    assert value(read_file(path)[VARIABLES]["VALUE"]) == 2222
     assert len(parses) == 2
 
     write(path, "VALUE = 3333\n")  # same size: the mtime alone must be enough
     os.utime(path, ns=(3 * 10**18, 3 * 10**18))
-    assert read_file(path).variables["VALUE"].value == 3333
+    assert value(read_file(path)[VARIABLES]["VALUE"]) == 3333
     assert len(parses) == 3
 
 
+def test_admitting_and_explaining_share_one_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The records the admitting run reads (``source_of``) are the ones the full structure merges."""
+    parses = []
+    original = _structure.parse_source
+
+    def counting(source: str, filename: str) -> Any:
+        parses.append(filename)
+        return original(source, filename)
+
+    monkeypatch.setattr(_structure, "parse_source", counting)
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    path = write(tmp_path / "shared_parse.py", "LIMIT: int = 5\n")
+    found = _structure.source_of(str(path))
+    assert found is not None and found[0] == str(path) and found[2] is not None
+    structure = read_file(path)
+    assert structure[VARIABLES]["LIMIT"] == found[2][0]["LIMIT"] == ("LIMIT", True, 5, "int")
+    assert len(parses) == 1
+
+
 def test_concurrent_reads_agree(tmp_path: Path) -> None:
-    _structure._clear_cache()
+    _structure.forget()
     path = write(tmp_path / "shared.py", "".join(f"V{i} = {i}\n" for i in range(300)))
-    results: list[ModuleStructure] = []
+    results: list[Structure] = []
 
     def worker() -> None:
         for _ in range(20):
@@ -559,7 +619,7 @@ def test_concurrent_reads_agree(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert len(results) == 80
-    assert all(r.variables["V299"].value == 299 and len(r.variables) == 300 for r in results)
+    assert all(value(r[VARIABLES]["V299"]) == 299 and len(r[VARIABLES]) == 300 for r in results)
 
 
 # --------------------------------------------------------------------------- annotations
@@ -605,9 +665,3 @@ def test_normalise_annotation(written: str, expected: str) -> None:
 )
 def test_different_annotations_stay_different(left: str, right: str) -> None:
     assert normalise_annotation(left) != normalise_annotation(right)
-
-
-def test_unknown_is_a_readable_singleton() -> None:
-    assert repr(UNKNOWN) == "UNKNOWN"
-    assert pickle.loads(pickle.dumps(UNKNOWN)) is UNKNOWN
-    assert UNKNOWN != None  # noqa: E711 - an unknown value is not None
