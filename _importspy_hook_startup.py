@@ -634,7 +634,8 @@ def _declined(finder: "ContractFinder", fullname: "str", meta_path: "Any", later
         return None
     if fullname in sys.modules:
         return None
-    bootstrap = _bootstrap()
+    bootstrap = _importlib or _bootstrap()
+    importlib_globals = bootstrap.__dict__
     try:
         frame: Any = sys._getframe(2)  # 0: here, 1: find_spec, 2: whoever asked
     except ValueError:
@@ -643,18 +644,20 @@ def _declined(finder: "ContractFinder", fullname: "str", meta_path: "Any", later
     # the one before, so their globals tell them apart (reading ``f_code`` is an audit event: only
     # the last test below needs it, and only for an import made from inside importlib)
     for _ in range(3):
-        if frame is None or frame.f_globals is not bootstrap.__dict__:
+        if frame is None or frame.f_globals is not importlib_globals:
             return None
         frame = frame.f_back
     # _find_and_load's caller: C (the frame of the ``import`` statement, or the import system's
     # ``_call_with_frames_removed`` for a parent package), or importlib's Python ``_gcd_import``.
     if (
         frame is not None
-        and frame.f_globals is bootstrap.__dict__
+        and frame.f_globals is importlib_globals
         and frame.f_code is bootstrap._gcd_import.__code__
     ):
         return None
-    return (_not_found_spec or _make_not_found_spec())(fullname)
+    spec = (_not_found_spec or _make_not_found_spec())()
+    spec.name = fullname
+    return spec
 
 
 # ``_frozen_importlib``, the import system's own module (importlib._bootstrap is the same object);
@@ -687,12 +690,9 @@ def _make_not_found_spec() -> "Any":
     code = _not_found.__code__.replace(co_filename=_bootstrap()._find_spec.__code__.co_filename)
     function: Any = type(_not_found)
 
-    class NotFound:
+    class NotFound:  # no __init__: made on every failed import, and a Python __init__ costs a call
         __slots__ = ("name",)
         loader = property(function(code, globals(), "_not_found"))
-
-        def __init__(self, name: "str") -> "None":
-            self.name = name
 
     _not_found_spec = NotFound
     return NotFound

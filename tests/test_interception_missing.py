@@ -374,3 +374,62 @@ def test_a_missing_module_found_by_a_finder_added_during_the_search(project: Pat
     )
     assert observe(project, None, body)[0] == "late"
     assert observe(project, "enforce", body)[0] == "late"
+
+
+# --------------------------------------------------------------------------------------------------
+# The start-up module keeps only what every process needs; what a refusal needs when the finder's
+# slow path fails lives in the package, and a refusal still happens when the package cannot load.
+# --------------------------------------------------------------------------------------------------
+
+REFUSING = "runtime:\n  os: [no-such-os]\n"
+
+
+@pytest.mark.parametrize("breakage", ["guard", "package"])
+def test_a_contract_that_cannot_be_set_up_refuses_every_way_of_running_the_module(
+    project: Path, breakage: str
+) -> None:
+    # §7 fail closed: the finder knows a sidecar applies, then setting the check up fails — the
+    # guard raising, or the package's finder module not importable at all. The module must never run.
+    write_files(project / "enforce", {"guarded.py": "print('RAN')\n", "guarded.contract.yml": REFUSING})
+    body = textwrap.dedent(
+        f"""\
+        import importlib, importlib.util, json, runpy, sys
+
+        if {breakage!r} == "guard":
+            import importspy_hook._finder as finder_module
+
+            def broken(*args, **kwargs):
+                raise RuntimeError("set-up failed")
+
+            finder_module.guard = broken
+        else:
+            for name in [n for n in sys.modules if n.startswith("importspy_hook")]:
+                sys.modules[name] = None  # importing any of the package raises ImportError
+
+        outcomes = {{}}
+        spec = importlib.util.find_spec("guarded")
+        outcomes["probe"] = [spec.name, hasattr(spec.loader, "get_source")]
+        for way in ("import", "run_module", "exec_module"):
+            sys.modules.pop("guarded", None)
+            try:
+                if way == "import":
+                    importlib.import_module("guarded")
+                elif way == "run_module":
+                    runpy.run_module("guarded")
+                else:
+                    spec = importlib.util.find_spec("guarded")
+                    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+            except ValueError as exc:
+                text = str(exc)
+                outcomes[way] = [type(exc).__name__, "guarded.contract.yml" in text, "set-up failed" in text]
+            else:
+                outcomes[way] = "ran"
+        print("RESULT " + json.dumps(outcomes))
+        """
+    )
+    got, result = observe(project, "enforce", body)
+    assert "RAN" not in result.stdout, result
+    expected = "ContractError" if breakage == "guard" else "ValueError"
+    assert got["probe"] == ["guarded", True], result
+    for way in ("import", "run_module", "exec_module"):
+        assert got[way] == [expected, True, False], (way, result)
