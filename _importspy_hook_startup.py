@@ -451,6 +451,7 @@ class ContractFinder:
         # only when sys.meta_path changes, instead of two getattr per finder per import.
         self._later: tuple[Any, ...] = ()
         self._seen: Any = None
+        self._once = True  # no legacy finder among them: a module none has may be reported at once
 
     def __repr__(self) -> "str":
         return f"<importspy_hook.ContractFinder mode={self.mode!r}>"
@@ -476,12 +477,13 @@ class ContractFinder:
         meta_path = sys.meta_path
         if meta_path != self._seen:
             self._refresh(meta_path)
-        for find_spec in self._later:
+        later = self._later
+        for find_spec in later:
             spec = find_spec(fullname, path, target)
             if spec is not None:
                 break
         else:
-            return None
+            return _declined(self, fullname, meta_path, later)
         if spec.loader is None:
             return spec  # a namespace package: no file, no contract
         sidecar: Any = None  # the sidecar's path (or an archive's (path, data, error)) once known
@@ -563,6 +565,7 @@ class ContractFinder:
                 position = 0
             following = list(meta_path[position + 1 :])
         later = []
+        once = True
         for finder in following:
             if getattr(finder, "_importspy_hook_finder", False):
                 continue
@@ -571,7 +574,9 @@ class ContractFinder:
                 later.append(find_spec)
             elif _LEGACY_FINDERS and getattr(finder, "find_module", None) is not None:
                 later.append(_legacy_find_spec(finder))
+                once = False  # the import system warns (ImportWarning) each time it asks one
         # _later before _seen: a thread that sees the new _seen also sees the new _later.
+        self._once = once
         self._later = tuple(later)
         self._seen = meta_path[:]
 
@@ -591,6 +596,93 @@ class ContractFinder:
         except (IndexError, TypeError, AttributeError):  # meta_path is not a plain list
             return False
         return True
+
+
+# Every finder after this one declined ``fullname``: returning None would make the import system ask
+# them all again (a failed import would cost twice the search, SPEC §11), so when the import system
+# itself is asking, and only then, the search ends here with the error it would raise. Raising it from
+# find_spec would leave a frame of this file in the user's traceback, and a probe
+# (``importlib.util.find_spec``, pkgutil, runpy) must still get None. So it is decided from the
+# calling frames — our caller is the import system's ``_find_spec``, called by
+# ``_find_and_load_unlocked`` (a probe calls ``_find_spec`` from elsewhere) — and the import system is
+# handed a spec whose ``loader``, the first thing it reads, raises ModuleNotFoundError from a function
+# whose code carries importlib's file name: CPython removes every such frame from the traceback of an
+# ImportError that leaves an ``import`` statement or ``__import__`` (import.c,
+# ``remove_importlib_frames``), so the user sees exactly what the import system's own raise shows:
+# same type, text, ``name``, ``__context__`` (the exception being handled, set by that raise),
+# traceback. Where CPython keeps importlib's frames the answer stays None and the search is made
+# twice, as before: an import reached from Python code (``importlib.import_module``,
+# ``importlib.__import__``: their ``_gcd_import`` would show ``_load_unlocked`` and the trap in the
+# traceback), ``python -v``, a legacy ``find_module`` finder (the import system warns when it asks
+# one), a sys.meta_path that changed during the search (the import system would ask the newcomers),
+# or a module that appeared in sys.modules meanwhile (``_find_spec`` would return that one's spec).
+def _declined(finder: "ContractFinder", fullname: "str", meta_path: "Any", later: "Any") -> "Any":
+    if not finder._once or later is not finder._later or meta_path != finder._seen or sys.flags.verbose:
+        return None
+    if fullname in sys.modules:
+        return None
+    bootstrap = _importlib or _bootstrap()
+    importlib_globals = bootstrap.__dict__
+    try:
+        frame: Any = sys._getframe(2)  # 0: here, 1: find_spec, 2: whoever asked
+    except ValueError:
+        return None
+    # _find_spec <- _find_and_load_unlocked <- _find_and_load: in importlib, each is the only caller of
+    # the one before, so their globals tell them apart (reading ``f_code`` is an audit event: only
+    # the last test below needs it, and only for an import made from inside importlib)
+    for _ in range(3):
+        if frame is None or frame.f_globals is not importlib_globals:
+            return None
+        frame = frame.f_back
+    # _find_and_load's caller: C (the frame of the ``import`` statement, or the import system's
+    # ``_call_with_frames_removed`` for a parent package), or importlib's Python ``_gcd_import``.
+    if (
+        frame is not None
+        and frame.f_globals is importlib_globals
+        and frame.f_code is bootstrap._gcd_import.__code__
+    ):
+        return None
+    spec = (_not_found_spec or _make_not_found_spec())()
+    spec.name = fullname
+    return spec
+
+
+# ``_frozen_importlib``, the import system's own module (importlib._bootstrap is the same object);
+# kept from the first failed import on. Builtin and already loaded: importing it searches nothing.
+_importlib: "Any" = None
+
+
+def _bootstrap() -> "Any":
+    global _importlib
+    if _importlib is None:
+        import _frozen_importlib
+
+        _importlib = _frozen_importlib
+    return _importlib
+
+
+# The spec handed to the import system for a module no finder has (see ``_declined``): a class made
+# by the first failed import, whose ``loader`` raises from a copy of ``_not_found`` that carries
+# importlib's file name (a code object's file name is fixed when it is made: ``replace`` copies it).
+_not_found_spec: "Any" = None
+
+
+def _not_found(spec: "Any") -> "Any":
+    # What _find_and_load_unlocked raises when no finder has the module, word for word.
+    raise ModuleNotFoundError(_importlib._ERR_MSG_PREFIX + repr(spec.name), name=spec.name)
+
+
+def _make_not_found_spec() -> "Any":
+    global _not_found_spec
+    code = _not_found.__code__.replace(co_filename=_bootstrap()._find_spec.__code__.co_filename)
+    function: Any = type(_not_found)
+
+    class NotFound:  # no __init__: made on every failed import, and a Python __init__ costs a call
+        __slots__ = ("name",)
+        loader = property(function(code, globals(), "_not_found"))
+
+    _not_found_spec = NotFound
+    return NotFound
 
 
 # The sidecar of the module whose file is ``origin``: ``(path, bytes or None, error or None)`` (see
