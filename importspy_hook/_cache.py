@@ -33,15 +33,19 @@ only, by content.
 
 This module is the bottom of the engine: it imports nothing of the package, so the parser, the
 compiler (``_compiled``, which keeps the parsed contracts of this process) and the caller's source
-records (``_structure``) can all build on it.
+records (``_structure``) can all build on it. The lock type every cache of the package uses
+(:class:`ForkSafeLock`) lives here for the same reason: one module fewer to load on the way to the
+first contracted import (§11).
 """
 
 import marshal
 import os
 import sys
+from _thread import allocate_lock
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: this module is on the contracted-import path
 if TYPE_CHECKING:
+    from types import TracebackType
     from typing import Any
 
     from ._errors import ContractError
@@ -49,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_CONTRACT_BYTES",
     "PACKAGE_VERSION",
+    "ForkSafeLock",
     "cache_path",
     "digest",
     "read_record",
@@ -81,6 +86,51 @@ def too_large(path: "str") -> "ContractError":
     return ContractError(
         path, 0, 0, "", f"contract is larger than {MAX_CONTRACT_BYTES // 1024} KiB; refusing to parse it"
     )
+
+
+# --------------------------------------------------------------------------- the lock of every cache
+#
+# Why fork-safe: a process that forks while another of its threads holds a cache lock would give the
+# child a lock that nobody will ever release, and the child's next guarded import would hang. Every
+# lock made here is replaced by a fresh, unlocked one in the child (``os.register_at_fork``); the
+# caches the locks protect hold only data that is valid in the child too. ``_thread`` rather than
+# ``threading``, which the lazily loaded modules would otherwise import just for this.
+
+_ALL_LOCKS: "list[ForkSafeLock]" = []  # module-level locks only: they live as long as the process
+
+
+class ForkSafeLock:
+    """A non-reentrant lock, used as ``with lock:``, handed to a forked child unlocked."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> "None":
+        self._lock = allocate_lock()
+        _ALL_LOCKS.append(self)
+
+    def __enter__(self) -> "ForkSafeLock":
+        self._lock.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: "type[BaseException] | None",
+        exc: "BaseException | None",
+        tb: "TracebackType | None",
+    ) -> "None":
+        self._lock.release()
+
+    def locked(self) -> "bool":
+        return self._lock.locked()
+
+
+def _renew_locks_in_child() -> "None":
+    for lock in _ALL_LOCKS:
+        lock._lock = allocate_lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; there is no fork to survive elsewhere
+    os.register_at_fork(after_in_child=_renew_locks_in_child)
 
 
 # --------------------------------------------------------------------------- the store

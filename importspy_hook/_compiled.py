@@ -57,7 +57,16 @@ secret names)``, each operation a tuple whose first item is one of the ``OP_*`` 
 import os
 import sys
 
-from ._cache import MAX_CONTRACT_BYTES, cache_path, digest, read_record, read_regular, too_large, write_record
+from ._cache import (
+    MAX_CONTRACT_BYTES,
+    ForkSafeLock,
+    cache_path,
+    digest,
+    read_record,
+    read_regular,
+    too_large,
+    write_record,
+)
 from ._facts import (
     normalise_arch,
     normalise_distribution_name,
@@ -65,7 +74,6 @@ from ._facts import (
     normalise_os,
     platform_facts,
 )
-from ._locks import ForkSafeLock
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: this module is on the contracted-import path
 if TYPE_CHECKING:

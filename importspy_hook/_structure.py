@@ -50,7 +50,7 @@ Records (tuples, in this order):
 import os
 import sys
 
-from ._locks import ForkSafeLock
+from ._cache import ForkSafeLock
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: this module is on the contracted-import path
 if TYPE_CHECKING:
