@@ -33,26 +33,39 @@ only, by content.
 
 This module is the bottom of the engine: it imports nothing of the package, so the parser, the
 compiler (``_compiled``, which keeps the parsed contracts of this process) and the caller's source
-records (``_structure``) can all build on it.
+records (``_structure``) can all build on it. The lock type every cache of the package uses
+(:class:`ForkSafeLock`) lives here for the same reason: one module fewer to load on the way to the
+first contracted import (§11).
 """
 
 import marshal
 import os
 import sys
+from _thread import allocate_lock
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: this module is on the contracted-import path
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import TracebackType
     from typing import Any
 
     from ._errors import ContractError
+    from ._structure import Parsed, Stamp
 
 __all__ = [
     "MAX_CONTRACT_BYTES",
     "PACKAGE_VERSION",
+    "SOURCES",
+    "ForkSafeLock",
     "cache_path",
     "digest",
+    "forget_sources",
     "read_record",
     "read_regular",
+    "remember_source",
+    "source_of",
+    "source_path",
+    "source_records",
     "too_large",
     "write_record",
 ]
@@ -81,6 +94,51 @@ def too_large(path: "str") -> "ContractError":
     return ContractError(
         path, 0, 0, "", f"contract is larger than {MAX_CONTRACT_BYTES // 1024} KiB; refusing to parse it"
     )
+
+
+# --------------------------------------------------------------------------- the lock of every cache
+#
+# Why fork-safe: a process that forks while another of its threads holds a cache lock would give the
+# child a lock that nobody will ever release, and the child's next guarded import would hang. Every
+# lock made here is replaced by a fresh, unlocked one in the child (``os.register_at_fork``); the
+# caches the locks protect hold only data that is valid in the child too. ``_thread`` rather than
+# ``threading``, which the lazily loaded modules would otherwise import just for this.
+
+_ALL_LOCKS: "list[ForkSafeLock]" = []  # module-level locks only: they live as long as the process
+
+
+class ForkSafeLock:
+    """A non-reentrant lock, used as ``with lock:``, handed to a forked child unlocked."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> "None":
+        self._lock = allocate_lock()
+        _ALL_LOCKS.append(self)
+
+    def __enter__(self) -> "ForkSafeLock":
+        self._lock.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: "type[BaseException] | None",
+        exc: "BaseException | None",
+        tb: "TracebackType | None",
+    ) -> "None":
+        self._lock.release()
+
+    def locked(self) -> "bool":
+        return self._lock.locked()
+
+
+def _renew_locks_in_child() -> "None":
+    for lock in _ALL_LOCKS:
+        lock._lock = allocate_lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; there is no fork to survive elsewhere
+    os.register_at_fork(after_in_child=_renew_locks_in_child)
 
 
 # --------------------------------------------------------------------------- the store
@@ -247,3 +305,171 @@ def read_regular(path: "str", limit: "int", check: "Any" = None) -> "tuple[bytes
         return data, stat
     finally:
         os.close(descriptor)
+
+
+# --------------------------------------------------------------------------- the caller's source records
+#
+# The records of a caller's source (``_structure``'s layout) are what the admitting run compares a
+# contract's structural requirements with. They are kept in one table for the process, keyed by path
+# and ``(st_mtime_ns, st_size)`` (an edited file is parsed again, an unchanged one never), and in a
+# record beside bytecode (``<stem>.structure.<cache tag>.marshal``, keyed by the digest of the
+# source's bytes, under every rule above). Both are looked up here, in the module the contracted-import
+# path loads anyway, so that a fresh process whose caller is unchanged since an earlier run never
+# loads the parser (``_structure``, ``ast``): parsing, on a miss only, is the ``parse`` function the
+# caller passes (``_structure.records_of``).
+
+SOURCES: "dict[str, tuple[Stamp, Parsed | None]]" = {}
+"""source path -> (stamp, records or None when the source does not parse); also source only a loader
+can give, under ``<loader name>`` (see ``_structure._source_from_loader``)."""
+_sources_lock = ForkSafeLock()
+
+
+def remember_source(key: "str", stamp: "Stamp", parsed: "Parsed | None") -> "None":
+    with _sources_lock:
+        SOURCES[key] = (stamp, parsed)
+
+
+def forget_sources() -> "None":
+    """Forget every parsed source of this process (tests); the records beside bytecode stay."""
+    with _sources_lock:
+        SOURCES.clear()
+
+
+_SOURCE_SUFFIXES = (".py", ".pyw")
+
+
+def source_path(file: "str | None") -> "str | None":
+    """The ``.py`` that belongs to ``file`` (itself, or the source of a ``__pycache__`` entry)."""
+    if not file:
+        return None
+    if file.endswith(_SOURCE_SUFFIXES):
+        return file
+    if file.endswith(".pyc"):
+        import _frozen_importlib_external  # the interpreter's importlib: loaded before any user code
+
+        try:
+            candidate: str = _frozen_importlib_external.source_from_cache(file)
+        except ValueError:  # a legacy ``foo.pyc`` next to where ``foo.py`` would be
+            candidate = file[:-1]
+        return candidate
+    return None
+
+
+def source_of(
+    file: "str | None", parse: "Callable[[bytes, str], Parsed | None]"
+) -> "tuple[str, Stamp, Parsed | None] | None":
+    """``(source path, stamp, records or None)`` of the source behind a module's ``__file__``, None
+    when it has none that can be read; one ``stat`` when the source was parsed before in this
+    process (the admitting run's usual case: unchanged since)."""
+    path = file
+    if path.__class__ is not str or not path.endswith(".py"):
+        path = source_path(file)
+        if path is None:
+            return None
+    try:
+        stat = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    entry = SOURCES.get(path)  # a dict read: no lock needed
+    if entry is not None and entry[0] == stamp:
+        return (path, stamp, entry[1])
+    readable, parsed = source_records(path, stamp, parse)
+    return (path, stamp, parsed) if readable else None
+
+
+def source_records(
+    path: "str", stamp: "Stamp", parse: "Callable[[bytes, str], Parsed | None]"
+) -> "tuple[bool, Parsed | None]":
+    """``(readable, records)`` of the source at ``path`` whose ``(st_mtime_ns, st_size)`` is ``stamp``.
+
+    ``records`` is None when the source does not parse. Parses (``parse(data, path)``, which raises
+    ``SyntaxError``, ``UnicodeDecodeError`` or ``LookupError`` for a source it cannot decode: then it
+    is not readable) only when neither this process nor the record beside bytecode knows this
+    content; then writes the record, no more readable than the host's source (§7).
+    """
+    entry = SOURCES.get(path)
+    if entry is not None and entry[0] == stamp:
+        return True, entry[1]
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return False, None
+    key, record = digest(data), _structure_record_path(path)
+    parsed = read_record(record, "structure", key)
+    if parsed is None or not _records_ok(parsed):
+        try:
+            parsed = parse(data, path)
+        except (SyntaxError, UnicodeDecodeError, LookupError):
+            return False, None
+        if parsed is not None:
+            try:
+                write_record(record, "structure", key, parsed, os.stat(path))
+            except OSError:
+                pass
+    remember_source(path, stamp, parsed)
+    return True, parsed
+
+
+def _structure_record_path(path: "str") -> "str | None":
+    directory, name = os.path.split(path)
+    stem = name.rpartition(".")[0] or name
+    return cache_path(directory, stem + ".structure")
+
+
+def _records_ok(payload: "object") -> "bool":
+    """A structure record read back from disk has the shape the checks index into."""
+    if type(payload) is not tuple or len(payload) != 5:
+        return False
+    variables, functions, classes, imported, norms = payload
+    if type(norms) is not dict or not all(type(k) is str and type(v) is str for k, v in norms.items()):
+        return False
+    if type(variables) is not dict or type(functions) is not dict or type(classes) is not dict:
+        return False
+    if type(imported) is not tuple or not all(type(name) is str for name in imported):
+        return False
+    try:
+        for name, (own, known, _value, annotation) in variables.items():
+            if own != name or type(known) is not bool or not _text_or_none(annotation):
+                return False
+        if not all(_function_ok(name, record) for name, record in functions.items()):
+            return False
+        for name, (own, attributes, methods, bases) in classes.items():
+            if own != name or type(bases) is not tuple or not all(type(b) is str for b in bases):
+                return False
+            if type(methods) is not tuple or not all(_function_ok(m[0], m) for m in methods):
+                return False
+            if type(attributes) is not tuple:
+                return False
+            for attribute, kind, known, _value, annotation in attributes:
+                if type(attribute) is not str or kind not in ("class", "instance"):
+                    return False
+                if type(known) is not bool or not _text_or_none(annotation):
+                    return False
+    except (TypeError, ValueError):  # a record of the wrong length does not unpack
+        return False
+    return True
+
+
+def _text_or_none(value: "object") -> "bool":
+    return value is None or type(value) is str
+
+
+def _function_ok(name: "object", record: "object") -> "bool":
+    if type(record) is not tuple or len(record) != 4:
+        return False
+    own, arguments, returns, is_async = record
+    if own != name or type(own) is not str or type(is_async) is not bool or not _text_or_none(returns):
+        return False
+    if type(arguments) is not tuple:
+        return False
+    for argument in arguments:
+        if type(argument) is not tuple or len(argument) != 5:
+            return False
+        arg_name, annotation, default, is_literal, _value = argument
+        if type(arg_name) is not str or type(is_literal) is not bool:
+            return False
+        if not _text_or_none(annotation) or not _text_or_none(default):
+            return False
+    return True

@@ -57,7 +57,17 @@ secret names)``, each operation a tuple whose first item is one of the ``OP_*`` 
 import os
 import sys
 
-from ._cache import MAX_CONTRACT_BYTES, cache_path, digest, read_record, read_regular, too_large, write_record
+from ._cache import (
+    MAX_CONTRACT_BYTES,
+    ForkSafeLock,
+    cache_path,
+    digest,
+    read_record,
+    read_regular,
+    source_of,
+    too_large,
+    write_record,
+)
 from ._facts import (
     normalise_arch,
     normalise_distribution_name,
@@ -65,7 +75,6 @@ from ._facts import (
     normalise_os,
     platform_facts,
 )
-from ._locks import ForkSafeLock
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: this module is on the contracted-import path
 if TYPE_CHECKING:
@@ -1452,10 +1461,15 @@ _STRUCTURE: "Any" = None  # the ``_structure`` module, once imported
 
 def caller_source(caller: "Any") -> "tuple[str, tuple[int, int], Any] | None":
     """``(source path, stamp, records or None)`` of ``caller``'s source, None when it has none that
-    can be read; one ``stat`` when the source was parsed before (records keyed by path and stamp)."""
-    structure = _STRUCTURE if _STRUCTURE is not None else _load_structure()
-    found: tuple[str, tuple[int, int], Any] | None = structure.source_of(getattr(caller, "file", None))
+    can be read; one ``stat`` when the source was parsed before (records keyed by path and stamp).
+    The records come from ``_cache`` (this process's table, or the record beside bytecode): the
+    parser (``_structure``) is loaded only when the source must be parsed."""
+    found: tuple[str, tuple[int, int], Any] | None = source_of(getattr(caller, "file", None), _parse_source)
     return found
+
+
+def _parse_source(data: "bytes", path: "str") -> "Any":
+    return (_STRUCTURE if _STRUCTURE is not None else _load_structure()).records_of(data, path)
 
 
 def _load_structure() -> "Any":

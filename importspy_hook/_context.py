@@ -22,6 +22,7 @@ import os as _os
 import sys
 from _collections_abc import Iterator, Mapping  # what ``collections.abc`` re-exports, already loaded
 
+from ._cache import ForkSafeLock
 from ._facts import (
     PlatformFacts,
     normalise_arch,
@@ -32,7 +33,6 @@ from ._facts import (
 )
 from ._facts import _machine as _machine  # re-exported: tests pin its behaviour here
 from ._facts import _python_version as _python_version
-from ._locks import ForkSafeLock
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: see the module docstring
 if TYPE_CHECKING:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ._locks import ForkSafeLock
+from ._cache import ForkSafeLock
 
 # typing, collections.abc and threading cost ~8 ms together on a first contracted import that logs;
 # they are needed by type checkers only (the lock comes from _thread, which is always loaded).

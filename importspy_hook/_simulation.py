@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
-from ._locks import ForkSafeLock
+from ._cache import ForkSafeLock
 from ._validate import SIMULATIONS, active_overrides
 
 __all__ = ["KEYS", "SET_KEYS", "active_overrides", "parse_assignments", "simulate"]

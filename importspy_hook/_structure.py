@@ -19,7 +19,9 @@ few more to import), and a fresh process that meets a contract with structural r
 would pay it every time. The record ``__pycache__/<stem>.structure.<cache tag>.marshal`` is keyed
 by the digest of the source's bytes (``_cache.digest``) and follows every rule of the contract
 cache (``_cache``). Within a process, parsed sources are kept in one table, keyed by path and
-``(st_mtime_ns, st_size)``: an edited file is parsed again, an unchanged one never.
+``(st_mtime_ns, st_size)``: an edited file is parsed again, an unchanged one never. Both the table
+and the records live in ``_cache`` (``source_of``), which the contracted-import path loads anyway:
+this module, the parser, is loaded only when a source has to be parsed or a structure explained.
 
 Reading the live module never runs the application's code (§5): its namespace is read as the raw
 ``__dict__`` (never ``getattr``, which reaches a PEP 562 module ``__getattr__`` or a module
@@ -50,7 +52,8 @@ Records (tuples, in this order):
 import os
 import sys
 
-from ._locks import ForkSafeLock
+from ._cache import SOURCES, forget_sources, remember_source
+from ._cache import source_of as _source_of
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: this module is on the contracted-import path
 if TYPE_CHECKING:
@@ -86,10 +89,9 @@ __all__ = [
     "last_dotted_part",
     "parse_source",
     "plain_annotation",
-    "plain_for_file",
     "read_structure",
+    "records_of",
     "source_of",
-    "source_path",
 ]
 
 _NORMALISED_MARKERS = ("'", '"', "typing", "Optional", "Union", "|")
@@ -103,26 +105,6 @@ def plain_annotation(text: "str") -> "bool":
     comes back unchanged. Every annotation text of a record is an ``ast.unparse`` output.
     """
     return not any(marker in text for marker in _NORMALISED_MARKERS)
-
-
-_SOURCE_SUFFIXES = (".py", ".pyw")
-
-
-def source_path(file: "str | None") -> "str | None":
-    """The ``.py`` that belongs to ``file`` (itself, or the source of a ``__pycache__`` entry)."""
-    if not file:
-        return None
-    if file.endswith(_SOURCE_SUFFIXES):
-        return file
-    if file.endswith(".pyc"):
-        import _frozen_importlib_external  # the interpreter's importlib: loaded before any user code
-
-        try:
-            candidate: str = _frozen_importlib_external.source_from_cache(file)
-        except ValueError:  # a legacy ``foo.pyc`` next to where ``foo.py`` would be
-            candidate = file[:-1]
-        return candidate
-    return None
 
 
 def decode(data: "bytes") -> "str":
@@ -441,62 +423,30 @@ def last_dotted_part(text: "str") -> "str":
     return text.split("[", 1)[0].rsplit(".", 1)[-1].strip()
 
 
-# --------------------------------------------------------------------------- caches
+# --------------------------------------------------------------------------- source records
+#
+# The table of parsed sources (this process) and the records beside bytecode are ``_cache``'s: the
+# admitting run looks a caller up there without loading this module. What is here is the parsing
+# they fall back on, handed to them as ``records_of``.
 
-_lock = ForkSafeLock()
-# source path -> (stamp, parsed records or None when the source does not parse); also source only a
-# loader can give (see _source_from_loader)
-_plain: "dict[str, tuple[Stamp, Parsed | None]]" = {}
+
+def records_of(data: "bytes", filename: "str") -> "Parsed | None":
+    """The records of the source ``data`` (the bytes of ``filename``); None when it does not parse.
+
+    Raises ``SyntaxError``, ``UnicodeDecodeError`` or ``LookupError`` when it cannot be decoded
+    (``_cache.source_records`` then treats the source as unreadable)."""
+    return _parse_or_none(decode(data), filename)
 
 
-def _record_path(path: "str") -> "str | None":
-    from ._cache import cache_path
-
-    directory, name = os.path.split(path)
-    stem = name.rpartition(".")[0] or name
-    return cache_path(directory, stem + ".structure")
+def source_of(file: "str | None") -> "tuple[str, Stamp, Parsed | None] | None":
+    """``(source path, stamp, records or None)`` of the source behind a module's ``__file__``, None
+    when it has none that can be read (``_cache.source_of``, parsing here on a miss)."""
+    return _source_of(file, records_of)
 
 
 def forget() -> "None":
-    """Forget every parsed source of this process (tests)."""
-    with _lock:
-        _plain.clear()
-
-
-def plain_for_file(path: "str", stamp: "Stamp") -> "tuple[bool, Parsed | None]":
-    """``(readable, records)`` of the source at ``path`` whose ``(st_mtime_ns, st_size)`` is ``stamp``.
-
-    ``records`` is None when the source does not parse (or cannot be decoded). Parses only when
-    neither this process nor the cache beside bytecode knows this content; then writes the record
-    beside bytecode, no more readable than the host's source (§7).
-    """
-    with _lock:
-        entry = _plain.get(path)
-    if entry is not None and entry[0] == stamp:
-        return True, entry[1]
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return False, None
-    from ._cache import digest, read_record, write_record
-
-    key, record = digest(data), _record_path(path)
-    parsed = read_record(record, "structure", key)
-    if parsed is None or not _records_ok(parsed):
-        try:
-            source = decode(data)
-        except (SyntaxError, UnicodeDecodeError, LookupError):
-            return False, None
-        parsed = _parse_or_none(source, path)
-        if parsed is not None:
-            try:
-                write_record(record, "structure", key, parsed, os.stat(path))
-            except OSError:
-                pass
-    with _lock:
-        _plain[path] = (stamp, parsed)
-    return True, parsed
+    """Forget every parsed source of this process (tests); the records beside bytecode stay."""
+    forget_sources()
 
 
 def _parse_or_none(source: "str", filename: "str") -> "Parsed | None":
@@ -506,27 +456,6 @@ def _parse_or_none(source: "str", filename: "str") -> "Parsed | None":
         # The caller is running, so its source must have compiled once; a file that no longer
         # parses was edited since, or needs a newer Python. Either way: no trustworthy source.
         return None
-
-
-def source_of(file: "str | None") -> "tuple[str, Stamp, Parsed | None] | None":
-    """``(source path, stamp, records or None)`` of the source behind a module's ``__file__``, None
-    when it has none that can be read; one ``stat`` when the source was parsed before in this
-    process (the admitting run's usual case: unchanged since)."""
-    path = file
-    if path.__class__ is not str or not path.endswith(".py"):
-        path = source_path(file)
-        if path is None:
-            return None
-    try:
-        stat = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    stamp = (stat.st_mtime_ns, stat.st_size)
-    entry = _plain.get(path)  # a dict read: no lock needed
-    if entry is not None and entry[0] == stamp:
-        return (path, stamp, entry[1])
-    readable, parsed = plain_for_file(path, stamp)
-    return (path, stamp, parsed) if readable else None
 
 
 def _source_from_loader(caller: "CallerLike", namespace: "dict[str, Any] | None") -> "Parsed | None":
@@ -557,70 +486,12 @@ def _source_from_loader(caller: "CallerLike", namespace: "dict[str, Any] | None"
     if type(source) is not str:
         return None
     key, stamp = f"<loader {name}>", (hash(source), len(source))  # never a source path (.py)
-    entry = _plain.get(key)
+    entry = SOURCES.get(key)
     if entry is not None and entry[0] == stamp:
         return entry[1]
     parsed = _parse_or_none(source, caller.file or f"<{name}>")
-    with _lock:
-        _plain[key] = (stamp, parsed)
+    remember_source(key, stamp, parsed)
     return parsed
-
-
-def _records_ok(payload: "object") -> "bool":
-    """A structure record read back from disk has the shape the checks index into."""
-    if type(payload) is not tuple or len(payload) != 5:
-        return False
-    variables, functions, classes, imported, norms = payload
-    if type(norms) is not dict or not all(type(k) is str and type(v) is str for k, v in norms.items()):
-        return False
-    if type(variables) is not dict or type(functions) is not dict or type(classes) is not dict:
-        return False
-    if type(imported) is not tuple or not all(type(name) is str for name in imported):
-        return False
-    try:
-        for name, (own, known, _value, annotation) in variables.items():
-            if own != name or type(known) is not bool or not _text_or_none(annotation):
-                return False
-        if not all(_function_ok(name, record) for name, record in functions.items()):
-            return False
-        for name, (own, attributes, methods, bases) in classes.items():
-            if own != name or type(bases) is not tuple or not all(type(b) is str for b in bases):
-                return False
-            if type(methods) is not tuple or not all(_function_ok(m[0], m) for m in methods):
-                return False
-            if type(attributes) is not tuple:
-                return False
-            for attribute, kind, known, _value, annotation in attributes:
-                if type(attribute) is not str or kind not in ("class", "instance"):
-                    return False
-                if type(known) is not bool or not _text_or_none(annotation):
-                    return False
-    except (TypeError, ValueError):  # a record of the wrong length does not unpack
-        return False
-    return True
-
-
-def _text_or_none(value: "object") -> "bool":
-    return value is None or type(value) is str
-
-
-def _function_ok(name: "object", record: "object") -> "bool":
-    if type(record) is not tuple or len(record) != 4:
-        return False
-    own, arguments, returns, is_async = record
-    if own != name or type(own) is not str or type(is_async) is not bool or not _text_or_none(returns):
-        return False
-    if type(arguments) is not tuple:
-        return False
-    for argument in arguments:
-        if type(argument) is not tuple or len(argument) != 5:
-            return False
-        arg_name, annotation, default, is_literal, _value = argument
-        if type(arg_name) is not str or type(is_literal) is not bool:
-            return False
-        if not _text_or_none(annotation) or not _text_or_none(default):
-            return False
-    return True
 
 
 # --------------------------------------------------------------------------- the live module

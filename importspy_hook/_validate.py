@@ -52,6 +52,10 @@ _DECLINED: "list[Any]" = [None]
 Used once and by that import only; if threads interleave, the worst case is one more fast check
 (never a skipped judgement: a skipped fast check only means the judge decides)."""
 _READS_CALLER = NEEDS_CALLER_NAME | NEEDS_SOURCE
+_ENVIRONMENT = Run(None)
+"""The facts of a plan's environment operations (``_compiled.plan``), shared by every check: those
+operations read ``os.environ`` and nothing a run keeps (no caller, no memo), so one object serves
+every thread, and a check does not build one per import (§11)."""
 
 
 def admitted(target: "str", path: "str", frame: "FrameType | None") -> "bool":
@@ -143,7 +147,7 @@ def _proved_compliant(entry: "Entry", caller: "Caller | None") -> "bool":
             steps = entry.plan = None if residual is None else plan(residual)  # type: ignore[arg-type]
         if steps is None:
             return _proved_as_a_whole(entry, caller)
-        if not holds(steps[0], Run(None)):  # type: ignore[index]
+        if not _ENVIRONMENT.all(steps[0]):  # type: ignore[index]
             return False
         operations = steps[1]  # type: ignore[index]
         if not operations:

@@ -21,10 +21,10 @@ def test_child_forked_while_a_cache_lock_is_held_can_still_import_guarded_module
             "host.py": """
                 import os, sys, threading, time
                 import importspy_hook
-                from importspy_hook import _compiled, _context, _log, _simulation, _structure
+                from importspy_hook import _cache, _compiled, _context, _log, _simulation
 
                 importspy_hook.install()
-                locks = [_compiled._lock, _context._DIST_LOCK, _log._lock, _structure._lock,
+                locks = [_compiled._lock, _context._DIST_LOCK, _log._lock, _cache._sources_lock,
                          _simulation._lock]
                 holding = threading.Event()
                 release = threading.Event()

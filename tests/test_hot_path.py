@@ -279,3 +279,23 @@ def test_module_name_of_a_main_run_with_dash_m(tmp_path: Path) -> None:
     assert _caller.Caller("__main__", str(tmp_path / "tool.py"), main).module_name == "pkg.tool"
     assert _caller.Caller("__main__", str(tmp_path / "tool.py"), None).module_name == "__main__"
     assert _caller.Caller("app", None, None).module_name == "app"
+
+
+def test_an_unchanged_caller_in_a_fresh_process_is_judged_without_loading_the_parser(project: Path) -> None:
+    # SPEC §11 (first contracted import in a fresh process ≤ 2.5 ms): once an earlier run left the
+    # records of the contract and of the caller's source beside bytecode, a structural contract is
+    # judged from them alone — the parser (``_structure``, ``ast``) is not loaded — and still judged:
+    # a caller edited since is read again and refused.
+    write_files(project, {"plugin.py": "VALUE = 1\n", "plugin.contract.yml": STRUCTURAL})
+    body = """
+        LIMIT = 5
+        outcome = attempt("plugin")
+        emit(outcome=outcome["outcome"], parser="importspy_hook._structure" in sys.modules,
+             ast="ast" in sys.modules)
+        """
+    first, result = run(project, body)
+    assert first["outcome"] == "admitted", result
+    second, result = run(project, body)
+    assert second == {"outcome": "admitted", "parser": False, "ast": False}, result
+    edited, result = run(project, body.replace("LIMIT = 5", "LIMIT = 6"))
+    assert edited["outcome"] == "refused", result

@@ -75,7 +75,9 @@ def mode_of(path: Path) -> int:
 def parse_host(path: Path) -> object:
     """What a contracted import does with its caller's source: parse it (or read its record)."""
     info = os.stat(path)
-    readable, records = _structure.plain_for_file(str(path), (info.st_mtime_ns, info.st_size))
+    readable, records = _cache.source_records(
+        str(path), (info.st_mtime_ns, info.st_size), _structure.records_of
+    )
     assert readable and records is not None
     return records
 
