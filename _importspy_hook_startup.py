@@ -188,8 +188,10 @@ def module_stem(filename: "str") -> "str":
     return filename.rpartition(".")[0] or filename
 
 
-# ``origin`` -> (directory, file name), with either separator on platforms that have two.
+# ``origin`` -> (absolute directory, file name), with either separator on platforms that have two.
 def split_origin(origin: "str") -> "tuple[str, str]":
+    if not os.path.isabs(origin):  # a finder's own relative origin: relative to the working directory
+        origin = os.path.abspath(origin)
     directory, _, filename = origin.rpartition(os.sep)
     if os.altsep and os.altsep in filename:
         directory, _, filename = origin.rpartition(os.altsep)
@@ -419,16 +421,31 @@ def probe_sidecar(directory: "str", stem: "str", loader: "Any") -> "tuple[str, A
 _LEGACY_FINDERS = sys.version_info < (3, 12)
 
 
-def _legacy_find_spec(finder: "Any") -> "Any":
-    def find_spec(fullname: "str", path: "Any" = None, target: "Any" = None) -> "Any":
-        loader = finder.find_module(fullname, path)
+class _Legacy:
+    __slots__ = ("finder",)
+
+    def __init__(self, finder: "Any") -> "None":
+        self.finder = finder
+
+    def find_spec(self, fullname: "str", path: "Any" = None, target: "Any" = None) -> "Any":
+        loader = self.finder.find_module(fullname, path)
         if loader is None:
             return None
         import _frozen_importlib
 
         return _frozen_importlib.spec_from_loader(fullname, loader)
 
-    return find_spec
+
+# Whether sys.meta_path is no longer the list of finders ``seen`` when the finders to ask were last
+# worked out. By identity, never ``==``: a list comparison calls the finders' own ``__eq__``, so a
+# replacement that compares equal to the finder it replaced (a dataclass finder rebuilt with other
+# modules) would leave the old one asked and the new one serving unchecked, and an ``__eq__`` that
+# raises would break every import. (``_operator`` is a builtin that site has already loaded.)
+from _operator import is_ as _is  # noqa: E402
+
+
+def _changed(meta_path: "Any", seen: "Any") -> "bool":
+    return len(meta_path) != len(seen) or not all(map(_is, meta_path, seen))
 
 
 class ContractFinder:
@@ -447,10 +464,11 @@ class ContractFinder:
         # full name -> skipped by scope?, kept only when exclusion patterns make deciding costly (a
         # cache of the plain set lookup would cost more than the lookup: most names are seen once)
         self.verdicts: dict[str, bool] = {}
-        # find_spec of the finders after this one, and the sys.meta_path it was taken from: rebuilt
-        # only when sys.meta_path changes, instead of two getattr per finder per import.
+        # The finders after this one, and the sys.meta_path they were taken from: worked out again
+        # only when sys.meta_path changes. Their ``find_spec`` is looked up on each call, as the
+        # import system does, so a finder whose class is patched later is asked the new way.
         self._later: tuple[Any, ...] = ()
-        self._seen: Any = None
+        self._seen: Any = ()
         self._once = True  # no legacy finder among them: a module none has may be reported at once
 
     def __repr__(self) -> "str":
@@ -475,11 +493,11 @@ class ContractFinder:
                 return _own_package_spec()
             return None
         meta_path = sys.meta_path
-        if meta_path != self._seen:
+        if _changed(meta_path, self._seen):
             self._refresh(meta_path)
         later = self._later
-        for find_spec in later:
-            spec = find_spec(fullname, path, target)
+        for finder in later:
+            spec = finder.find_spec(fullname, path, target)
             if spec is not None:
                 break
         else:
@@ -501,8 +519,8 @@ class ContractFinder:
             else:
                 # Inline rather than split_origin() and sidecars_in(): this runs on every import.
                 directory, _, filename = origin.rpartition(_SEP)
-                if _ALTSEP is not None and _ALTSEP in filename:
-                    directory, filename = split_origin(origin)
+                if directory[:1] != _SEP or (_ALTSEP is not None and _ALTSEP in filename):
+                    directory, filename = split_origin(origin)  # relative, or not a POSIX path
                 entry = _listings.get(directory)
                 if entry is not None and (  # _fresh(directory, entry[0]), inline
                     getattr(_importer_cache.get(directory), "_path_mtime", None) == entry[0]
@@ -556,9 +574,9 @@ class ContractFinder:
 
     def _refresh(self, meta_path: "Any") -> "None":
         # Recompute the finders to ask after this one, after sys.meta_path changed.
-        try:
-            position = meta_path.index(self)
-        except ValueError:  # called directly, not from the import system: ask everyone
+        # Found by identity: ``index`` would call the other finders' ``__eq__``.
+        position = next((index for index, finder in enumerate(meta_path) if finder is self), -1)
+        if position < 0:  # called directly, not from the import system: ask everyone
             following = list(meta_path)
         else:
             if position and self._move_to_front(meta_path, position):
@@ -569,11 +587,10 @@ class ContractFinder:
         for finder in following:
             if getattr(finder, "_importspy_hook_finder", False):
                 continue
-            find_spec = getattr(finder, "find_spec", None)
-            if find_spec is not None:
-                later.append(find_spec)
+            if getattr(finder, "find_spec", None) is not None:
+                later.append(finder)
             elif _LEGACY_FINDERS and getattr(finder, "find_module", None) is not None:
-                later.append(_legacy_find_spec(finder))
+                later.append(_Legacy(finder))
                 once = False  # the import system warns (ImportWarning) each time it asks one
         # _later before _seen: a thread that sees the new _seen also sees the new _later.
         self._once = once
@@ -617,7 +634,9 @@ class ContractFinder:
 # one), a sys.meta_path that changed during the search (the import system would ask the newcomers),
 # or a module that appeared in sys.modules meanwhile (``_find_spec`` would return that one's spec).
 def _declined(finder: "ContractFinder", fullname: "str", meta_path: "Any", later: "Any") -> "Any":
-    if not finder._once or later is not finder._later or meta_path != finder._seen or sys.flags.verbose:
+    if not finder._once or later is not finder._later or sys.flags.verbose:
+        return None
+    if _changed(meta_path, finder._seen):
         return None
     if fullname in sys.modules:
         return None

@@ -238,6 +238,116 @@ def test_a_custom_finder_spec_without_has_location_is_looked_up(project: Path) -
     assert executed == []
 
 
+def test_a_registry_spec_with_a_bare_relative_origin_and_has_location_is_looked_up(project: Path) -> None:
+    # Red team round 3: a hand-built spec claiming has_location with origin "plug.py" (the loader
+    # reads it from the working directory) had its sidecar probed at "/plug.contract.yml".
+    write_files(project, {"store/relplug.py": RAN, "store/relplug.contract.yml": REFUSE})
+    got, result, executed = run(
+        project,
+        """
+        import importlib.machinery
+
+        class Registry:
+            def find_spec(self, fullname, path=None, target=None):
+                if fullname != "relplug":
+                    return None
+                loader = importlib.machinery.SourceFileLoader(fullname, "relplug.py")
+                spec = importlib.machinery.ModuleSpec(fullname, loader, origin="relplug.py")
+                spec.has_location = True
+                return spec
+
+        os.chdir(os.path.join(HERE, "store"))
+        sys.path[:] = [entry for entry in sys.path if entry not in ("", HERE)]  # only the registry has it
+        sys.meta_path.append(Registry())
+        emit(plugin=attempt("relplug"))
+        """,
+    )
+    assert got["plugin"]["outcome"] == "refused", result
+    assert executed == []
+
+
+# A finder after the hook that the application replaces or changes: the hook must ask the finders
+# that are on sys.meta_path now, as the import system will right after it.
+STORE_FINDER = """
+import dataclasses, importlib.util
+
+@dataclasses.dataclass
+class StoreFinder:
+    root: str
+    modules: dict = dataclasses.field(default_factory=dict, compare=False)  # not part of ==
+
+    def find_spec(self, name, path=None, target=None):
+        if name in self.modules:
+            return importlib.util.spec_from_file_location(name, self.modules[name])
+        return None
+"""
+
+
+def test_a_finder_replaced_by_one_that_compares_equal_is_asked(project: Path) -> None:
+    write_files(project, {"store/storeplug.py": RAN, "store/storeplug.contract.yml": REFUSE, "first.py": ""})
+    got, result, executed = run(
+        project,
+        STORE_FINDER
+        + """
+sys.meta_path.append(StoreFinder("main"))
+import first  # the hook works out the finders after it
+sys.meta_path[-1] = StoreFinder("main", {"storeplug": os.path.join(HERE, "store", "storeplug.py")})
+emit(plugin=attempt("storeplug"))
+""",
+    )
+    assert got["plugin"]["outcome"] == "refused", result
+    assert executed == []
+
+
+def test_a_finder_whose_class_is_patched_later_is_asked_the_new_way(project: Path) -> None:
+    write_files(project, {"store/patchplug.py": RAN, "store/patchplug.contract.yml": REFUSE, "first.py": ""})
+    got, result, executed = run(
+        project,
+        STORE_FINDER
+        + """
+sys.meta_path.append(StoreFinder("main"))
+import first
+def find_spec(self, name, path=None, target=None):  # the store learns of a new plugin
+    if name == "patchplug":
+        return importlib.util.spec_from_file_location(name, os.path.join(HERE, "store", "patchplug.py"))
+    return None
+StoreFinder.find_spec = find_spec
+emit(plugin=attempt("patchplug"))
+""",
+    )
+    assert got["plugin"]["outcome"] == "refused", result
+    assert executed == []
+
+
+def test_a_finder_with_an_equality_that_raises_breaks_no_import(project: Path) -> None:
+    # Promise 2: comparing finders with == ran their __eq__, and a sloppy one that assumes the
+    # other side's type made every later import fail with the hook on only.
+    write_files(project, {"free.py": "VALUE = 1\n", "first.py": ""})
+    got, result, _ = run(
+        project,
+        """
+        class RootFinder:
+            def __init__(self, root):
+                self.root = root
+            def find_spec(self, name, path=None, target=None):
+                return None
+            def __eq__(self, other):
+                return self.root == other.root  # AttributeError for any other finder
+            __hash__ = object.__hash__
+
+        class OtherFinder:
+            def find_spec(self, name, path=None, target=None):
+                return None
+
+        sys.meta_path.append(OtherFinder())
+        import first
+        sys.meta_path[-1] = RootFinder("a")
+        emit(free=attempt("free"))
+        """,
+    )
+    assert got["free"]["outcome"] == "admitted", result
+
+
 # --------------------------------------------------------------------------------------------------
 # 3. Fail closed once a contract applies
 # --------------------------------------------------------------------------------------------------
