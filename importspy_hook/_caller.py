@@ -69,6 +69,7 @@ def _importable_name(name: "str | None", module: "ModuleType | None") -> "str | 
 
 
 _STANDARD: "frozenset[str] | None" = None
+_OWN = frozenset({"importspy_hook", "_frozen_importlib", "_frozen_importlib_external"})
 
 
 def _standard() -> "frozenset[str]":
@@ -76,9 +77,29 @@ def _standard() -> "frozenset[str]":
     if _STANDARD is None:
         names = set(getattr(sys, "stdlib_module_names", ()))
         names.update(sys.builtin_module_names)
-        names.update({"importspy_hook", "_frozen_importlib", "_frozen_importlib_external"})
+        names.update(_OWN)
         _STANDARD = frozenset(names)
     return _STANDARD
+
+
+# The standard library's directory (where ``os`` was loaded from; the base interpreter's, in a venv).
+_LIBRARY = os.path.join(os.path.dirname(os.path.abspath(getattr(os, "__file__", None) or os.sep)), "")
+
+
+def _really_standard(top: "str", frame: "FrameType") -> "bool":
+    """Whether a frame whose module has a standard-library top-level name runs the standard library's
+    code: frozen or built in (a ``<...>`` file name), or a file of the library's own directory, not of
+    a ``site-packages`` below it. An application package that happens to share a name (a Django app
+    ``calendar``, a ``secrets.py`` of its own) is application code, and may be the caller (§5)."""
+    if top in _OWN:
+        return True
+    filename = frame.f_code.co_filename
+    if filename.startswith("<"):
+        return True
+    if not filename.startswith(_LIBRARY):
+        return False
+    below = filename[len(_LIBRARY) :]
+    return not below.startswith(("site-packages", "dist-packages"))
 
 
 _PATTERNS: "list[tuple[str, ...]]" = []
@@ -94,8 +115,6 @@ def _loader_patterns() -> "tuple[str, ...]":
 
 
 def _skipped(name: "str", patterns: "tuple[str, ...]") -> "bool":
-    if name.partition(".")[0] in _standard():
-        return True
     if patterns:
         from fnmatch import fnmatchcase
 
@@ -136,7 +155,7 @@ def find_caller(start: "FrameType | None" = None) -> "Caller | None":
             # The other frames (the hook, importlib proper) are decided inline: one set lookup each.
             if (
                 isinstance(name, str)
-                and name.partition(".")[0] not in standard
+                and ((top := name.partition(".")[0]) not in standard or not _really_standard(top, frame))
                 and (not patterns or not _skipped(name, patterns))
             ):
                 # None only for a file-less ``__main__`` (``python -c``), such as the bootstrap

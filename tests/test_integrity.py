@@ -348,6 +348,42 @@ def test_a_finder_with_an_equality_that_raises_breaks_no_import(project: Path) -
     assert got["free"]["outcome"] == "admitted", result
 
 
+def test_an_application_package_named_like_a_standard_module_is_the_caller(project: Path) -> None:
+    # Red team round 3: the caller walk passed over every frame whose top-level name is a standard
+    # library name, so a Django-style app "calendar" importing a plugin was never the importer, and a
+    # deny list naming its tests ("*.tests") was judged against the script above it instead.
+    deny = 'importers:\n  deny: ["*.tests"]\n'
+    write_files(
+        project,
+        {
+            "stdplug.py": RAN,
+            "stdplug.contract.yml": deny,
+            "calendar/__init__.py": "",
+            "calendar/tests.py": "def use():\n    import stdplug\n",
+            "agenda/__init__.py": "",
+            "agenda/tests.py": "def use():\n    import stdplug\n",
+        },
+    )
+    got, result, executed = run(
+        project,
+        """
+        import importlib
+        outcomes = {}
+        for package in ("calendar", "agenda"):
+            tests = importlib.import_module(package + ".tests")
+            sys.modules.pop("stdplug", None)
+            try:
+                tests.use()
+                outcomes[package] = "admitted"
+            except ValueError as exc:
+                outcomes[package] = type(exc).__name__
+        emit(**outcomes)
+        """,
+    )
+    assert got == {"calendar": "ContractViolation", "agenda": "ContractViolation"}, result
+    assert executed == []
+
+
 # --------------------------------------------------------------------------------------------------
 # 3. Fail closed once a contract applies
 # --------------------------------------------------------------------------------------------------
