@@ -273,8 +273,10 @@ def is_internal(caller: "Caller | None", target: "str", sidecar: "str | None") -
     A namespace package is shared by distributions that know nothing of each other (``acme.host``
     from one ``sys.path`` entry loading ``acme.plugins.x`` from another, the PyPA plugin layout), so a
     shared first name proves nothing: the top-level package directory of both must be the same and
-    hold an ``__init__``. ``sidecar`` is the target's sidecar path (beside the target's file), or None
-    for a contract registered from Python, where the caller's side alone decides.
+    hold an ``__init__``. ``sidecar`` is the target's sidecar path or its own file (both in the
+    target's directory, under its stem), or None when neither is known: then nothing proves the two
+    are one package, and the import is checked (a contract registered from Python for a module of a
+    pkgutil-style namespace, whose every portion has an ``__init__``, is the case in point).
     """
     if caller is None or caller.module_name is None or caller.file is None:
         return False
@@ -285,10 +287,8 @@ def is_internal(caller: "Caller | None", target: "str", sidecar: "str | None") -
     caller_top = _top_directory(
         caller.module_name, caller_dir, os.path.basename(caller.file).startswith("__init__.")
     )
-    if caller_top is None or not _regular_package(caller_top):
+    if caller_top is None or sidecar is None or not _regular_package(caller_top):
         return False
-    if sidecar is None:
-        return True
     target_dir = os.path.dirname(sidecar)
     target_top = _top_directory(target, target_dir, os.path.basename(sidecar).startswith("__init__."))
     return target_top is not None and os.path.normcase(target_top) == os.path.normcase(caller_top)

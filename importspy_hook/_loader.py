@@ -132,7 +132,7 @@ class _Guarded:
         lock = finder.checking()  # the start-up module's; a forked child gets a new one
         held = lock.acquire(True, finder.fork_wait)
         try:
-            error = guard_import(name, self.sidecar, finder, frame)
+            error = guard_import(name, self.sidecar, finder, frame, self.real_loader)
         except Exception as exc:
             error = _unchecked(self, name, exc)
         finally:
@@ -276,7 +276,9 @@ def _refusal(
     return None if mode == "warn" else exc
 
 
-def guard_import(name: "str", sidecar: "Any", finder: "Any", frame: "FrameType") -> "BaseException | None":
+def guard_import(
+    name: "str", sidecar: "Any", finder: "Any", frame: "FrameType", loader: "Any" = None
+) -> "BaseException | None":
     """Check the import of ``name``; return the exception to raise, or None to let it proceed.
 
     ``frame`` is the frame that asked the loader for the module (the import machinery's); the
@@ -305,7 +307,7 @@ def guard_import(name: "str", sidecar: "Any", finder: "Any", frame: "FrameType")
                     return None
             except Exception:  # the full path below meets the same error and reports it
                 pass
-        return _full_check(name, sidecar, mode, frame, debug)
+        return _full_check(name, sidecar, mode, frame, debug, loader)
     except Exception as exc:
         from ._errors import contract_label
 
@@ -313,7 +315,7 @@ def guard_import(name: "str", sidecar: "Any", finder: "Any", frame: "FrameType")
 
 
 def _full_check(
-    name: "str", sidecar: "Any", mode: "str", frame: "FrameType", debug: "bool"
+    name: "str", sidecar: "Any", mode: "str", frame: "FrameType", debug: "bool", loader: "Any" = None
 ) -> "BaseException | None":
     """The check with the caller known first: refusals, debug events, registered contracts."""
     from ._errors import contract_label  # not at the top: a compliant import never needs _errors
@@ -328,9 +330,11 @@ def _full_check(
         if sidecar.__class__ is tuple:  # a sidecar file: (path, data read through a loader or None, _)
             contract, data, _ = sidecar
             read = (lambda _path: data) if data is not None else None
-        else:  # a contract registered from Python
+            beside: str | None = where  # the sidecar sits beside the module's file, under its stem
+        else:  # a contract registered from Python: where the module's own file is, if it says
             contract, read = sidecar, None
-        if is_internal(caller, name, where if sidecar.__class__ is tuple else None):
+            beside = _file_of_loader(loader, name)
+        if is_internal(caller, name, beside):
             emit(
                 "debug",
                 "contract.skipped",
@@ -358,3 +362,15 @@ def _full_check(
             duration_us=(time.perf_counter_ns() - started) // 1000,
         )
     return None
+
+
+def _file_of_loader(loader: "Any", name: "str") -> "str | None":
+    """The file a loader executes for ``name`` (a file loader's ``path``, else ``get_filename``), or
+    None when it does not say: the internal-import rule then has nothing to compare, and applies not."""
+    path = getattr(loader, "path", None)
+    if not isinstance(path, str):
+        try:
+            path = loader.get_filename(name)
+        except Exception:
+            return None
+    return path if isinstance(path, str) else None

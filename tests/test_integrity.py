@@ -384,6 +384,54 @@ def test_an_application_package_named_like_a_standard_module_is_the_caller(proje
     assert executed == []
 
 
+EXTEND = "__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n"
+
+
+def test_a_registered_contract_is_checked_across_portions_of_a_pkgutil_namespace(project: Path) -> None:
+    # Red team round 3: with a contract registered from Python, the internal-import rule looked at
+    # the importer alone; in a pkgutil-style namespace every portion has its own __init__.py, so
+    # acme.host (one distribution) importing acme.plugins.evil (another) counted as internal.
+    write_files(
+        project,
+        {
+            "host_dist/acme/__init__.py": EXTEND,
+            "host_dist/acme/host.py": "def load():\n    import acme.plugins.evil\n",
+            "plugin_dist/acme/__init__.py": EXTEND,
+            "plugin_dist/acme/plugins/__init__.py": "",
+            "plugin_dist/acme/plugins/evil.py": RAN,
+            "regular/shop/__init__.py": "",
+            "regular/shop/front.py": "def load():\n    import shop.back\n",
+            "regular/shop/back.py": RAN,
+        },
+    )
+    got, result, executed = run(
+        project,
+        """
+        import importspy_hook
+        from importspy_hook._contract_model import Contract, Runtime
+
+        for folder in ("host_dist", "plugin_dist", "regular"):
+            sys.path.insert(0, os.path.join(HERE, folder))
+        refuse = Contract(runtime=Runtime(os=["windows"]))
+        importspy_hook.register("acme.plugins.evil", refuse)
+        importspy_hook.register("shop.back", refuse)
+        import acme.host, shop.front
+
+        outcomes = {}
+        for name, module in (("namespace", acme.host), ("regular", shop.front)):
+            try:
+                module.load()
+                outcomes[name] = "admitted"
+            except ValueError as exc:
+                outcomes[name] = type(exc).__name__
+        emit(**outcomes)
+        """,
+    )
+    # The regular package's own import stays internal (§4); the namespace's is checked.
+    assert got == {"namespace": "ContractViolation", "regular": "admitted"}, result
+    assert executed == ["shop.back"]
+
+
 # --------------------------------------------------------------------------------------------------
 # 3. Fail closed once a contract applies
 # --------------------------------------------------------------------------------------------------
