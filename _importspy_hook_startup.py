@@ -717,25 +717,28 @@ def find_sidecar(origin: "str", loader: "Any") -> "tuple[str, Any, Any] | None":
     return None if name is None else (directory + _SEP + name, None, None)
 
 
-# The slow path: when a contract applies to ``spec`` (registered first, then its sidecar), its loader
-# is replaced by the package's ``GuardedLoader``. ``path`` is the sidecar when the fast path found it
-# (its path, or an archive's ``(path, data, error)``). A spec without ``has_location`` whose origin
-# (or file loader) names an existing file is looked up too (plugin registries build such specs, §4).
-# The contract goes to the loader as a registered ``Contract`` or a sidecar ``(path, data, error)``.
+# The slow path: when a contract applies to ``spec`` (its sidecar, one registered from Python, or both,
+# which must then both admit), its loader is replaced by the package's ``GuardedLoader``. ``path`` is the
+# sidecar when the fast path found it (its path, or an archive's ``(path, data, error)``). A spec without
+# ``has_location`` whose origin (or file loader) names an existing file is looked up too (plugin registries
+# build such specs, §4). The contract goes to the loader as a registered ``Contract``, a sidecar ``(path,
+# data, error)``, or a list of the two.
 def _guard(finder: "ContractFinder", spec: "Any", path: "Any") -> "None":
-    contract: Any = REGISTRY.get(spec.name)
-    if contract is None:
-        if path.__class__ is tuple:
-            contract = path
-        elif path is not None:
-            contract = (path, None, None)
-        else:
-            origin = spec.origin if spec.has_location else _file_of(spec)
-            if not isinstance(origin, str):
-                return
-            contract = find_sidecar(origin, spec.loader)
-            if contract is None:
-                return
+    sidecar: Any
+    if path.__class__ is tuple:
+        sidecar = path
+    elif path is not None:
+        sidecar = (path, None, None)
+    else:
+        origin = spec.origin if spec.has_location else _file_of(spec)
+        sidecar = find_sidecar(origin, spec.loader) if isinstance(origin, str) else None
+    registered = REGISTRY.get(spec.name)
+    if registered is None:
+        if sidecar is None:
+            return
+        contract: Any = sidecar
+    else:  # a module that ships its own contract keeps it: both must admit
+        contract = registered if sidecar is None else [registered, sidecar]
     spec.loader = (_wrap or _load_wrap())(spec.loader, contract, finder, spec.name)
 
 

@@ -112,7 +112,8 @@ def register(module_name: str, contract: Contract) -> None:
 
     For hosts that keep their contracts in code (ImportSpy's "SpyModel" idea). Takes effect for
     imports that reach the finder from now on: a module already in ``sys.modules`` is not
-    re-checked until it is reloaded. A registered contract takes precedence over a sidecar.
+    re-checked until it is reloaded. A module that also ships a sidecar keeps it: both contracts
+    must admit the import.
     Raises :class:`ContractError` when the contract is malformed (a bad version specifier, an
     unknown OS name...), exactly as the same contract in a file would: every key and value rule
     lives in ``_schema``, one table for the parser and for this; a contract built from the models

@@ -59,9 +59,10 @@ def unwrap(loader: "Any") -> "Any":
 def wrap(real_loader: "Any", sidecar: "Any", finder: "Any", name: "str") -> "Any":
     """The wrapper for ``real_loader``: one that speaks the same protocol (§4).
 
-    ``sidecar`` is the contract: a sidecar file as ``(path, bytes read through an archive's loader or
-    None, the error that kept them from being read or None)``, or a ``Contract`` registered from
-    Python. ``finder`` is the start-up module's ``ContractFinder``: its mode, and its fork lock.
+    ``sidecar`` is the contract: a sidecar file as ``(path, bytes read through an archive's loader or None,
+    the error that kept them from being read or None)``, a ``Contract`` registered from Python, or a list of
+    the two (a registered module that ships its own sidecar: both must admit). ``finder`` is the start-up
+    module's ``ContractFinder``: its mode, and its fork lock.
 
     A loader with ``exec_module`` gets :class:`GuardedLoader`; a legacy loader that only has
     ``load_module`` gets :class:`LegacyGuardedLoader`, which offers no ``exec_module``, so the import
@@ -132,7 +133,15 @@ class _Guarded:
         lock = finder.checking()  # the start-up module's; a forked child gets a new one
         held = lock.acquire(True, finder.fork_wait)
         try:
-            error = guard_import(name, self.sidecar, finder, frame, self.real_loader)
+            contract = self.sidecar
+            if contract.__class__ is list:  # a registered contract and the module's sidecar: both
+                error = None
+                for one in contract:
+                    error = guard_import(name, one, finder, frame, self.real_loader)
+                    if error is not None:
+                        break
+            else:
+                error = guard_import(name, contract, finder, frame, self.real_loader)
         except Exception as exc:
             error = _unchecked(self, name, exc)
         finally:

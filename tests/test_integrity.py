@@ -432,6 +432,34 @@ def test_a_registered_contract_is_checked_across_portions_of_a_pkgutil_namespace
     assert executed == ["shop.back"]
 
 
+def test_a_registered_contract_does_not_replace_the_modules_own_sidecar(project: Path) -> None:
+    # Red team round 3: a host's baseline contract registered for a plugin replaced the plugin's
+    # own refusing sidecar. Both apply now; each one refuses on its own.
+    write_files(
+        project,
+        {
+            "own_refuses.py": RAN,
+            "own_refuses.contract.yml": REFUSE,
+            "own_admits.py": RAN,
+            "own_admits.contract.yml": ADMIT,
+        },
+    )
+    got, result, executed = run(
+        project,
+        """
+        import importspy_hook
+        from importspy_hook._contract_model import Contract, Runtime
+
+        importspy_hook.register("own_refuses", Contract())  # admits anything
+        importspy_hook.register("own_admits", Contract(runtime=Runtime(os=["windows"])))
+        emit(own_refuses=attempt("own_refuses"), own_admits=attempt("own_admits"))
+        """,
+    )
+    assert got["own_refuses"]["outcome"] == "refused", result
+    assert got["own_admits"]["outcome"] == "refused", result
+    assert executed == []
+
+
 # --------------------------------------------------------------------------------------------------
 # 3. Fail closed once a contract applies
 # --------------------------------------------------------------------------------------------------
