@@ -29,19 +29,26 @@ __all__ = [
 
 CREDENTIAL_HINTS = (
     "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "PWD", "KEY", "CREDENTIAL", "CRED", "AUTH",
-    "PRIVATE", "SESSION", "COOKIE", "SIGNATURE", "CERT", "JWT", "WEBHOOK", "CONNECTION",
+    "PRIVATE", "SESSION", "COOKIE", "SIGNATURE", "CERT", "JWT", "WEBHOOK", "CONNECTION", "BEARER",
+    "MNEMONIC",
 )  # fmt: skip
 """Parts of an environment variable name (any case) that make its value a credential's (§6)."""
 
-CREDENTIAL_WORDS = frozenset({"PAT", "DSN", "URL", "URI", "CONN", "SAS"})
+CREDENTIAL_WORDS = frozenset({"PAT", "DSN", "URL", "URI", "CONN", "SAS", "PW", "PIN", "OTP", "SEED"})
 """Whole words of a name (between ``_``, ``-`` or ``.``) that do too, where a part would match too
-much (``PATH``): a personal access token (``GH_PAT``), a shared access signature, and connection
+much (``PATH``, ``PWM``, ``PINNED``): a personal access token (``GH_PAT``), a shared access signature,
+a password, PIN or one-time password (``DB_PW``, ``MFA_OTP``), a wallet's seed, and connection
 strings, which carry their password (``DATABASE_URL=postgres://user:password@host``, ``CONN_STR``)."""
+
+_SHELL_NAMES = frozenset({"PWD", "OLDPWD"})
+"""Set by every POSIX shell to the working directory: ``PWD`` is a hint (``MYSQL_PWD``), not these."""
 
 
 def looks_like_credential(name: "str") -> "bool":
     """Whether ``name`` reads like a credential's (``GITHUB_TOKEN``, ``db_passwd``, ``GH_PAT``)."""
     upper = name.upper()
+    if upper in _SHELL_NAMES:
+        return False
     if any(hint in upper for hint in CREDENTIAL_HINTS):
         return True
     return not CREDENTIAL_WORDS.isdisjoint(upper.replace("-", "_").replace(".", "_").split("_"))
