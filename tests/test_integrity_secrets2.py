@@ -21,14 +21,26 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
-from conftest import Result, child_env, write_files
+from conftest import Result, child_env, run_python, run_script, write_files
 
 from importspy_hook._errors import looks_like_credential
+from importspy_hook._structure import _annotation_text
 
 SENT = "SENTINELsecret-9f3a-c05"
+
+HOST_TAIL = """\
+try:
+    import plug
+except Exception as exc:
+    print("REFUSED", type(exc).__name__)
+    print(exc)
+else:
+    print("ADMITTED")
+"""
 
 
 def assert_not_printed(result: Result) -> None:
@@ -47,6 +59,156 @@ def cli(*args: str, cwd: Path, env: dict[str, str | None] | None = None) -> Resu
         timeout=120,
     )
     return Result(completed)
+
+
+# ============================================================================== live annotations
+
+
+class Marker:
+    """Stands for the host's objects: any of its methods running inside the check is a failure."""
+
+    ran: typing.ClassVar[list[str]] = []
+
+    def __repr__(self) -> str:
+        Marker.ran.append("__repr__")
+        return "Marker()"
+
+    def __eq__(self, other: object) -> bool:
+        Marker.ran.append("__eq__")
+        return False
+
+    def __hash__(self) -> int:
+        return 1
+
+    def __getattr__(self, name: str) -> object:
+        Marker.ran.append(f"__getattr__ {name}")
+        raise AttributeError(name)
+
+
+class HostMeta(type):
+    def __repr__(cls) -> str:
+        Marker.ran.append("metaclass __repr__")
+        return "HostMeta()"
+
+    def __getattr__(cls, name: str) -> object:
+        Marker.ran.append(f"metaclass __getattr__ {name}")
+        raise AttributeError(name)
+
+
+class HostClass(metaclass=HostMeta):
+    pass
+
+
+def test_an_annotation_text_runs_no_host_code() -> None:
+    marker = Marker()
+    annotations = [
+        typing.Annotated[str, marker],
+        list[marker],  # type: ignore[valid-type]
+        typing.Optional[HostClass],  # noqa: UP045 - the typing object is what is read
+        list[HostClass],
+        HostClass | None,
+        typing.Callable[[HostClass], marker],
+        typing.Union[marker, None],  # noqa: UP007
+        marker,
+    ]
+    Marker.ran.clear()  # building them may have hashed and compared the marker: that is the host's doing
+    texts = [_annotation_text(annotation) for annotation in annotations]
+    assert Marker.ran == []
+    assert all("Marker()" not in text and "HostMeta()" not in text for text in texts), texts
+    assert texts[0] == "typing.Annotated[str, <Marker object>]"
+    assert texts[1] == "list[<Marker object>]"
+
+
+T = typing.TypeVar("T")
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [
+        int, list[int], dict[str, list[int]], int | None, typing.Optional[int], typing.Union[int, str],  # noqa: UP007, UP045
+        typing.List[int], typing.Dict[str, int], typing.Tuple[int, ...], typing.Callable[[int], str],  # noqa: UP006
+        typing.Callable[..., int], typing.Literal["a", 1], typing.Annotated[int, 3], typing.Any,
+        typing.List, tuple[()], T, list[T], typing.ClassVar[int], type[int], None,  # type: ignore[valid-type]  # noqa: UP006
+    ],
+)  # fmt: skip
+def test_an_annotation_of_the_standard_library_reads_as_typing_writes_it(annotation: object) -> None:
+    # The text is compared after normalisation: it must normalise like the object's own repr.
+    from importspy_hook._annotations import normalise_annotation
+
+    if annotation is None:
+        expected = "None"
+    else:  # a plain class is named by its qualified name, as when it is the whole annotation
+        expected = annotation.__qualname__ if type(annotation) is type else repr(annotation)
+    assert normalise_annotation(_annotation_text(annotation)) == normalise_annotation(expected)
+
+
+def test_a_sourceless_caller_runs_no_host_code_and_shows_no_default(project: Path) -> None:
+    probe = project / "REPR_CALLED"
+    write_files(
+        project,
+        {
+            "plug.py": "print('PLUG RAN')\n",
+            "plug.contract.yml": "functions:\n  - name: connect\n    arguments:\n      - name: token\n"
+            "        value: none\n  - name: handler\n    arguments:\n      - name: request\n"
+            "        annotation: str\n",
+            "apphost.py": f"""\
+                import os
+                from typing import Annotated
+                class Marker:
+                    def __repr__(self):
+                        open({str(probe)!r}, "w").write("host __repr__ ran inside the check")
+                        return "Marker()"
+                def connect(token: str = os.environ["API_TOKEN"]):
+                    pass
+                def handler(request: Annotated[str, Marker()]):
+                    pass
+                def load():
+                    import plug
+                """,
+        },
+    )
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-b", str(project / "apphost.py")], check=True)
+    (project / "apphost.py").unlink()
+    result = run_python(
+        """\
+        import importspy_hook
+        importspy_hook.install()
+        import apphost
+        try:
+            apphost.load()
+        except Exception as exc:
+            print("REFUSED", type(exc).__name__)
+            print(exc)
+        """,
+        cwd=project,
+        path=[str(project)],
+        env={"API_TOKEN": SENT},
+    )
+    assert "REFUSED ContractViolation" in result.stdout, result
+    assert not probe.exists(), "the host's __repr__ ran inside the check"
+    assert_not_printed(result)
+
+
+def test_a_function_made_at_run_time_shows_its_annotation_without_host_code(project: Path) -> None:
+    probe = project / "REPR_CALLED"
+    write_files(
+        project,
+        {
+            "plug.py": "print('PLUG RAN')\n",
+            "plug.contract.yml": "functions:\n  - name: handler\n    arguments:\n      - name: request\n"
+            "        annotation: str\n",
+            "host.py": "from typing import Annotated\n"
+            "class Marker:\n"
+            "    def __repr__(self):\n"
+            f"        open({str(probe)!r}, 'w').write('host __repr__ ran inside the check')\n"
+            "        return 'Marker()'\n"
+            "exec('def handler(request: Annotated[str, Marker()]): pass')\n" + HOST_TAIL,
+        },
+    )
+    result = run_script(project / "host.py", cwd=project)
+    assert "REFUSED ContractViolation" in result.stdout, result
+    assert "found request: typing.Annotated[str, <Marker object>]" in result.stdout, result
+    assert not probe.exists(), "the host's __repr__ ran inside the check"
 
 
 # ============================================================================== names
