@@ -42,11 +42,103 @@ else:
     print("ADMITTED")
 """
 
+# (the host's code before its import, the contract, the environment)
+CASES: dict[str, tuple[str, str, dict[str, str]]] = {
+    "a variable named DB holding DATABASE_URL": (
+        "import os\nDB = os.environ['DATABASE_URL']\n",
+        "variables:\n  - name: DB\n    value: sqlite:///app.db\n",
+        {"DATABASE_URL": f"postgres://app:{SENT}@db/app"},
+    ),
+    "a list holding REDIS_URL": (
+        "import os\nSERVERS = [os.environ['REDIS_URL']]\n",
+        "variables:\n  - name: SERVERS\n    value: [redis://localhost]\n",
+        {"REDIS_URL": f"redis://:{SENT}@cache:6379"},
+    ),
+    "a dict with a plain key holding API_TOKEN": (
+        "import os\nHEADERS = {'X-Api': os.environ['API_TOKEN']}\n",
+        "variables:\n  - name: HEADERS\n    value: {}\n",
+        {"API_TOKEN": SENT},
+    ),
+    "a class attribute holding a broker URL": (
+        "import os\nclass Settings:\n    broker = os.environ['CELERY_BROKER_URL']\n",
+        "classes:\n  - name: Settings\n    attributes:\n      - name: broker\n        type: class\n"
+        "        value: memory://\n",
+        {"CELERY_BROKER_URL": f"amqp://u:{SENT}@mq//"},
+    ),
+    "an exec'd function defaulting to API_TOKEN": (
+        "import os\nexec(\"def connect(token=os.environ['API_TOKEN']): pass\")\n",
+        "functions:\n  - name: connect\n    arguments:\n      - name: token\n        value: none\n",
+        {"API_TOKEN": SENT},
+    ),
+    "a password default written in the source": (
+        f"def login(user, password={SENT!r}):\n    pass\n",
+        "functions:\n  - name: login\n    arguments:\n      - name: password\n        value: none\n",
+        {},
+    ),
+    "a function put in globals() defaulting to API_KEY": (
+        "import os\ndef _factory():\n    def connect(api_key=os.environ['API_KEY']):\n        pass\n"
+        "    return connect\nglobals()['connect'] = _factory()\n",
+        "functions:\n  - name: connect\n    arguments:\n      - name: api_key\n        value: none\n",
+        {"API_KEY": SENT},
+    ),
+    "a plain name the contract declares secret": (
+        "import os\nMODE = os.environ['INTEG_MODE']\n",
+        "variables:\n  - name: MODE\n    value: prod\n"
+        "runtime:\n  environment:\n    INTEG_MODE: {secret: true}\n",
+        {"INTEG_MODE": SENT},
+    ),
+    "a secret with quotes and a backslash, escaped by repr": (
+        "import os\nVALUES = [os.environ['INTEG_PASSWORD'], 'x\"y']\n",
+        "variables:\n  - name: VALUES\n    value: []\n",
+        {"INTEG_PASSWORD": f"a'b\"c\\{SENT}"},
+    ),
+}
+
 
 def assert_not_printed(result: Result) -> None:
     output = result.stdout + result.stderr
     assert SENT not in output, f"the secret is printed: {output!r:.3000}"
     assert SENT.replace("-", "\\x2d") not in output
+
+
+@pytest.mark.parametrize("renderer", ["console", "json"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_secret_held_by_the_importer_is_never_printed(project: Path, case: str, renderer: str) -> None:
+    host, contract, env = CASES[case]
+    write_files(project, {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": contract})
+    (project / "host.py").write_text(host + HOST_TAIL, encoding="utf-8")
+    result = run_script(
+        project / "host.py",
+        cwd=project,
+        env={**env, "IMPORTSPY_HOOK_LOG": renderer, "IMPORTSPY_HOOK_LOG_LEVEL": "debug"},
+    )
+    assert "REFUSED ContractViolation" in result.stdout and "PLUG RAN" not in result.stdout, result
+    assert "contract.violation" in result.stderr, result  # the log path ran
+    assert "not shown" in result.stdout, result  # reported, without the value
+    assert_not_printed(result)
+
+
+def test_a_value_that_holds_no_secret_is_still_shown(project: Path) -> None:
+    # The rule withholds only what it must: a plain value is shown, and a credential's value of
+    # under four characters (a flag such as AUTH_ENABLED=1) does not hide every text holding a 1.
+    write_files(
+        project,
+        {
+            "plug.py": "",
+            "plug.contract.yml": "variables:\n  - name: DB\n    value: sqlite:///app.db\n"
+            "  - name: N\n    value: 2\n"
+            "functions:\n  - name: connect\n    arguments:\n      - name: retries\n        value: 3\n",
+            "host.py": "import os\nDB = os.environ['INTEG_DB']\nN = 1\n"
+            "def connect(retries=5):\n    pass\n" + HOST_TAIL,
+        },
+    )
+    result = run_script(
+        project / "host.py", cwd=project, env={"INTEG_DB": "postgres://db/app", "AUTH_ENABLED": "1"}
+    )
+    assert "REFUSED" in result.stdout, result
+    assert "found DB = 'postgres://db/app'" in result.stdout, result
+    assert "found N = 1" in result.stdout, result
+    assert "found retries=5" in result.stdout, result
 
 
 def cli(*args: str, cwd: Path, env: dict[str, str | None] | None = None) -> Result:
@@ -59,6 +151,58 @@ def cli(*args: str, cwd: Path, env: dict[str, str | None] | None = None) -> Resu
         timeout=120,
     )
     return Result(completed)
+
+
+@pytest.mark.parametrize("fmt", ["human", "json", "sarif"])
+def test_check_shows_no_caller_value_holding_a_secret(project: Path, fmt: str) -> None:
+    # The caller read statically: a literal default named like a credential, and a literal that is
+    # the value of a credential variable (given in the environment, or with --set).
+    write_files(
+        project,
+        {
+            "c.contract.yml": "variables:\n  - name: DB\n    value: sqlite:///app.db\n"
+            "functions:\n  - name: login\n    arguments:\n      - name: password\n        value: none\n",
+            "caller.py": f"DB = 'postgres://app:{SENT}@db/app'\ndef login(password={SENT!r}):\n    pass\n",
+        },
+    )
+    url = f"postgres://app:{SENT}@db/app"
+    from_env = cli(
+        "check",
+        "c.contract.yml",
+        "--caller",
+        "caller.py",
+        "--format",
+        fmt,
+        env={"DATABASE_URL": url},
+        cwd=project,
+    )
+    given = cli(
+        "check",
+        "c.contract.yml",
+        "--caller",
+        "caller.py",
+        "--format",
+        fmt,
+        "--set",
+        f"env.DATABASE_URL={url}",
+        cwd=project,
+    )
+    for result in (from_env, given):
+        assert result.returncode == 1 and "not shown" in result.stdout, result
+        assert_not_printed(result)
+
+
+def test_context_values_withholds_a_copy_of_a_credentials_value(project: Path) -> None:
+    url = f"postgres://app:{SENT}@db/app"
+    listed = cli(
+        "context",
+        "--values",
+        env={"DATABASE_URL": url, "INTEG_DB_COPY": url, "INTEG_PLAIN": "plain-1"},
+        cwd=project,
+    )
+    assert listed.returncode == 0 and "INTEG_DB_COPY:" in listed.stdout, listed
+    assert '    INTEG_PLAIN: "plain-1"' in listed.stdout, listed
+    assert_not_printed(listed)
 
 
 # ============================================================================== live annotations
