@@ -251,8 +251,8 @@ def test_an_annotation_text_runs_no_host_code() -> None:
         typing.Optional[HostClass],  # noqa: UP045 - the typing object is what is read
         list[HostClass],
         HostClass | None,
-        typing.Callable[[HostClass], marker],
-        typing.Union[marker, None],  # noqa: UP007
+        typing.Callable[[HostClass], HostClass],
+        typing.Literal[marker],
         marker,
     ]
     Marker.ran.clear()  # building them may have hashed and compared the marker: that is the host's doing
