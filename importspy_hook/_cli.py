@@ -550,9 +550,12 @@ def _dependency_requirement(version: str) -> str:
 
 def _context(options: argparse.Namespace) -> int:
     from ._context import current_context
-    from ._errors import value_may_be_shown
+    from ._errors import holds_withheld, value_may_be_shown, withheld_values
 
     context = current_context()
+    # no contract here: the name rule alone decides, and a plain name holding a copy of a withheld
+    # value (DB=<DATABASE_URL's value>) is withheld with it
+    withheld = withheld_values(context.environ, ()) if options.values else ()
     lines = [
         "# The execution context of this interpreter, as a contract it meets (importspy-hook context).",
         f"# {sys.executable}: {context.implementation} {context.python_version} on "
@@ -568,10 +571,12 @@ def _context(options: argparse.Namespace) -> int:
             key = _scalar(name)
             if not options.values:
                 lines.append(f"    {key}:")
-            elif value_may_be_shown(name, ()):  # no contract here: the name rule alone decides
-                lines.append(f"    {key}: {_quote(context.environ[name])}")
-            else:
+            elif not value_may_be_shown(name, ()):
                 lines.append(f"    {key}:  # value withheld: the name looks like a secret")
+            elif holds_withheld(context.environ[name], withheld):
+                lines.append(f"    {key}:  # value withheld: it holds the value of a secret")
+            else:
+                lines.append(f"    {key}: {_quote(context.environ[name])}")
     distributions = context.distributions()
     if distributions:
         lines.append("dependencies:")

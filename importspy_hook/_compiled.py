@@ -37,7 +37,9 @@ The rules, in the words a user reads them (each is one function below):
   ``_errors.value_may_be_shown`` allows (§6): never for a name declared secret anywhere in the
   contract (under any ``secrets``, or ``secret: true`` — in any block, so ``runtime.environment``
   and every deployment see it) nor for a name that looks like a credential; neither the value
-  found nor the one the contract requires (for a secret, that is the secret) is shown then;
+  found nor the one the contract requires (for a secret, that is the secret) is shown then; the
+  caller's variables, attributes and argument defaults named like credentials are not shown either,
+  and no text of any violation that contains such a value (:func:`_withhold`);
 * with no identifiable importer, ``importers.allow`` and ``importers.deny`` both fail: an
   unidentified importer can prove neither that it is allowed nor that it is not denied (§5).
 
@@ -120,6 +122,14 @@ _ANNOTATED = {
 _STRUCTURE_FIELDS = ("filename", "version", "variables", "functions", "classes")
 _SECRET_EXPECTED = "set to the value the contract requires (secret, not shown)"
 _SECRET_FOUND = "set to another value (secret, not shown)"
+_SECRET_DEFAULT_EXPECTED = "defaulting to the value the contract requires (secret, not shown)"
+_SECRET_DEFAULT_FOUND = "defaulting to another value (secret, not shown)"
+# What replaces a violation's expected, found and message texts holding a withheld value (_withhold).
+_WITHHELD = (
+    "the value the contract requires (it holds a secret, not shown)",
+    "another value (it holds a secret, not shown)",
+    "not shown: it holds a secret",
+)
 _NO_CALLER = (
     "no identifiable importing module (import from python -c, the REPL, exec, C code or a thread "
     "running only standard-library code)"
@@ -907,7 +917,9 @@ def _value(
 
 def _holds_a_credential(name: "str", value: "object", depth: "int" = 0) -> "bool":
     """Whether a caller's value may be a credential: its name, or a key of a mapping inside it,
-    looks like one (§6's name rule, applied to the caller's own variables)."""
+    looks like one (§6's name rule, applied to the caller's own variables, class and instance
+    attributes, and argument defaults). A value that holds a secret under an innocent name is
+    withheld by :func:`_withhold`."""
     if _module("._errors").looks_like_credential(name):
         return True
     if depth > 4:
@@ -1020,8 +1032,12 @@ def _arguments(
         if why is None:
             return False
         holds = False
-        expected = f"{name}={_shown(value, text)}"
-        shown = f"{name} without default" if default is None else f"{name}={default}"
+        if default is not None and _holds_a_credential(name, default_value):
+            # ``def login(password="...")``: an argument is named like a credential as a variable is.
+            expected, shown = f"{name} {_SECRET_DEFAULT_EXPECTED}", f"{name} {_SECRET_DEFAULT_FOUND}"
+        else:
+            expected = f"{name}={_shown(value, text)}"
+            shown = f"{name} without default" if default is None else f"{name}={default}"
         why.append(_violation(f"{field}.value", expected, shown, "", value_line))
     if not in_order:
         assert why is not None
@@ -1493,8 +1509,34 @@ def explain(program: "Program", context: "Context") -> "list[Violation]":
     facts = Explain(context, program[4])
     facts.all(program[3])
     found: list[Violation] = facts.why or []
+    if found:
+        found = _withhold(found, context.environ, program[4])
     found.sort(key=lambda violation: violation.line)  # stable: same-line order is kept
     return found
+
+
+def _withhold(violations: "list[Violation]", environ: "Any", secrets: "tuple[str, ...]") -> "list[Violation]":
+    """§6's rule on every text every violation shows, whoever worded it: a text that contains the
+    value of a variable whose value may not be shown (``_errors.withheld_values``: in the
+    environment this check judged) is replaced, so a secret the importer copied into a variable,
+    a container, a class attribute, an argument default or an annotation is never printed under
+    its innocent name. Applied here, once, rather than where each value is worded."""
+    errors = _module("._errors")
+    withheld = errors.withheld_values(environ, secrets)
+    if not withheld:
+        return violations
+    shown: list[Violation] = []
+    for violation in violations:
+        texts = [violation.expected, violation.actual, violation.message]
+        hidden = [errors.holds_withheld(text, withheld) for text in texts]
+        if any(hidden):
+            expected, actual, message = (
+                replacement if hide else text
+                for text, hide, replacement in zip(texts, hidden, _WITHHELD, strict=True)
+            )
+            violation = _violation(violation.field, expected, actual, message, violation.line)
+        shown.append(violation)
+    return shown
 
 
 def plan(residual: "tuple[Any, ...]") -> "tuple[Any, ...] | None":

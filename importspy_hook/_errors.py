@@ -9,39 +9,49 @@ import os
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs milliseconds
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Collection, Mapping
     from typing import Any
 
 __all__ = [
     "CREDENTIAL_HINTS",
     "CREDENTIAL_WORDS",
+    "MIN_WITHHELD_LENGTH",
     "ContractError",
     "ContractViolation",
     "Violation",
     "cannot_check",
     "contract_label",
     "describe_error",
+    "holds_withheld",
     "looks_like_credential",
     "value_may_be_shown",
+    "withheld_values",
 ]
 
 # ------------------------------------------------------------------ which values may be printed
 
 CREDENTIAL_HINTS = (
     "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "PWD", "KEY", "CREDENTIAL", "CRED", "AUTH",
-    "PRIVATE", "SESSION", "COOKIE", "SIGNATURE", "CERT", "JWT", "WEBHOOK", "CONNECTION",
+    "PRIVATE", "SESSION", "COOKIE", "SIGNATURE", "CERT", "JWT", "WEBHOOK", "CONNECTION", "BEARER",
+    "MNEMONIC",
 )  # fmt: skip
 """Parts of an environment variable name (any case) that make its value a credential's (§6)."""
 
-CREDENTIAL_WORDS = frozenset({"PAT", "DSN", "URL", "URI", "CONN", "SAS"})
+CREDENTIAL_WORDS = frozenset({"PAT", "DSN", "URL", "URI", "CONN", "SAS", "PW", "PIN", "OTP", "SEED"})
 """Whole words of a name (between ``_``, ``-`` or ``.``) that do too, where a part would match too
-much (``PATH``): a personal access token (``GH_PAT``), a shared access signature, and connection
+much (``PATH``, ``PWM``, ``PINNED``): a personal access token (``GH_PAT``), a shared access signature,
+a password, PIN or one-time password (``DB_PW``, ``MFA_OTP``), a wallet's seed, and connection
 strings, which carry their password (``DATABASE_URL=postgres://user:password@host``, ``CONN_STR``)."""
+
+_SHELL_NAMES = frozenset({"PWD", "OLDPWD"})
+"""Set by every POSIX shell to the working directory: ``PWD`` is a hint (``MYSQL_PWD``), not these."""
 
 
 def looks_like_credential(name: "str") -> "bool":
     """Whether ``name`` reads like a credential's (``GITHUB_TOKEN``, ``db_passwd``, ``GH_PAT``)."""
     upper = name.upper()
+    if upper in _SHELL_NAMES:
+        return False
     if any(hint in upper for hint in CREDENTIAL_HINTS):
         return True
     return not CREDENTIAL_WORDS.isdisjoint(upper.replace("-", "_").replace(".", "_").split("_"))
@@ -62,6 +72,47 @@ def value_may_be_shown(name: "str", secrets: "Collection[str] | None") -> "bool"
         return False
     upper = name.upper()
     return not any(secret.upper() == upper for secret in secrets)
+
+
+MIN_WITHHELD_LENGTH = 4
+"""Values shorter than this are not looked for inside other texts (see :func:`withheld_values`)."""
+
+
+def withheld_values(environ: "Mapping[str, str]", secrets: "Collection[str] | None") -> "tuple[str, ...]":
+    """The texts no output may contain (§6): the value of every variable of ``environ`` that
+    :func:`value_may_be_shown` withholds, as it is and as ``repr`` escapes it inside a longer text.
+
+    The name rule alone would let such a value out under another name: the importer's
+    ``DB = os.environ["DATABASE_URL"]``, ``[REDIS_URL]``, ``{"X-Api": token}``, an argument
+    defaulting to a token, or a plain variable holding a copy. So a text that contains one of these
+    is not shown, whatever it is the value of (:func:`holds_withheld`).
+
+    Values under :data:`MIN_WITHHELD_LENGTH` characters are not looked for: ``1``, ``on``, ``yes``
+    (a credential variable's flag, ``AUTH_ENABLED=1``) occur by chance in almost every text, so
+    withholding each text that holds them would hide every message while protecting a value that
+    guessing finds anyway; the name rule still hides such a value where it is the variable's own.
+    """
+    found: dict[str, None] = {}
+    for name, value in list(environ.items()):
+        if type(value) is not str or len(value) < MIN_WITHHELD_LENGTH or value_may_be_shown(name, secrets):
+            continue
+        raw = value.encode("utf-8", "surrogateescape")
+        # repr writes a str (or bytes) in one quote or the other, depending on the whole text it is
+        # part of: with only \' escaped, or as it stands; bytes escape what is not printable ASCII.
+        for form in (
+            value,
+            repr(value)[1:-1],
+            repr("'\"" + value)[4:-1],
+            repr(raw)[2:-1],
+            repr(b"'\"" + raw)[5:-1],
+        ):
+            found[form] = None
+    return tuple(found)
+
+
+def holds_withheld(text: "str", withheld: "tuple[str, ...]") -> "bool":
+    """Whether ``text`` contains one of the :func:`withheld_values` (then it is not shown)."""
+    return any(value in text for value in withheld)
 
 
 class Violation:

@@ -681,24 +681,120 @@ def _value_text(value: "Any") -> "str":
     return repr(plain)
 
 
-_TYPING_MODULES = frozenset(("typing", "typing_extensions", "types", "builtins"))
+# The annotation objects of the standard library, rendered from their parts (see _annotation_text).
+_GENERIC_ALIAS: "Any" = type(list[int])  # types.GenericAlias, without importing types
+_UNION_TYPE: "Any" = type(int | str)  # types.UnionType
+_TYPING_CLASSES: "dict[int, type] | None" = None
+_UNION_HEADS = ("typing.Union", "typing.Optional")
+
+
+def _typing_class(cls: "type") -> "bool":
+    """Whether ``cls`` is one of the standard library's own annotation classes: an alias, a special
+    form, a type variable or a forward reference of ``typing``, ``collections.abc.Callable[...]``.
+
+    A class of the host could call its module ``typing``: only the classes that ``typing``'s (and
+    ``_collections_abc``'s) namespace holds, compared by identity, count. ``typing`` is loaded
+    already when an object claims to come from it (or the check pays its import, never host code).
+    """
+    global _TYPING_CLASSES
+    if cls is _GENERIC_ALIAS or cls is _UNION_TYPE:
+        return True
+    if _type_module(cls) not in ("typing", "collections.abc"):
+        return False
+    if _TYPING_CLASSES is None:
+        import _collections_abc
+        import typing
+
+        namespaces = (*vars(typing).values(), vars(_collections_abc).get("_CallableGenericAlias"))
+        _TYPING_CLASSES = {id(each): each for each in namespaces if _is_class(each)}
+    return _TYPING_CLASSES.get(id(cls)) is cls
+
+
+def _raw_attribute(value: "object", name: "str") -> "Any":
+    """An attribute of a standard-library annotation object, without the fallback of its class's
+    ``__getattr__`` (which hands other names on to ``__origin__``, possibly a host's class)."""
+    try:
+        return object.__getattribute__(value, name)
+    except AttributeError:
+        return None
 
 
 def _annotation_text(value: "Any") -> "str":
+    """How an annotation object of a function made at run time is written in messages.
+
+    The text is built from the object's parts, never by ``repr``: ``Annotated[str, Marker()]`` and
+    ``list[obj]`` hold the host's objects, whose ``__repr__`` is application code (§5). Parts are
+    read raw (``__origin__``, ``__args__``, ``__metadata__``); classes are named by their raw
+    ``__qualname__`` (never their metaclass), plain data by its own ``repr``, the standard library's
+    aliases as ``typing`` writes them, and anything else as a placeholder (``<Marker object>``).
+    """
     if type(value) is str:
-        return value
+        return value  # a string annotation: the text as written
+    return _annotation_part(value, 0)
+
+
+def _annotation_part(value: "Any", depth: "int") -> "str":
     if value is None or value is type(None):
         return "None"
-    if _is_class(value):
+    if value is Ellipsis:
+        return "..."
+    cls = type(value)
+    if _derives(cls, type):
         return _qualname(value)
-    if _type_module(type(value)) in _TYPING_MODULES:  # ``list[int]``, ``Optional[str]``, ``int | None``
-        try:
-            text = repr(value)
-        except Exception:
-            text = None
-        if type(text) is str:
-            return text
-    return f"<{_qualname(type(value))} object>"
+    if id(cls) in _SCALARS:  # Literal's values, Annotated's plain metadata: exact builtin types
+        if cls is not int or _digits(value) <= _max_digits():
+            return repr(value)
+    elif depth < _MAX_DEPTH:
+        if cls is list:  # Callable's argument list, on the versions that keep it
+            return f"[{', '.join(_annotation_part(each, depth + 1) for each in list(value))}]"
+        if _typing_class(cls):
+            text = _typing_text(value, cls, depth + 1)
+            if text is not None:
+                return text
+    return f"<{_qualname(cls)} object>"
+
+
+def _typing_text(value: "Any", cls: "type", depth: "int") -> "str | None":
+    """A standard-library annotation object as ``typing``'s ``repr`` writes it (which the contract
+    engine then normalises), from its raw parts."""
+
+    def parts(items: "Any") -> "str":
+        return ", ".join(_annotation_part(each, depth) for each in items)
+
+    args = _raw_attribute(value, "__args__")
+    if cls is _UNION_TYPE:
+        return " | ".join(_annotation_part(each, depth) for each in args) if type(args) is tuple else None
+    origin = _raw_attribute(value, "__origin__")
+    name = _raw_attribute(value, "_name")
+    if origin is not None:
+        metadata = _raw_attribute(value, "__metadata__")
+        if type(metadata) is tuple:  # Annotated[T, x]: its __origin__ is T
+            return f"typing.Annotated[{parts((origin, *metadata))}]"
+        star = "*" if cls is _GENERIC_ALIAS and _raw_attribute(value, "__unpacked__") is True else ""
+        head = f"typing.{name}" if type(name) is str else _annotation_part(origin, depth)
+        if type(args) is not tuple:
+            return head  # typing.List, unsubscripted
+        if head in _UNION_HEADS and len(args) == 2 and (args[0] is type(None) or args[1] is type(None)):
+            return f"typing.Optional[{_annotation_part(args[args[0] is type(None)], depth)}]"
+        if _qualname(cls) == "_CallableGenericAlias" and args:
+            first = args[0]
+            if first is Ellipsis or _qualname(type(first)) in ("ParamSpec", "_ConcatenateGenericAlias"):
+                return f"{head}[{parts(args)}]"
+            return f"{head}[[{parts(args[:-1])}], {_annotation_part(args[-1], depth)}]"
+        return f"{star}{head}[{parts(args) if args else '()'}]"
+    if type(name) is str:
+        return f"typing.{name}"  # a special form: Any (before 3.11), Optional, NoReturn...
+    forward = _raw_attribute(value, "__forward_arg__")
+    if type(forward) is str:
+        return repr(forward)  # ForwardRef('Foo'): quoted, as the source wrote it
+    own = _raw_attribute(value, "__name__")
+    if type(own) is not str:
+        return None
+    if _qualname(cls) in ("TypeVar", "ParamSpec"):
+        if _raw_attribute(value, "__covariant__") is True:
+            return f"+{own}"
+        return f"-{own}" if _raw_attribute(value, "__contravariant__") is True else f"~{own}"
+    return own  # TypeVarTuple, NewType, a type alias
 
 
 class _CO:
