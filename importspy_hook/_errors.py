@@ -74,7 +74,7 @@ def value_may_be_shown(name: "str", secrets: "Collection[str] | None") -> "bool"
     return not any(secret.upper() == upper for secret in secrets)
 
 
-MIN_WITHHELD_LENGTH = 4
+MIN_WITHHELD_LENGTH = 6
 """Values shorter than this are not looked for inside other texts (see :func:`withheld_values`)."""
 
 
@@ -88,9 +88,10 @@ def withheld_values(environ: "Mapping[str, str]", secrets: "Collection[str] | No
     is not shown, whatever it is the value of (:func:`holds_withheld`).
 
     Values under :data:`MIN_WITHHELD_LENGTH` characters are not looked for: ``1``, ``on``, ``yes``
-    (a credential variable's flag, ``AUTH_ENABLED=1``) occur by chance in almost every text, so
-    withholding each text that holds them would hide every message while protecting a value that
-    guessing finds anyway; the name rule still hides such a value where it is the variable's own.
+    (a credential variable's flag, ``AUTH_ENABLED=1``) or ``user`` (``XDG_SESSION_CLASS``, which
+    the ``SESSION`` part names) occur by chance in almost every text, so withholding each text that
+    holds them would hide messages while protecting a value that guessing finds anyway; the name
+    rule still hides such a value where it is the variable's own.
     """
     found: dict[str, None] = {}
     for name, value in list(environ.items()):

@@ -120,7 +120,7 @@ def test_a_secret_held_by_the_importer_is_never_printed(project: Path, case: str
 
 def test_a_value_that_holds_no_secret_is_still_shown(project: Path) -> None:
     # The rule withholds only what it must: a plain value is shown, and a credential's value of
-    # under four characters (a flag such as AUTH_ENABLED=1) does not hide every text holding a 1.
+    # under six characters (a flag such as AUTH_ENABLED=1) does not hide every text holding a 1.
     write_files(
         project,
         {
