@@ -449,6 +449,15 @@ def _changed(meta_path: "Any", seen: "Any") -> "bool":
     return len(meta_path) != len(seen) or not all(map(_is, meta_path, seen))
 
 
+# Whether ``finder.find_spec`` is no longer the bound method ``method`` taken from it (its class was
+# patched, a plugin store reloaded): bound methods are equal when their function and object are.
+def _rebound(finder: "Any", method: "Any") -> "bool":
+    try:
+        return bool(finder.find_spec != method)
+    except Exception:
+        return True
+
+
 class ContractFinder:
     # ``mode`` is "enforce" or "warn"; ``patterns`` the exclusion patterns of IMPORTSPY_HOOK_EXCLUDE.
     _importspy_hook_finder = True  # marker used to find it again without importing this module
@@ -465,10 +474,11 @@ class ContractFinder:
         # full name -> skipped by scope?, kept only when exclusion patterns make deciding costly (a
         # cache of the plain set lookup would cost more than the lookup: most names are seen once)
         self.verdicts: dict[str, bool] = {}
-        # The finders after this one, and the sys.meta_path they were taken from: worked out again
-        # only when sys.meta_path changes. Their ``find_spec`` is looked up on each call, as the
-        # import system does, so a finder whose class is patched later is asked the new way.
+        # The find_spec of the finders after this one, the finders themselves, and the sys.meta_path
+        # they were taken from: worked out again only when sys.meta_path changes (two getattr per
+        # finder per import saved), and checked again before answering "nobody has it".
         self._later: tuple[Any, ...] = ()
+        self._finders: tuple[Any, ...] = ()
         self._seen: Any = ()
         self._once = True  # no legacy finder among them: a module none has may be reported at once
 
@@ -501,19 +511,27 @@ class ContractFinder:
         if stale:
             self._refresh(meta_path)
         later = self._later
-        for finder in later:
-            spec = finder.find_spec(fullname, path, target)
+        spec = None
+        for find_spec in later:
+            spec = find_spec(fullname, path, target)
             if spec is not None:
                 break
-        else:
+        if spec is None:
             # Nobody has it. Before the import system is told so (and asks the finders itself), make
-            # sure they are the ones on sys.meta_path by identity: a replacement that compared equal
-            # to the finder it replaced was not asked yet. (A spec found by a finder that was
-            # replaced is still checked: it is the spec this hook returns that gets loaded.)
-            if _changed(meta_path, self._seen):
-                self._refresh(meta_path)
-                return self.find_spec(fullname, path, target)
-            return _declined(self, fullname, later)
+            # sure the finders asked are those on sys.meta_path, by identity, asked the way they
+            # answer now: a replacement that compared equal to the finder it replaced, or a finder
+            # whose class's find_spec was patched since, was not asked yet. (A spec found the old
+            # way is still checked: it is the spec this hook returns that gets loaded.) They are
+            # asked once more, then the import system has the last word.
+            if not (_changed(meta_path, self._seen) or any(map(_rebound, self._finders, later))):
+                return _declined(self, fullname, later)
+            self._refresh(meta_path)
+            for find_spec in self._later:
+                spec = find_spec(fullname, path, target)
+                if spec is not None:
+                    break
+            else:
+                return None
         if spec.loader is None:
             return spec  # a namespace package: no file, no contract
         sidecar: Any = None  # the sidecar's path (or an archive's (path, data, error)) once known
@@ -594,19 +612,20 @@ class ContractFinder:
             if position and self._move_to_front(meta_path, position):
                 position = 0
             following = list(meta_path[position + 1 :])
-        later = []
+        finders = []
         once = True
         for finder in following:
             if getattr(finder, "_importspy_hook_finder", False):
                 continue
             if getattr(finder, "find_spec", None) is not None:
-                later.append(finder)
+                finders.append(finder)
             elif _LEGACY_FINDERS and getattr(finder, "find_module", None) is not None:
-                later.append(_Legacy(finder))
+                finders.append(_Legacy(finder))
                 once = False  # the import system warns (ImportWarning) each time it asks one
         # _later before _seen: a thread that sees the new _seen also sees the new _later.
         self._once = once
-        self._later = tuple(later)
+        self._finders = tuple(finders)
+        self._later = tuple(finder.find_spec for finder in finders)
         self._seen = meta_path[:]
 
     # Take back the first place after another tool inserted a finder in front of this one. pytest puts

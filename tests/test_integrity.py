@@ -319,6 +319,31 @@ emit(plugin=attempt("patchplug"))
     assert executed == []
 
 
+def test_a_finder_whose_find_spec_is_made_anew_on_each_access_breaks_no_import(project: Path) -> None:
+    # The check of "are these still the finders, asked the way they answer now?" must not loop
+    # when a finder's find_spec is a fresh object on every access (a property, a __getattr__).
+    write_files(project, {"present.py": "VALUE = 1\n"})
+    got, result, _ = run(
+        project,
+        """
+        class Fresh:
+            @property
+            def find_spec(self):
+                return lambda name, path=None, target=None: None
+
+        sys.meta_path.append(Fresh())
+        try:
+            import nosuch_fresh_module
+            missing = "imported"
+        except ModuleNotFoundError as exc:
+            missing = str(exc)
+        emit(present=attempt("present"), missing=missing)
+        """,
+    )
+    assert got["present"]["outcome"] == "admitted", result
+    assert got["missing"] == "No module named 'nosuch_fresh_module'", result
+
+
 def test_a_finder_with_an_equality_that_raises_breaks_no_import(project: Path) -> None:
     # Promise 2: comparing finders with == ran their __eq__, and a sloppy one that assumes the
     # other side's type made every later import fail with the hook on only.
