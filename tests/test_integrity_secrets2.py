@@ -25,7 +25,8 @@ import typing
 from pathlib import Path
 
 import pytest
-from conftest import Result, child_env, run_python, run_script, write_files
+from conftest import Result, run_python, run_script, write_files
+from test_integrity_secrets import cli
 
 from importspy_hook._errors import looks_like_credential
 from importspy_hook._structure import _annotation_text
@@ -139,18 +140,6 @@ def test_a_value_that_holds_no_secret_is_still_shown(project: Path) -> None:
     assert "found DB = 'postgres://db/app'" in result.stdout, result
     assert "found N = 1" in result.stdout, result
     assert "found retries=5" in result.stdout, result
-
-
-def cli(*args: str, cwd: Path, env: dict[str, str | None] | None = None) -> Result:
-    completed = subprocess.run(
-        [sys.executable, "-m", "importspy_hook", *args],
-        cwd=cwd,
-        env=child_env(env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return Result(completed)
 
 
 @pytest.mark.parametrize("fmt", ["human", "json", "sarif"])
