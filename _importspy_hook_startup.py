@@ -441,12 +441,11 @@ class _Legacy:
 # equal to the finder it replaced (a dataclass finder rebuilt with other modules) would look like no
 # change, and the new finder would serve, unchecked, what the old one did not have. Checked where
 # that matters, before answering "nobody has it" (``find_spec``); every import compares with ``==``,
-# which is identity first and costs a tenth of this. (``_operator`` is a builtin site has loaded.)
-from _operator import is_ as _is  # noqa: E402
-
-
+# which is identity first and costs a tenth of this.
 def _changed(meta_path: "Any", seen: "Any") -> "bool":
-    return len(meta_path) != len(seen) or not all(map(_is, meta_path, seen))
+    if len(meta_path) != len(seen):
+        return True
+    return any(finder is not known for finder, known in zip(meta_path, seen, strict=True))
 
 
 # Whether ``finder.find_spec`` is no longer the bound method ``method`` taken from it (its class was
