@@ -415,9 +415,10 @@ def probe_sidecar(directory: "str", stem: "str", loader: "Any") -> "tuple[str, A
 
 
 # Python 3.10 and 3.11 still let a meta-path finder with only the legacy ``find_module`` serve imports
-# (3.12 ignores it): such a finder is asked through a spec built as the import system would build it,
-# so its modules meet the check too (a finder left out here would serve them after this one returns
-# None, unchecked).
+# (3.12 ignores it): such a finder is asked through the import system's own ``_find_spec_legacy``,
+# which warns (ImportWarning) as the import system does each time it falls back, and builds the spec
+# as it would, so its modules meet the check too (a finder left out here would serve them after this
+# one, unchecked).
 _LEGACY_FINDERS = sys.version_info < (3, 12)
 
 
@@ -428,12 +429,7 @@ class _Legacy:
         self.finder = finder
 
     def find_spec(self, fullname: "str", path: "Any" = None, target: "Any" = None) -> "Any":
-        loader = self.finder.find_module(fullname, path)
-        if loader is None:
-            return None
-        import _frozen_importlib
-
-        return _frozen_importlib.spec_from_loader(fullname, loader)
+        return (_importlib or _bootstrap())._find_spec_legacy(self.finder, fullname, path)
 
 
 # Whether sys.meta_path is no longer the list of finders ``seen`` when the finders to ask were last
@@ -479,7 +475,6 @@ class ContractFinder:
         self._later: tuple[Any, ...] = ()
         self._finders: tuple[Any, ...] = ()
         self._seen: Any = ()
-        self._once = True  # no legacy finder among them: a module none has may be reported at once
 
     def __repr__(self) -> "str":
         return f"<importspy_hook.ContractFinder mode={self.mode!r}>"
@@ -509,28 +504,11 @@ class ContractFinder:
             stale = True
         if stale:
             self._refresh(meta_path)
-        later = self._later
-        spec = None
-        for find_spec in later:
-            spec = find_spec(fullname, path, target)
-            if spec is not None:
-                break
+        spec = self._search(fullname, path, target)
         if spec is None:
-            # Nobody has it. Before the import system is told so (and asks the finders itself), make
-            # sure the finders asked are those on sys.meta_path, by identity, asked the way they
-            # answer now: a replacement that compared equal to the finder it replaced, or a finder
-            # whose class's find_spec was patched since, was not asked yet. (A spec found the old
-            # way is still checked: it is the spec this hook returns that gets loaded.) They are
-            # asked once more, then the import system has the last word.
-            if not (_changed(meta_path, self._seen) or any(map(_rebound, self._finders, later))):
-                return _declined(self, fullname, later)
-            self._refresh(meta_path)
-            for find_spec in self._later:
-                spec = find_spec(fullname, path, target)
-                if spec is not None:
-                    break
-            else:
-                return None
+            spec = self._not_found(fullname, path, target, meta_path)
+            if spec is None or spec.__class__ is _not_found_spec:
+                return spec
         if spec.loader is None:
             return spec  # a namespace package: no file, no contract
         sidecar: Any = None  # the sidecar's path (or an archive's (path, data, error)) once known
@@ -597,6 +575,45 @@ class ContractFinder:
                 _internal_error(fullname, exc)  # none is known to apply: fail open, loudly
         return spec
 
+    def _search(self, fullname: "str", path: "Any", target: "Any") -> "Any":
+        # Ask the finders after this one, in sys.meta_path order, as the import system would.
+        for find_spec in self._later:
+            spec = find_spec(fullname, path, target)
+            if spec is not None:
+                return spec
+        return None
+
+    # Every finder after this one declined ``fullname``. Never answer None to the import system: it
+    # would ask them all a second time, and a spec found then (a fallback finder that adds a plugin
+    # directory on a miss, a plugin written meanwhile) would be loaded without this hook seeing it.
+    def _not_found(self, fullname: "str", path: "Any", target: "Any", meta_path: "Any") -> "Any":
+        # First make sure the finders asked are those on sys.meta_path, by identity, asked the way
+        # they answer now: a finder added during the search (the import system, walking the live
+        # list, would ask it), a replacement that compared equal to the finder it replaced, or a
+        # finder whose class's find_spec was patched since, was not asked yet. (A spec found the old
+        # way is still checked: it is the spec this hook returns that gets loaded.)
+        if _changed(meta_path, self._seen) or any(map(_rebound, self._finders, self._later)):
+            self._refresh(meta_path)
+            spec = self._search(fullname, path, target)
+            if spec is not None:
+                return spec
+        if _import_system_asks():
+            # One search, as without the hook: the stand-in ends it with the import system's error.
+            # (A module that appeared in sys.modules meanwhile is the import system's to handle:
+            # ``_find_spec`` would return that module's spec rather than one handed to it.)
+            if fullname in sys.modules:
+                return None
+            spec = (_not_found_spec or _make_not_found_spec())()
+            spec.name = fullname
+            return spec
+        # A probe (importlib.util.find_spec, runpy, importlib.reload): it must get None for a module
+        # nobody has, and then asks the finders after this one again itself, so this hook asks them
+        # again first, and what turns up on that second search is checked like any spec. (A finder
+        # that makes a module appear only on its second miss is not covered: SECURITY.md.)
+        if _changed(sys.meta_path, self._seen):
+            self._refresh(sys.meta_path)
+        return self._search(fullname, path, target)
+
     def invalidate_caches(self) -> "None":
         # importlib.invalidate_caches(): new sidecars become visible, as new modules do.
         _listings.clear()
@@ -612,7 +629,6 @@ class ContractFinder:
                 position = 0
             following = list(meta_path[position + 1 :])
         finders = []
-        once = True
         for finder in following:
             if getattr(finder, "_importspy_hook_finder", False):
                 continue
@@ -620,9 +636,7 @@ class ContractFinder:
                 finders.append(finder)
             elif _LEGACY_FINDERS and getattr(finder, "find_module", None) is not None:
                 finders.append(_Legacy(finder))
-                once = False  # the import system warns (ImportWarning) each time it asks one
         # _later before _seen: a thread that sees the new _seen also sees the new _later.
-        self._once = once
         self._finders = tuple(finders)
         self._later = tuple(finder.find_spec for finder in finders)
         self._seen = meta_path[:]
@@ -645,53 +659,31 @@ class ContractFinder:
         return True
 
 
-# Every finder after this one declined ``fullname``: returning None would make the import system ask
-# them all again (a failed import would cost twice the search, SPEC §11), so when the import system
-# itself is asking, and only then, the search ends here with the error it would raise. Raising it from
-# find_spec would leave a frame of this file in the user's traceback, and a probe
-# (``importlib.util.find_spec``, pkgutil, runpy) must still get None. So it is decided from the
-# calling frames — our caller is the import system's ``_find_spec``, called by
-# ``_find_and_load_unlocked`` (a probe calls ``_find_spec`` from elsewhere) — and the import system is
-# handed a spec whose ``loader``, the first thing it reads, raises ModuleNotFoundError from a function
-# whose code carries importlib's file name: CPython removes every such frame from the traceback of an
-# ImportError that leaves an ``import`` statement or ``__import__`` (import.c,
-# ``remove_importlib_frames``), so the user sees exactly what the import system's own raise shows:
-# same type, text, ``name``, ``__context__`` (the exception being handled, set by that raise),
-# traceback. Where CPython keeps importlib's frames the answer stays None and the search is made
-# twice, as before: an import reached from Python code (``importlib.import_module``,
-# ``importlib.__import__``: their ``_gcd_import`` would show ``_load_unlocked`` and the trap in the
-# traceback), ``python -v``, a legacy ``find_module`` finder (the import system warns when it asks
-# one), a sys.meta_path that changed during the search (the import system would ask the newcomers),
-# or a module that appeared in sys.modules meanwhile (``_find_spec`` would return that one's spec).
-def _declined(finder: "ContractFinder", fullname: "str", later: "Any") -> "Any":
-    if not finder._once or later is not finder._later or sys.flags.verbose:
-        return None
-    if fullname in sys.modules:
-        return None
-    bootstrap = _importlib or _bootstrap()
-    importlib_globals = bootstrap.__dict__
+# Whether the import system itself is searching, to load what it finds (an ``import`` statement,
+# ``__import__``, ``importlib.import_module``), rather than a probe (``importlib.util.find_spec``,
+# pkgutil, runpy, ``importlib.reload``) that must get None for a module nobody has. Decided from the
+# calling frames: our caller is the import system's ``_find_spec``, whose one caller in importlib is
+# ``_find_and_load_unlocked``, called by ``_find_and_load``; a probe calls ``_find_spec`` from
+# elsewhere. Their globals tell them apart (reading ``f_code`` is an audit event).
+#
+# For such a search the import system is handed a spec whose ``loader``, the first thing it reads,
+# raises ModuleNotFoundError from a function whose code carries importlib's file name. CPython removes
+# every such frame from the traceback of an ImportError that leaves an ``import`` statement or
+# ``__import__`` (import.c, ``remove_importlib_frames``), so the user sees exactly what the import
+# system's own raise shows: same type, text, ``name``, ``__context__`` (the exception being handled,
+# set by that raise), traceback. Where CPython keeps importlib's frames (``importlib.import_module``,
+# ``python -v``) the traceback shows two more of them, ``_load_unlocked`` and the raise.
+def _import_system_asks() -> "bool":
+    importlib_globals = (_importlib or _bootstrap()).__dict__
     try:
-        frame: Any = sys._getframe(2)  # 0: here, 1: find_spec, 2: whoever asked
+        frame: Any = sys._getframe(3)  # 0: here, 1: _not_found, 2: find_spec, 3: whoever asked
     except ValueError:
-        return None
-    # _find_spec <- _find_and_load_unlocked <- _find_and_load: in importlib, each is the only caller of
-    # the one before, so their globals tell them apart (reading ``f_code`` is an audit event: only
-    # the last test below needs it, and only for an import made from inside importlib)
-    for _ in range(3):
+        return False
+    for _ in range(3):  # _find_spec <- _find_and_load_unlocked <- _find_and_load
         if frame is None or frame.f_globals is not importlib_globals:
-            return None
+            return False
         frame = frame.f_back
-    # _find_and_load's caller: C (the frame of the ``import`` statement, or the import system's
-    # ``_call_with_frames_removed`` for a parent package), or importlib's Python ``_gcd_import``.
-    if (
-        frame is not None
-        and frame.f_globals is importlib_globals
-        and frame.f_code is bootstrap._gcd_import.__code__
-    ):
-        return None
-    spec = (_not_found_spec or _make_not_found_spec())()
-    spec.name = fullname
-    return spec
+    return True
 
 
 # ``_frozen_importlib``, the import system's own module (importlib._bootstrap is the same object);
@@ -708,7 +700,7 @@ def _bootstrap() -> "Any":
     return _importlib
 
 
-# The spec handed to the import system for a module no finder has (see ``_declined``): a class made
+# The spec handed to the import system for a module no finder has (see ``_import_system_asks``): a class made
 # by the first failed import, whose ``loader`` raises from a copy of ``_not_found`` that carries
 # importlib's file name (a code object's file name is fixed when it is made: ``replace`` copies it).
 _not_found_spec: "Any" = None

@@ -1,0 +1,153 @@
+"""A finder that changes the world when it misses: the module it makes available is still checked.
+
+A fallback finder after the others may, on a miss, add a plugin directory to ``sys.path`` (or write
+the plugin) and return None, expecting the next import to find it. If the hook answered "nobody has
+it" with None, the import system would ask every finder after the hook a second time, and the spec
+found then would be loaded without the hook ever seeing it: a module whose contract refuses would
+run. So every search the import system makes through the hook is made once (as it is without the
+hook: the first import fails with ModuleNotFoundError, the next one is checked), and a probe
+(``importlib.util.find_spec``, ``runpy``, ``importlib.reload``), which asks the finders again itself,
+is answered by the hook's own second search, checked, before it can.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import run_script, write_files
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the contract refuses by naming windows")
+
+REFUSING = "runtime:\n  os: [windows]\n"  # refused on the Linux and macOS runners
+
+CHILD = """\
+import importlib, importlib.util, json, os, runpy, sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STORE = os.path.join(HERE, "store")
+WAY = sys.argv[1]
+
+
+class AddStoreOnMiss:
+    # A fallback finder: on a miss it makes the plugin store importable and declines.
+    def find_spec(self, name, path=None, target=None):
+        if name == "plug" and STORE not in sys.path:
+            sys.path.append(STORE)
+            importlib.invalidate_caches()
+        return None
+
+
+class Legacy:
+    # An old-style finder (find_module only); 3.10 and 3.11 still ask it.
+    def find_module(self, name, path=None):
+        return None
+
+
+sys.meta_path.append(AddStoreOnMiss())
+if WAY == "legacy":
+    sys.meta_path.append(Legacy())
+
+
+def attempt():
+    if WAY in ("statement", "legacy", "verbose"):
+        exec("import plug")
+    elif WAY == "import_module":
+        importlib.import_module("plug")
+    elif WAY == "importlib_dunder":
+        importlib.__import__("plug")
+    elif WAY == "probe":
+        spec = importlib.util.find_spec("plug")
+        if spec is None:
+            raise ModuleNotFoundError("probe: none")
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    elif WAY == "run_module":
+        runpy.run_module("plug")
+
+
+outcomes = []
+for _ in range(2):
+    try:
+        attempt()
+    except Exception as exc:
+        outcomes.append(type(exc).__name__)
+    else:
+        outcomes.append("imported")
+print("RESULT " + json.dumps(outcomes), flush=True)
+"""
+
+IMPORTS = ["statement", "legacy", "verbose", "import_module", "importlib_dunder"]
+
+
+def observe(project: Path, way: str, mode: str | None) -> tuple[list[str], bool]:
+    """(the two attempts' outcomes, whether the plugin's code ran) for a run with the hook in ``mode``."""
+    root = project / (mode or "off")
+    marker = root / "RAN"
+    write_files(
+        root,
+        {
+            "main.py": CHILD,
+            "store/plug.py": f"open({str(marker)!r}, 'w').close()\n",
+            "store/plug.contract.yml": REFUSING,
+        },
+    )
+    env = {"PYTHONVERBOSE": "1"} if way == "verbose" else None
+    result = run_script(root / "main.py", way, mode=mode, cwd=root, env=env)
+    for line in result.stdout.splitlines():
+        if line.startswith("RESULT "):
+            outcomes: list[str] = json.loads(line[len("RESULT ") :])
+            return outcomes, marker.exists()
+    raise AssertionError(f"child printed no RESULT line: {result!r}")
+
+
+@pytest.mark.parametrize("way", IMPORTS)
+def test_an_import_is_searched_once_and_the_next_import_is_checked(project: Path, way: str) -> None:
+    # Without the hook the first import fails (the store was added after PathFinder was asked) and
+    # the second runs the plugin; with it, the first fails the same way and the second is refused.
+    assert observe(project, way, None) == (["ModuleNotFoundError", "imported"], True)
+    assert observe(project, way, "enforce") == (["ModuleNotFoundError", "ContractViolation"], False)
+
+
+@pytest.mark.parametrize("way", ["probe", "run_module"])
+def test_a_probe_never_gets_an_unchecked_spec(project: Path, way: str) -> None:
+    # A probe asks the finders again after the hook: the hook's own second search finds the plugin
+    # first, and its spec is checked when it is run.
+    outcomes, ran = observe(project, way, "enforce")
+    assert not ran
+    assert outcomes[-1] == "ContractViolation"
+    assert set(outcomes) <= {"ModuleNotFoundError", "ImportError", "ContractViolation"}
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.12 no longer asks find_module-only finders")
+def test_a_legacy_finder_still_warns_once_per_search(project: Path) -> None:
+    # The import system warns (ImportWarning) each time it falls back to find_module; the hook asks
+    # such a finder through the import system's own function, so the warning is the same and given once.
+    body = textwrap.dedent(
+        """\
+        import json, sys, warnings
+
+        class Legacy:
+            def find_module(self, name, path=None):
+                return None
+
+        sys.meta_path.append(Legacy())
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                import nosuch_legacy
+            except ImportError:
+                pass
+        print("RESULT " + json.dumps([str(w.message) for w in caught if w.category is ImportWarning]))
+        """
+    )
+    seen = []
+    for mode in (None, "enforce"):
+        root = project / (mode or "off")
+        write_files(root, {"main.py": body})
+        result = run_script(root / "main.py", mode=mode, cwd=root)
+        line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
+        seen.append(json.loads(line[len("RESULT ") :]))
+    assert seen[0] == seen[1] == ["Legacy.find_spec() not found; falling back to find_module()"]
