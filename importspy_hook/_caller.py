@@ -82,8 +82,10 @@ def _standard() -> "frozenset[str]":
     return _STANDARD
 
 
-# The standard library's directory (where ``os`` was loaded from; the base interpreter's, in a venv).
+# The standard library's directory (where ``os`` was loaded from; the base interpreter's, in a venv),
+# as spelled there and with every symbolic link resolved.
 _LIBRARY = os.path.join(os.path.dirname(os.path.abspath(getattr(os, "__file__", None) or os.sep)), "")
+_REAL_LIBRARY = os.path.join(os.path.realpath(_LIBRARY), "")
 
 
 def _really_standard(top: "str", frame: "FrameType") -> "bool":
@@ -96,9 +98,16 @@ def _really_standard(top: "str", frame: "FrameType") -> "bool":
     filename = frame.f_code.co_filename
     if filename.startswith("<"):
         return True
-    if not filename.startswith(_LIBRARY):
-        return False
-    below = filename[len(_LIBRARY) :]
+    if filename.startswith(_LIBRARY):
+        below = filename[len(_LIBRARY) :]
+    else:
+        # Another spelling of the same files (a symlinked or resolved sys.path entry, /lib for
+        # /usr/lib) is still the library: a text prefix alone would make its frame the caller. Rare,
+        # so the few lstat calls of realpath are paid only here.
+        real = os.path.realpath(filename)
+        if not real.startswith(_REAL_LIBRARY):
+            return False
+        below = real[len(_REAL_LIBRARY) :]
     return not below.startswith(("site-packages", "dist-packages"))
 
 

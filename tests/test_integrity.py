@@ -409,6 +409,41 @@ def test_an_application_package_named_like_a_standard_module_is_the_caller(proje
     assert executed == []
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links need privileges on Windows")
+def test_the_standard_library_reached_through_a_symlink_is_not_the_caller(project: Path) -> None:
+    # Red team round 4 (d04): a frame ran the standard library's own file when its path began with
+    # the library's directory as spelled by os.__file__; reached through another spelling (a
+    # symlinked or realpath'ed sys.path entry), pydoc's frame was taken for application code and
+    # became the caller, and a deny rule on the real importer (the tests module) was bypassed.
+    library = os.path.dirname(os.__file__)
+    os.symlink(library, project / "library_alias")
+    write_files(
+        project,
+        {
+            "stdplug.py": RAN,
+            "stdplug.contract.yml": 'importers:\n  deny: ["*.tests"]\n',
+            "agenda/__init__.py": "",
+            "agenda/tests.py": "def use():\n    import pydoc\n    return pydoc.locate('stdplug')\n",
+        },
+    )
+    got, result, executed = run(
+        project,
+        f"""
+        sys.path.insert(0, {str(project / "library_alias")!r})
+        import pydoc  # loaded through the other spelling
+        from agenda import tests
+        try:
+            tests.use()
+            outcome = "admitted"
+        except pydoc.ErrorDuringImport as exc:
+            outcome = type(exc.value).__name__
+        emit(pydoc=pydoc.__file__.startswith({str(project)!r}), outcome=outcome)
+        """,
+    )
+    assert got == {"pydoc": True, "outcome": "ContractViolation"}, result
+    assert executed == []
+
+
 EXTEND = "__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n"
 
 
