@@ -813,16 +813,17 @@ def _refuse_later(
         _internal_error(spec.name, exc)
         return
     name = spec.name
-    where = sidecar or f"<registered contract for {name}>"
-    reason = f"the contract could not be checked ({_cause(exc)})"
 
+    # The refusal of a check that did not complete, worded by the package as the loader words it;
+    # when the package itself cannot be loaded, still a refusal, as a ValueError naming the cause.
     def error() -> "BaseException":
         try:
-            from importspy_hook._errors import ContractError
+            from importspy_hook._errors import ContractError, cannot_check, contract_label
 
-            return ContractError(where, 0, 0, "", reason)
-        except Exception:  # the package itself cannot be loaded: still refuse, as a ValueError
-            return ValueError(f"{where}: import of {name!r} refused: {reason}")
+            label = contract_label(name, (sidecar,) if sidecar else None)
+            return ContractError(label, 0, 0, "", cannot_check(exc))
+        except Exception:
+            return ValueError(f"{sidecar or name}: import of {name!r} refused ({_cause(exc)})")
 
     # Every loader method that can run the module raises; the rest of the protocol is forwarded.
     class Refusing:
