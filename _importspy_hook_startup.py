@@ -504,8 +504,11 @@ class ContractFinder:
             stale = True
         if stale:
             self._refresh(meta_path)
-        spec = self._search(fullname, path, target)
-        if spec is None:
+        for find_spec in self._later:  # self._search(), inline: this runs on every import
+            spec = find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
             spec = self._not_found(fullname, path, target, meta_path)
             if spec is None or spec.__class__ is _not_found_spec:
                 return spec
