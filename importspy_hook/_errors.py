@@ -6,6 +6,7 @@ which probes optional imports with ``except ImportError`` cannot swallow a refus
 """
 
 import os
+import sys
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs milliseconds
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ MIN_WITHHELD_LENGTH = 6
 
 
 def withheld_values(environ: "Mapping[str, str]", secrets: "Collection[str] | None") -> "tuple[str, ...]":
-    """The texts no output may contain (§6): the value of every variable of ``environ`` that
+    """The texts no output may contain (§6), casefolded: the value of every variable that
     :func:`value_may_be_shown` withholds, as it is and as ``repr`` escapes it inside a longer text.
 
     The name rule alone would let such a value out under another name: the importer's
@@ -87,16 +88,38 @@ def withheld_values(environ: "Mapping[str, str]", secrets: "Collection[str] | No
     defaulting to a token, or a plain variable holding a copy. So a text that contains one of these
     is not shown, whatever it is the value of (:func:`holds_withheld`).
 
+    The variables are looked for wherever the importer may have read them, not only in
+    ``environ`` (the environment the check judged): in the live ``os.environ`` too, which the
+    pytest plugin's simulation hides or replaces a variable of (``env={"API_TOKEN": None}``), and
+    in the environment the process started with (:func:`_startup_environ`), since an importer may
+    read a secret and then remove it (``os.environ.pop("API_TOKEN")``, recommended hygiene).
+
+    Besides the whole value, what an importer keeps of it is looked for: the value stripped of
+    surrounding whitespace (``.strip()``, a value set with a trailing newline), and the password of
+    a connection string, alone (:func:`_withheld_parts`). The texts are casefolded, as
+    :func:`holds_withheld` folds the text it searches, so ``.lower()`` and ``.upper()`` copies are
+    found too.
+
     Values under :data:`MIN_WITHHELD_LENGTH` characters are not looked for: ``1``, ``on``, ``yes``
     (a credential variable's flag, ``AUTH_ENABLED=1``) or ``user`` (``XDG_SESSION_CLASS``, which
     the ``SESSION`` part names) occur by chance in almost every text, so withholding each text that
     holds them would hide messages while protecting a value that guessing finds anyway; the name
-    rule still hides such a value where it is the variable's own.
+    rule still hides such a value where it is the variable's own. Not computed ahead or kept: the
+    live environment may change between two checks, and this runs only to word a refusal.
     """
+    live = [] if environ is os.environ else list(os.environ.items())  # reading it costs a decode
+    pairs = dict.fromkeys(  # a variable found in two of them is looked at once
+        (name, value)
+        for source in (list(environ.items()), live, _startup_environ())
+        for name, value in source
+        if type(value) is str and len(value) >= MIN_WITHHELD_LENGTH
+    )
+    values: dict[str, None] = {}
+    for name, value in pairs:
+        if not value_may_be_shown(name, secrets):
+            values.update(dict.fromkeys(_withheld_parts(value)))
     found: dict[str, None] = {}
-    for name, value in list(environ.items()):
-        if type(value) is not str or len(value) < MIN_WITHHELD_LENGTH or value_may_be_shown(name, secrets):
-            continue
+    for value in values:
         raw = value.encode("utf-8", "surrogateescape")
         # repr writes a str (or bytes) in one quote or the other, depending on the whole text it is
         # part of: with only \' escaped, or as it stands; bytes escape what is not printable ASCII.
@@ -107,13 +130,60 @@ def withheld_values(environ: "Mapping[str, str]", secrets: "Collection[str] | No
             repr(raw)[2:-1],
             repr(b"'\"" + raw)[5:-1],
         ):
-            found[form] = None
+            found[form.casefold()] = None
     return tuple(found)
 
 
+def _withheld_parts(value: "str") -> "list[str]":
+    """What an importer may keep of a withheld ``value`` and print alone: the value, stripped of
+    surrounding whitespace, and the password of a connection string (``postgres://app:PW@db/app``
+    is printed as ``urlsplit(url).netloc``, ``url.split("@")`` or ``(u.hostname, u.password)``),
+    as written and percent-decoded. Parts under :data:`MIN_WITHHELD_LENGTH` are left out."""
+    parts = [value, value.strip()]
+    if "://" in value and "@" in value:  # urllib is loaded only for what may be a URL
+        from urllib.parse import unquote, urlsplit
+
+        try:
+            password = urlsplit(parts[1]).password or ""
+        except ValueError:  # not a URL after all ("Invalid IPv6 URL")
+            password = ""
+        parts += [password, unquote(password)]
+    return [part for part in parts if len(part) >= MIN_WITHHELD_LENGTH]
+
+
+def _startup_environ() -> "list[tuple[str, str]]":
+    """The environment this process started with, as far as the platform keeps it (pairs).
+
+    On Windows, ``nt.environ``: ``os`` copies it into ``os.environ`` once and never writes it back.
+    On POSIX ``posix.environ`` is no help: it is the very dict ``os.environ`` changes. Linux keeps
+    the block ``exec`` gave the process in ``/proc/self/environ`` (``unsetenv`` and ``setenv``
+    never write to it), read here as ``os.environ`` decodes (file system encoding,
+    ``surrogateescape``). Elsewhere (macOS, a BSD without procfs) nothing is kept: a variable
+    removed before the check is not looked for (SECURITY.md). Read each time rather than kept, so
+    that this module holds no copy of a secret the importer removed.
+    """
+    if sys.platform == "win32":
+        import nt
+
+        return list(nt.environ.items())
+    try:
+        with open("/proc/self/environ", "rb") as file:
+            block = file.read()
+    except OSError:
+        return []
+    pairs: list[tuple[str, str]] = []
+    for entry in os.fsdecode(block).split("\0"):  # NUL and = are ASCII in every such encoding
+        name, equals, value = entry.partition("=")
+        if equals and name:
+            pairs.append((name, value))
+    return pairs
+
+
 def holds_withheld(text: "str", withheld: "tuple[str, ...]") -> "bool":
-    """Whether ``text`` contains one of the :func:`withheld_values` (then it is not shown)."""
-    return any(value in text for value in withheld)
+    """Whether ``text`` contains one of the :func:`withheld_values`, in any case: they are
+    casefolded, and so is ``text`` here, because a ``.lower()`` copy of a secret is the secret."""
+    folded = text.casefold()
+    return any(value in folded for value in withheld)
 
 
 class Violation:
