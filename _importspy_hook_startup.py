@@ -748,6 +748,7 @@ def find_sidecar(origin: "str", loader: "Any") -> "tuple[str, Any, Any] | None":
 # data, error)``, or a list of the two.
 def _guard(finder: "ContractFinder", spec: "Any", path: "Any") -> "None":
     sidecar: Any
+    origin: Any = None
     if path.__class__ is tuple:
         sidecar = path
     elif path is not None:
@@ -756,13 +757,17 @@ def _guard(finder: "ContractFinder", spec: "Any", path: "Any") -> "None":
         origin = spec.origin if spec.has_location else _file_of(spec)
         sidecar = find_sidecar(origin, spec.loader) if isinstance(origin, str) else None
     registered = REGISTRY.get(spec.name)
+    file = None  # the module's file, for a registered contract's internal-import rule
     if registered is None:
         if sidecar is None:
             return
         contract: Any = sidecar
     else:  # a module that ships its own contract keeps it: both must admit
         contract = registered if sidecar is None else [registered, sidecar]
-    spec.loader = (_wrap or _load_wrap())(spec.loader, contract, finder, spec.name)
+        if origin is None:
+            origin = spec.origin if spec.has_location else _file_of(spec)
+        file = os.path.abspath(origin) if isinstance(origin, str) else None
+    spec.loader = (_wrap or _load_wrap())(spec.loader, contract, finder, spec.name, file)
 
 
 # ``importspy_hook._loader.wrap``, imported by the first import a contract applies to and kept (a

@@ -56,13 +56,15 @@ def unwrap(loader: "Any") -> "Any":
     return loader
 
 
-def wrap(real_loader: "Any", sidecar: "Any", finder: "Any", name: "str") -> "Any":
+def wrap(real_loader: "Any", sidecar: "Any", finder: "Any", name: "str", file: "str | None" = None) -> "Any":
     """The wrapper for ``real_loader``: one that speaks the same protocol (§4).
 
     ``sidecar`` is the contract: a sidecar file as ``(path, bytes read through an archive's loader or None,
     the error that kept them from being read or None)``, a ``Contract`` registered from Python, or a list of
     the two (a registered module that ships its own sidecar: both must admit). ``finder`` is the start-up
-    module's ``ContractFinder``: its mode, and its fork lock.
+    module's ``ContractFinder``: its mode, and its fork lock. ``file`` is the module's own file as the
+    start-up module found it (the spec's origin, or its file loader's path), or None: a registered
+    contract's internal-import rule compares the importer with it.
 
     A loader with ``exec_module`` gets :class:`GuardedLoader`; a legacy loader that only has
     ``load_module`` gets :class:`LegacyGuardedLoader`, which offers no ``exec_module``, so the import
@@ -70,8 +72,8 @@ def wrap(real_loader: "Any", sidecar: "Any", finder: "Any", name: "str") -> "Any
     """
     real = unwrap(real_loader)
     if hasattr(real, "exec_module"):
-        return GuardedLoader(real, sidecar, finder, name)
-    return LegacyGuardedLoader(real, sidecar, finder, name)
+        return GuardedLoader(real, sidecar, finder, name, file)
+    return LegacyGuardedLoader(real, sidecar, finder, name, file)
 
 
 class _Guarded:
@@ -82,13 +84,16 @@ class _Guarded:
     remembered as one, and calling the loader again after a refusal checks again.
     """
 
-    __slots__ = ("_admitted", "_finder", "_name", "real_loader", "sidecar")
+    __slots__ = ("_admitted", "_file", "_finder", "_name", "real_loader", "sidecar")
 
-    def __init__(self, real_loader: "Any", sidecar: "Any", finder: "Any", name: "str") -> "None":
+    def __init__(
+        self, real_loader: "Any", sidecar: "Any", finder: "Any", name: "str", file: "str | None" = None
+    ) -> "None":
         self.real_loader = real_loader
         self.sidecar = sidecar
         self._finder = finder
         self._name = name
+        self._file = file
         self._admitted = False
 
     def __getattr__(self, attribute: "str") -> "Any":
@@ -137,11 +142,11 @@ class _Guarded:
             if contract.__class__ is list:  # a registered contract and the module's sidecar: both
                 error = None
                 for one in contract:
-                    error = guard_import(name, one, finder, frame, self.real_loader)
+                    error = guard_import(name, one, finder, frame, self._file)
                     if error is not None:
                         break
             else:
-                error = guard_import(name, contract, finder, frame, self.real_loader)
+                error = guard_import(name, contract, finder, frame, self._file)
         except Exception as exc:
             error = _unchecked(self, name, exc)
         finally:
@@ -286,7 +291,7 @@ def _refusal(
 
 
 def guard_import(
-    name: "str", sidecar: "Any", finder: "Any", frame: "FrameType", loader: "Any" = None
+    name: "str", sidecar: "Any", finder: "Any", frame: "FrameType", file: "str | None" = None
 ) -> "BaseException | None":
     """Check the import of ``name``; return the exception to raise, or None to let it proceed.
 
@@ -316,7 +321,7 @@ def guard_import(
                     return None
             except Exception:  # the full path below meets the same error and reports it
                 pass
-        return _full_check(name, sidecar, mode, frame, debug, loader)
+        return _full_check(name, sidecar, mode, frame, debug, file)
     except Exception as exc:
         from ._errors import contract_label
 
@@ -324,7 +329,7 @@ def guard_import(
 
 
 def _full_check(
-    name: "str", sidecar: "Any", mode: "str", frame: "FrameType", debug: "bool", loader: "Any" = None
+    name: "str", sidecar: "Any", mode: "str", frame: "FrameType", debug: "bool", file: "str | None" = None
 ) -> "BaseException | None":
     """The check with the caller known first: refusals, debug events, registered contracts."""
     from ._errors import contract_label  # not at the top: a compliant import never needs _errors
@@ -342,7 +347,7 @@ def _full_check(
             beside: str | None = where  # the sidecar sits beside the module's file, under its stem
         else:  # a contract registered from Python: where the module's own file is, if it says
             contract, read = sidecar, None
-            beside = _file_of_loader(loader, name)
+            beside = file
         if is_internal(caller, name, beside):
             emit(
                 "debug",
@@ -371,15 +376,3 @@ def _full_check(
             duration_us=(time.perf_counter_ns() - started) // 1000,
         )
     return None
-
-
-def _file_of_loader(loader: "Any", name: "str") -> "str | None":
-    """The file a loader executes for ``name`` (a file loader's ``path``, else ``get_filename``), or
-    None when it does not say: the internal-import rule then has nothing to compare, and applies not."""
-    path = getattr(loader, "path", None)
-    if not isinstance(path, str):
-        try:
-            path = loader.get_filename(name)
-        except Exception:
-            return None
-    return path if isinstance(path, str) else None
