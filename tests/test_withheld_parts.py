@@ -24,21 +24,12 @@ from pathlib import Path
 import pytest
 from conftest import Result, run_script, write_files
 from test_integrity_secrets import cli
+from test_integrity_secrets2 import HOST_TAIL
 
 SENT = "SentinelWH-7c2e-B41x"
 """Mixed case, so that a lower- or upper-cased copy differs from it."""
 
 URL = f"postgres://app:{SENT}@db.internal:5432/app"
-
-HOST_TAIL = """\
-try:
-    import plug
-except Exception as exc:
-    print("REFUSED", type(exc).__name__)
-    print(exc)
-else:
-    print("ADMITTED")
-"""
 
 # (the host's code before its import, the contract, the environment)
 CASES: dict[str, tuple[str, str, dict[str, str]]] = {
