@@ -61,6 +61,7 @@ from ._schema import (
     schema_version_problem,
     to_models,
 )
+from ._schema import join_key as _join
 from ._schema import node as _node
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -768,7 +769,3 @@ class _Builder:
                 values, lines = self.entry(value_node, where, depth + 1, table.keyed)
                 result.append(self.fill(table, value_node, values, lines, where, depth + 2, line, fields))
         return tuple(result)
-
-
-def _join(key: str, name: str) -> str:
-    return f"{key}.{name}" if key else name
