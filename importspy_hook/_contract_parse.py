@@ -388,9 +388,8 @@ class _Builder:
         return sorted(self.errors or (), key=lambda e: (e.line, e.column))
 
     def item(self, read: _Reader[_T], node: Any, key: str, depth: int) -> _T | None:
-        """One list item; when collecting, an error that ends it is recorded and None returned."""
-        if self.errors is None:
-            return read(node, key, depth)
+        """One list item of the collecting walk (:meth:`listing` reads them directly when strict): an
+        error that ends it is recorded and None returned."""
         try:
             return read(node, key, depth)
         except _Abandoned:
