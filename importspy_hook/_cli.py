@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs ~3 ms of every --help
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -126,6 +126,7 @@ examples:
 
 def _build_parser() -> _Parser:
     from . import __version__
+    from ._errors import CREDENTIAL_HINTS
 
     parser = _Parser(
         prog=PROG,
@@ -156,7 +157,7 @@ def _build_parser() -> _Parser:
         "--values",
         action="store_true",
         help="also print environment variable values (never for names that look like secrets: "
-        + ", ".join(_credential_hints()[:6])
+        + ", ".join(CREDENTIAL_HINTS[:6])
         + ", ...)",
     )
 
@@ -531,12 +532,6 @@ def _platform_summary() -> dict[str, str]:
 # ============================================================================== context
 
 
-def _credential_hints() -> tuple[str, ...]:
-    from ._errors import CREDENTIAL_HINTS
-
-    return CREDENTIAL_HINTS
-
-
 def _dependency_requirement(version: str) -> str:
     """An exact pin: ``==1.2.3``, or ``===text`` for a version that is not PEP 440."""
     from packaging.version import InvalidVersion, Version
@@ -737,20 +732,22 @@ def _orphan_warning(path: str) -> str | None:
     if not stem:
         return None  # not named like a sidecar: a contract kept elsewhere on purpose
     try:
-        entries = os.listdir(directory)
+        if _module_among(stem, os.listdir(directory)):
+            return None
     except OSError:
         return None
-    for entry in entries:
-        if entry.startswith(stem + ".") and entry.endswith(_MODULE_SUFFIXES):
-            middle = entry[len(stem) : -len(entry.rsplit(".", 1)[1]) - 1]
-            if middle == "" or middle.startswith("."):  # foo.py, foo.cpython-311-x86_64-linux-gnu.so
-                return None
     if os.path.isdir(os.path.join(directory, stem)):
         return (
             f"'{stem}' is a package: its contract must be {stem}/__init__.contract.yml; "
             "this file guards nothing"
         )
     return f"no module '{stem}' next to this contract (e.g. {stem}.py): it guards nothing"
+
+
+def _module_among(stem: str, names: Iterable[str]) -> bool:
+    """Whether ``names`` (one directory's entries) hold the module ``stem`` the sidecar ``stem.contract.yml``
+    guards: ``stem.py``, ``stem.cpython-311-x86_64-linux-gnu.so``..."""
+    return any(name.startswith(stem + ".") and name.endswith(_MODULE_SUFFIXES) for name in names)
 
 
 def _lint(options: argparse.Namespace) -> int:
@@ -769,13 +766,11 @@ def _lint(options: argparse.Namespace) -> int:
         try:
             load_contract(path)
         except ContractError as exc:
-            problems.extend(_problem(path, error) for error in _every_error(path, exc))
+            problems.extend(_contract_problem(path, error) for error in _every_error(path, exc))
             continue
         warning = _orphan_warning(path)
         if warning:
-            problems.append(
-                {"path": path, "line": 0, "column": 0, "key": "", "message": warning, "severity": "warning"}
-            )
+            problems.append(_problem(path, warning, "warning"))
     errors = sum(1 for p in problems if p["severity"] == "error")
     warnings = len(problems) - errors
     if options.format == "json":
@@ -840,29 +835,16 @@ def _lint_wheel(wheel: str) -> tuple[list[str], list[dict[str, Any]]]:
             "no *.contract.yml in this wheel: its modules are unguarded once installed "
             "(setuptools ships sidecars only when declared as package data; see the README)"
         )
-        problems.append(
-            {"path": wheel, "line": 0, "column": 0, "key": "", "message": message, "severity": "error"}
-        )
+        problems.append(_problem(wheel, message))
     members = set(names)
     for name, where in zip(sidecars, shown, strict=True):
-        problems.extend(_problem(where, error) for error in contract_errors(contents[name], where))
+        problems.extend(_contract_problem(where, error) for error in contract_errors(contents[name], where))
         directory, _, base = name.rpartition("/")
         stem = next(base[: -len(s)] for s in SIDECAR_SUFFIXES if base.endswith(s))
-        prefix = f"{directory}/{stem}" if directory else stem
-        if not any(
-            m.startswith(prefix + ".") and m.endswith(_MODULE_SUFFIXES) and "/" not in m[len(prefix) :]
-            for m in members
-        ):
-            problems.append(
-                {
-                    "path": where,
-                    "line": 0,
-                    "column": 0,
-                    "key": "",
-                    "message": f"no module '{stem}' next to this contract in the wheel: it guards nothing",
-                    "severity": "warning",
-                }
-            )
+        beside = (m.rpartition("/")[2] for m in members if m.rpartition("/")[0] == directory)
+        if not _module_among(stem, beside):
+            message = f"no module '{stem}' next to this contract in the wheel: it guards nothing"
+            problems.append(_problem(where, message, "warning"))
     return shown, problems
 
 
@@ -886,15 +868,22 @@ def _every_error(path: str, first: ContractError) -> list[ContractError]:
     return errors
 
 
-def _problem(path: str, exc: ContractError) -> dict[str, Any]:
+def _problem(
+    path: str, message: str, severity: str = "error", line: int = 0, column: int = 0, key: str = ""
+) -> dict[str, Any]:
+    """One finding of ``lint``, in the shape of its JSON report (line 0: about the whole file)."""
     return {
         "path": path,
-        "line": exc.line,
-        "column": exc.column,
-        "key": exc.key,
-        "message": exc.reason,
-        "severity": "error",
+        "line": line,
+        "column": column,
+        "key": key,
+        "message": message,
+        "severity": severity,
     }
+
+
+def _contract_problem(path: str, exc: ContractError) -> dict[str, Any]:
+    return _problem(path, exc.reason, line=exc.line, column=exc.column, key=exc.key)
 
 
 # ============================================================================== check
@@ -960,15 +949,11 @@ def _reject_impossible_values(assignments: Sequence[str]) -> None:
     the contract when the command itself is wrong. The vocabularies are the ones contracts are
     checked against (``_contract_parse``), so every spelling a contract accepts is accepted here.
     """
-    from ._schema import ARCH_NAMES, IMPLEMENTATION_NAMES, OS_NAMES
+    from ._schema import ARCH, INTERPRETER, OS
     from ._simulation import SET_KEYS
     from ._versions import parse_version
 
-    vocabularies = {
-        "os": (OS_NAMES, "operating system"),
-        "arch": (ARCH_NAMES, "architecture"),
-        "implementation": (IMPLEMENTATION_NAMES, "interpreter"),
-    }
+    vocabularies = {"os": OS, "arch": ARCH, "implementation": INTERPRETER}
     for item in assignments:
         key, _, value = item.partition("=")
         target = SET_KEYS.get(key.strip().lower())
@@ -977,11 +962,10 @@ def _reject_impossible_values(assignments: Sequence[str]) -> None:
             if parse_version(value) is None:
                 raise UsageError(f"--set {_echo(key, value)}: not a Python version (e.g. 3.12 or 3.13.1)")
         elif target in vocabularies:
-            names, what = vocabularies[target]
-            if not value.isascii() or value.lower() not in names:
-                raise UsageError(
-                    f"--set {_echo(key, value)}: unknown {what} (expected one of: {', '.join(sorted(names))})"
-                )
+            kind = vocabularies[target]
+            if kind.rule is not None and kind.rule(value) is not None:  # the contracts' own rule
+                names = ", ".join(sorted(kind.names or ()))
+                raise UsageError(f"--set {_echo(key, value)}: unknown {kind.name} (expected one of: {names})")
 
 
 def _echo(key: str, value: str) -> str:

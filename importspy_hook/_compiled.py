@@ -236,14 +236,7 @@ class _Compiler:
         runtime = fields.get("runtime")
         if runtime is not None:
             operations += self.runtime(runtime[1])
-        deployments = fields.get("deployments")
-        if deployments:
-            alternatives = tuple(
-                tuple(self.deployment(d[1], f"deployments[{index}]")) for index, d in enumerate(deployments)
-            )
-            operations.append(
-                (OP_ANY, alternatives, "deployments", "deployment", _line(fields, "deployments"))
-            )
+        operations += self.alternatives(fields, "deployments", "", self.deployment, "deployment")
         operations += self.module(fields, "")
         dependencies = fields.get("dependencies")
         if dependencies:
@@ -269,73 +262,57 @@ class _Compiler:
         operations: list[tuple[Any, ...]] = []
         if fields.get("python") is not None:
             operations.append(self.python(fields["python"], "runtime.python", _line(fields, "python")))
-        for field, code, normalise in (
-            ("os", OP_OS, normalise_os),
-            ("architecture", OP_ARCH, normalise_arch),
-            ("implementation", OP_IMPLEMENTATION, _implementation),
-        ):
-            names = _strings(fields.get(field))
-            if names:
-                normal = frozenset(normalise(name) for name in names)
-                operations.append((code, normal, f"runtime.{field}", _line(fields, field), _one_of(names)))
+        operations += self.names(OP_OS, normalise_os, fields, "os", "runtime.")
+        operations += self.names(OP_ARCH, normalise_arch, fields, "architecture", "runtime.")
+        operations += self.names(OP_IMPLEMENTATION, _implementation, fields, "implementation", "runtime.")
         for variable in fields.get("environment") or ():
             operations.append(self.env(variable[1], f"runtime.environment.{variable[1]['name']}"))
         return operations
 
     def deployment(self, fields: "dict[str, Any]", field: "str") -> "list[tuple[Any, ...]]":
-        operations: list[tuple[Any, ...]] = []
-        arch = fields.get("arch")
-        if arch is not None:
-            operations.append(
-                (OP_ARCH, frozenset((normalise_arch(arch),)), f"{field}.arch", _line(fields, "arch"), arch)
-            )
-        systems = fields.get("systems")
-        if systems:
-            alternatives = tuple(
-                tuple(self.system(s[1], f"{field}.systems[{index}]")) for index, s in enumerate(systems)
-            )
-            operations.append((OP_ANY, alternatives, f"{field}.systems", "system", _line(fields, "systems")))
-        return operations
+        operations = self.names(OP_ARCH, normalise_arch, fields, "arch", f"{field}.")
+        return operations + self.alternatives(fields, "systems", f"{field}.", self.system, "system")
 
     def system(self, fields: "dict[str, Any]", field: "str") -> "list[tuple[Any, ...]]":
-        operations: list[tuple[Any, ...]] = []
-        name = fields.get("os")
-        if name is not None:
-            operations.append(
-                (OP_OS, frozenset((normalise_os(name),)), f"{field}.os", _line(fields, "os"), name)
-            )
+        operations = self.names(OP_OS, normalise_os, fields, "os", f"{field}.")
         environment = fields.get("environment")
         if environment is not None:
             variables = environment[1].get("variables") or ()
             secrets = environment[1].get("secrets") or ()
             for kind, index, variable in environment_entries(variables, secrets):
                 operations.append(self.env(variable[1], f"{field}.environment.{kind}[{index}]"))
-        pythons = fields.get("pythons")
-        if pythons:
-            alternatives = tuple(
-                tuple(self.python_entry(p[1], f"{field}.pythons[{index}]")) for index, p in enumerate(pythons)
-            )
-            operations.append((OP_ANY, alternatives, f"{field}.pythons", "Python", _line(fields, "pythons")))
-        return operations
+        return operations + self.alternatives(fields, "pythons", f"{field}.", self.python_entry, "Python")
 
     def python_entry(self, fields: "dict[str, Any]", field: "str") -> "list[tuple[Any, ...]]":
         operations: list[tuple[Any, ...]] = []
         if fields.get("version") is not None:
             operations.append(self.python(fields["version"], f"{field}.version", _line(fields, "version")))
-        interpreter = fields.get("interpreter")
-        if interpreter is not None:
-            operations.append(
-                (
-                    OP_IMPLEMENTATION,
-                    frozenset((_implementation(interpreter),)),
-                    f"{field}.interpreter",
-                    _line(fields, "interpreter"),
-                    interpreter,
-                )
-            )
+        operations += self.names(OP_IMPLEMENTATION, _implementation, fields, "interpreter", f"{field}.")
         for index, module in enumerate(fields.get("modules") or ()):
             operations += self.module(module[1], f"{field}.modules[{index}].")
         return operations
+
+    def names(
+        self, code: "int", normalise: "Any", fields: "dict[str, Any]", key: "str", prefix: "str"
+    ) -> "list[tuple[Any, ...]]":
+        """The OS, architecture or interpreter rule of ``key`` (one name, or a list of them), when
+        written: ``(code, the names' normal forms, field, line, the names as written)``."""
+        names = _strings(fields.get(key))
+        if not names:
+            return []
+        normal = frozenset(normalise(name) for name in names)
+        return [(code, normal, f"{prefix}{key}", _line(fields, key), _one_of(names))]
+
+    def alternatives(
+        self, fields: "dict[str, Any]", key: "str", prefix: "str", compile: "Any", noun: "str"
+    ) -> "list[tuple[Any, ...]]":
+        """The ``OP_ANY`` of a list of alternatives (``deployments``, ``systems``, ``pythons``), when
+        written, each entry compiled by ``compile`` under its own field path."""
+        entries, field = fields.get(key), f"{prefix}{key}"
+        if not entries:
+            return []
+        compiled = tuple(tuple(compile(entry[1], f"{field}[{index}]")) for index, entry in enumerate(entries))
+        return [(OP_ANY, compiled, field, noun, _line(fields, key))]
 
     def dependency(self, fields: "dict[str, Any]") -> "tuple[Any, ...]":
         """``(normalised name, version, its clauses, required, allowed, name as written, lines of

@@ -61,6 +61,7 @@ from ._schema import (
     schema_version_problem,
     to_models,
 )
+from ._schema import join_key as _join
 from ._schema import node as _node
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -111,7 +112,10 @@ def parse_plain(text: str | bytes, path: str = "<string>") -> Node:
     What the hook and the contract cache use, so that a first contracted import pays for
     ruamel.yaml but not for attrs. Raises :class:`ContractError` exactly as ``parse_contract`` does.
     """
-    return _build(_source(text, path), path)
+    root = _root(text, path)
+    if root is None:  # empty document, only comments, or a bare null: an empty contract, which accepts all
+        return _node("Contract")
+    return _Builder(path).contract(root)
 
 
 def contract_errors(text: str | bytes, path: str = "<string>") -> list[ContractError]:
@@ -124,14 +128,10 @@ def contract_errors(text: str | bytes, path: str = "<string>") -> list[ContractE
     resource limits (size, aliases, depth) end it altogether. An empty list: the contract is sound.
     """
     try:
-        source = _source(text, path)
-        too_deep = _flow_nesting_error(source, path)
-        if too_deep is not None:
-            return [too_deep]
-        root = _compose(source, path)
+        root = _root(text, path)
     except ContractError as exc:
         return [exc]
-    if root is None or _tag(root) == _NULL:
+    if root is None:
         return []
     builder = _Builder(path, collect=True)
     try:
@@ -140,9 +140,18 @@ def contract_errors(text: str | bytes, path: str = "<string>") -> list[ContractE
         pass
     except ContractError as exc:
         builder.record(exc)
-    except RecursionError:
-        builder.record(ContractError(path, 0, 0, "", "document is nested too deeply"))
     return builder.collected()
+
+
+def _root(text: str | bytes, path: str) -> Any:
+    """The document's root node, None when it is empty, only comments, or a bare null; raises the
+    :class:`ContractError` of a text that is not a YAML document within the limits."""
+    source = _source(text, path)
+    too_deep = _flow_nesting_error(source, path)
+    if too_deep is not None:
+        raise too_deep
+    root = _compose(source, path)
+    return None if root is None or _tag(root) == _NULL else root
 
 
 def _source(text: str | bytes, path: str) -> str:
@@ -210,21 +219,6 @@ def _compose(source: str, path: str) -> Any:
         raise ContractError(path, 0, 0, "", "document is nested too deeply") from None
     except Exception as exc:  # anything else ruamel may raise on hostile input (or -W error)
         raise ContractError(path, 0, 0, "", f"invalid YAML: {type(exc).__name__}: {exc}") from None
-
-
-def _build(source: str, path: str) -> Node:
-    too_deep = _flow_nesting_error(source, path)
-    if too_deep is not None:
-        raise too_deep
-    root = _compose(source, path)
-    builder = _Builder(path)
-    if root is None or _tag(root) == _NULL:
-        # empty document, only comments, or a bare null: an empty contract, which accepts all
-        return _node("Contract")
-    try:
-        return builder.contract(root)
-    except RecursionError:
-        raise ContractError(path, 0, 0, "", "document is nested too deeply") from None
 
 
 _FLOW_TOKENS = re.compile(r"""[\[\]{}'"#\n]""")
@@ -394,9 +388,8 @@ class _Builder:
         return sorted(self.errors or (), key=lambda e: (e.line, e.column))
 
     def item(self, read: _Reader[_T], node: Any, key: str, depth: int) -> _T | None:
-        """One list item; when collecting, an error that ends it is recorded and None returned."""
-        if self.errors is None:
-            return read(node, key, depth)
+        """One list item of the collecting walk (:meth:`listing` reads them directly when strict): an
+        error that ends it is recorded and None returned."""
         try:
             return read(node, key, depth)
         except _Abandoned:
@@ -614,7 +607,10 @@ class _Builder:
         if not isinstance(node, self.Mapping):
             self.enter(node, "", 0)
             raise self.error(node, "", f"a contract must be a mapping, found {_kind(node)}")
-        return self.node(node, "", 0, "Contract")
+        try:
+            return self.node(node, "", 0, "Contract")
+        except RecursionError:
+            raise ContractError(self.path, 0, 0, "", "document is nested too deeply") from None
 
     def node(self, node: Any, key: str, depth: int, kind: str) -> Node:
         """An entry of ``kind``: a mapping whose keys, and how each is read, the table says."""
@@ -768,7 +764,3 @@ class _Builder:
                 values, lines = self.entry(value_node, where, depth + 1, table.keyed)
                 result.append(self.fill(table, value_node, values, lines, where, depth + 2, line, fields))
         return tuple(result)
-
-
-def _join(key: str, name: str) -> str:
-    return f"{key}.{name}" if key else name

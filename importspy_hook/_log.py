@@ -36,7 +36,7 @@ from ._cache import ForkSafeLock
 # they are needed by type checkers only (the lock comes from _thread, which is always loaded).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, MutableMapping
+    from collections.abc import Iterable, Mapping, MutableMapping
     from typing import Any
 
 __all__ = ["COMMON_FIELDS", "LEVELS", "RENDERERS", "emit", "enabled", "level_name", "reset", "settings"]
@@ -70,25 +70,21 @@ def settings() -> tuple[str, int]:
     global _settings
     current = _settings
     if current is None:
-        raw_renderer = os.environ.get("IMPORTSPY_HOOK_LOG", "")
-        renderer = raw_renderer.strip().lower() or "console"
-        if renderer not in RENDERERS:
-            _warn(
-                f"unknown IMPORTSPY_HOOK_LOG value {raw_renderer!r}; expected one of "
-                f"{', '.join(RENDERERS)}; using console"
-            )
-            renderer = "console"
-        raw_level = os.environ.get("IMPORTSPY_HOOK_LOG_LEVEL", "")
-        level = raw_level.strip().lower() or "warning"
-        level = _LEVEL_ALIASES.get(level, level)
-        if level not in LEVELS:
-            _warn(
-                f"unknown IMPORTSPY_HOOK_LOG_LEVEL value {raw_level!r}; expected one of "
-                f"{', '.join(LEVELS)}; using warning"
-            )
-            level = "warning"
-        current = _settings = (renderer, LEVELS[level])
+        renderer = _setting("IMPORTSPY_HOOK_LOG", RENDERERS, "console")
+        current = _settings = (renderer, LEVELS[_setting("IMPORTSPY_HOOK_LOG_LEVEL", LEVELS, "warning")])
     return current
+
+
+def _setting(variable: str, names: Iterable[str], default: str) -> str:
+    """One of ``names`` as ``variable`` spells it (any case; the level aliases ``warn`` and ``fatal``
+    name no renderer), or ``default`` with a warning."""
+    raw = os.environ.get(variable, "")
+    value = raw.strip().lower() or default
+    value = _LEVEL_ALIASES.get(value, value)
+    if value not in names:
+        _warn(f"unknown {variable} value {raw!r}; expected one of {', '.join(names)}; using {default}")
+        value = default
+    return value
 
 
 def level_name(number: int) -> str:

@@ -46,6 +46,7 @@ __all__ = [
     "Type",
     "env_name_problem",
     "from_models",
+    "join_key",
     "model_problem",
     "node",
     "shape_ok",
@@ -420,7 +421,8 @@ KINDS: "dict[str, Kind]" = {
 # --------------------------------------------------------------------------- models (register)
 
 
-def _join(key: "str", name: "str") -> "str":
+def join_key(key: "str", name: "str") -> "str":
+    """The key path of ``name`` inside the entry at ``key`` (what errors of files and models name)."""
     return f"{key}.{name}" if key else name
 
 
@@ -456,7 +458,7 @@ def model_problem(model: "Any", kind: "str" = "Contract", key: "str" = "") -> "t
         value = getattr(model, field.key)
         if value is None:
             continue
-        where = _join(key, field.key)
+        where = join_key(key, field.key)
         if not field.many:
             items: tuple[tuple[str, Any], ...] = ((where, value),)
         elif type(value) is not tuple:  # the models' converters make tuples of any other list
@@ -472,10 +474,10 @@ def model_problem(model: "Any", kind: "str" = "Contract", key: "str" = "") -> "t
             name = getattr(item, "name", None)
             keyed = field.layout in (KEYED, ENV_MAPPING) and type(name) is str
             if keyed:  # written under its name in a file: NAME is its key there, and here
-                item_key = _join(where, str(name))
+                item_key = join_key(where, str(name))
             found = model_problem(item, field.kind or "", item_key)
             if found is not None:
-                if keyed and found[0] == _join(item_key, "name"):
+                if keyed and found[0] == join_key(item_key, "name"):
                     return item_key, found[1]
                 return found
     if table.rule is not None:

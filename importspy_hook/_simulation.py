@@ -24,6 +24,23 @@ from contextlib import contextmanager
 from ._cache import ForkSafeLock
 from ._validate import SIMULATIONS, active_overrides
 
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs milliseconds
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    from typing_extensions import Unpack
+
+    class Simulation(TypedDict, total=False):
+        """The keywords of a simulation (:data:`KEYS`), as ``simulate`` and the pytest plugin take them."""
+
+        os: str | None
+        arch: str | None
+        python: str | None
+        implementation: str | None
+        env: Mapping[str, str | None] | None
+        distributions: Mapping[str, str] | None
+
+
 __all__ = ["KEYS", "SET_KEYS", "active_overrides", "parse_assignments", "simulate"]
 
 KEYS = ("os", "arch", "python", "implementation", "env", "distributions")
@@ -69,32 +86,17 @@ def _validated(overrides: Mapping[str, object]) -> dict[str, object]:
 
 
 @contextmanager
-def simulate(
-    *,
-    os: str | None = None,
-    arch: str | None = None,
-    python: str | None = None,
-    implementation: str | None = None,
-    env: Mapping[str, str | None] | None = None,
-    distributions: Mapping[str, str] | None = None,
-) -> Iterator[dict[str, object]]:
+def simulate(**overrides: Unpack[Simulation]) -> Iterator[dict[str, object]]:
     """Judge imports made inside the block as if the context had these values.
 
-    ``env`` is layered over the real environment (a value of ``None`` means "unset"), and nested
-    blocks merge their ``env`` mappings; every other key is replaced by the innermost block that
-    gives it. ``distributions`` replaces the installed set as a whole. Yields the overrides now in
-    force (a copy).
+    The keywords are those of ``current_context`` named in :data:`KEYS` (``os``, ``arch``,
+    ``python``, ``implementation``, ``env``, ``distributions``); ``None`` is "not simulated", and
+    any other keyword is refused. ``env`` is layered over the real environment (a value of ``None``
+    means "unset"), and nested blocks merge their ``env`` mappings; every other key is replaced by
+    the innermost block that gives it. ``distributions`` replaces the installed set as a whole.
+    Yields the overrides now in force (a copy).
     """
-    entry = _validated(
-        {
-            "os": os,
-            "arch": arch,
-            "python": python,
-            "implementation": implementation,
-            "env": env,
-            "distributions": distributions,
-        }
-    )
+    entry = _validated(overrides)
     with _lock:
         _stack.append(entry)
     try:

@@ -10,7 +10,7 @@ the values of non-literal assignments that have already run. When no source exis
 
 One representation, plain data, serves both questions the contract engine (``_compiled``) asks.
 Admitting an import, on the contracted-import path where attrs costs more than the whole budget
-(§11), it compares a contract with the source's records alone (:func:`source_of`); explaining one
+(§11), it compares a contract with the source's records alone (``_cache.source_of``); explaining one
 (a refusal, ``check()``, the CLI), it reads the same records merged with the live module
 (:func:`read_structure`). So the AST is reduced here to tuples and dicts, which ``marshal`` stores.
 
@@ -52,8 +52,7 @@ Records (tuples, in this order):
 import os
 import sys
 
-from ._cache import SOURCES, forget_sources, remember_source
-from ._cache import source_of as _source_of
+from ._cache import SOURCES, remember_source, source_of
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: this module is on the contracted-import path
 if TYPE_CHECKING:
@@ -85,13 +84,11 @@ __all__ = [
     "TooLarge",
     "decode",
     "default_literal",
-    "forget",
     "last_dotted_part",
     "parse_source",
     "plain_annotation",
     "read_structure",
     "records_of",
-    "source_of",
 ]
 
 _NORMALISED_MARKERS = ("'", '"', "typing", "Optional", "Union", "|")
@@ -436,17 +433,6 @@ def records_of(data: "bytes", filename: "str") -> "Parsed | None":
     Raises ``SyntaxError``, ``UnicodeDecodeError`` or ``LookupError`` when it cannot be decoded
     (``_cache.source_records`` then treats the source as unreadable)."""
     return _parse_or_none(decode(data), filename)
-
-
-def source_of(file: "str | None") -> "tuple[str, Stamp, Parsed | None] | None":
-    """``(source path, stamp, records or None)`` of the source behind a module's ``__file__``, None
-    when it has none that can be read (``_cache.source_of``, parsing here on a miss)."""
-    return _source_of(file, records_of)
-
-
-def forget() -> "None":
-    """Forget every parsed source of this process (tests); the records beside bytecode stay."""
-    forget_sources()
 
 
 def _parse_or_none(source: "str", filename: "str") -> "Parsed | None":
@@ -995,7 +981,7 @@ def read_structure(caller: "CallerLike") -> "Structure":
     file = caller.file
     filename = os.path.basename(file) if file else None
     namespace = _namespace(caller.module)
-    found = source_of(file)
+    found = source_of(file, records_of)
     if found is not None:
         filename = os.path.basename(found[0])
         parsed = found[2]

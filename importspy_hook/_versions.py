@@ -259,28 +259,31 @@ def decide(clauses: "tuple[Clause, ...]", version: "Version") -> "bool | None":
 # --------------------------------------------------------------------------- the one entry point
 
 # Bounded by what contracts write and what versions are installed: a few strings each.
-_REQUIREMENTS: "dict[str, tuple[Clause, ...] | None]" = {}
-_VERSIONS: "dict[str, Version | None]" = {}
+_REQUIREMENTS: "dict[str, Any]" = {}
+_VERSIONS: "dict[str, Any]" = {}
+_PACKAGING_REQUIREMENTS: "dict[str, Any]" = {}
+_PACKAGING_VERSIONS: "dict[str, Any]" = {}
 _CACHE_LIMIT = 4096
 
 
-def _clauses(requirement: "str") -> "tuple[Clause, ...] | None":
-    found = _REQUIREMENTS.get(requirement, _UNPARSED)
+def _memo(table: "dict[str, Any]", text: "str", read: "Any") -> "Any":
+    """``read(text)``, computed once per text (what raises is not kept, so it raises again)."""
+    found = table.get(text, _UNPARSED)
     if found is _UNPARSED:
-        found = parse_requirement(requirement)
-        if len(_REQUIREMENTS) < _CACHE_LIMIT:
-            _REQUIREMENTS[requirement] = found
-    result: tuple[Clause, ...] | None = found
+        found = read(text)
+        if len(table) >= _CACHE_LIMIT:
+            table.clear()
+        table[text] = found
+    return found
+
+
+def _clauses(requirement: "str") -> "tuple[Clause, ...] | None":
+    result: tuple[Clause, ...] | None = _memo(_REQUIREMENTS, requirement, parse_requirement)
     return result
 
 
 def _version(actual: "str") -> "Version | None":
-    found = _VERSIONS.get(actual, _UNPARSED)
-    if found is _UNPARSED:
-        if len(_VERSIONS) >= _CACHE_LIMIT:
-            _VERSIONS.clear()
-        found = _VERSIONS[actual] = parse_version(actual.strip())
-    result: Version | None = found
+    result: Version | None = _memo(_VERSIONS, actual, lambda text: parse_version(text.strip()))
     return result
 
 
@@ -348,20 +351,14 @@ def check_requirement_syntax(requirement: "str") -> "str | None":
 
 # --------------------------------------------------------------------------- packaging's reading
 
-_PACKAGING_REQUIREMENTS: "dict[str, Any]" = {}
-_PACKAGING_VERSIONS: "dict[str, Any]" = {}
-
 
 def _packaging_requirement(requirement: "str") -> "tuple[Any, tuple[str, ...] | None]":
     """``(SpecifierSet, exact strings)`` of a requirement, parsed once; raises ``ValueError`` with a
     message meant for the contract's author. The exact strings are what an actual version that is
     not PEP 440 must equal (None: no such version can match)."""
-    found = _PACKAGING_REQUIREMENTS.get(requirement)
-    if found is None:
-        found = _read_requirement(requirement)
-        if len(_PACKAGING_REQUIREMENTS) < _CACHE_LIMIT:
-            _PACKAGING_REQUIREMENTS[requirement] = found
-    result: tuple[Any, tuple[str, ...] | None] = found
+    result: tuple[Any, tuple[str, ...] | None] = _memo(
+        _PACKAGING_REQUIREMENTS, requirement, _read_requirement
+    )
     return result
 
 
@@ -406,15 +403,13 @@ def _read_requirement(requirement: "str") -> "tuple[Any, tuple[str, ...] | None]
 
 def _packaging_version(text: "str") -> "Any":
     """packaging's ``Version`` of ``text``, or None when it is not PEP 440."""
-    found = _PACKAGING_VERSIONS.get(text, _UNPARSED)
-    if found is _UNPARSED:
-        from packaging.version import Version as PackagingVersion
+    return _memo(_PACKAGING_VERSIONS, text, _read_packaging_version)
 
-        try:
-            found = PackagingVersion(text)
-        except ValueError:  # InvalidVersion, or a number too long for int()
-            found = None
-        if len(_PACKAGING_VERSIONS) >= _CACHE_LIMIT:
-            _PACKAGING_VERSIONS.clear()
-        _PACKAGING_VERSIONS[text] = found
-    return found
+
+def _read_packaging_version(text: "str") -> "Any":
+    from packaging.version import Version as PackagingVersion
+
+    try:
+        return PackagingVersion(text)
+    except ValueError:  # InvalidVersion, or a number too long for int()
+        return None

@@ -43,23 +43,19 @@ import pytest
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from types import FrameType
 
+    from typing_extensions import Unpack
+
     from ._errors import ContractViolation
+    from ._simulation import Simulation
 
 __all__ = ["ImportspyContext", "assert_refused", "importspy_context", "simulated_imports"]
 
 
 @contextmanager
-def simulated_imports(
-    *,
-    os: str | None = None,
-    arch: str | None = None,
-    python: str | None = None,
-    implementation: str | None = None,
-    env: Mapping[str, str | None] | None = None,
-    distributions: Mapping[str, str] | None = None,
-    mode: str = "enforce",
-) -> Iterator[dict[str, object]]:
-    """Imports inside the block are checked (hook installed in ``mode``) against a simulated context.
+def simulated_imports(*, mode: str = "enforce", **context: Unpack[Simulation]) -> Iterator[dict[str, object]]:
+    """Imports inside the block are checked (hook installed in ``mode``) against a simulated context
+    (the keywords of ``_simulation.simulate``: ``os``, ``arch``, ``python``, ``implementation``,
+    ``env``, ``distributions``).
 
     On exit: the simulation ends, the hook is back in the state it was found in, ``sys.meta_path``
     is restored, and the modules the block judged are removed from ``sys.modules`` (see
@@ -75,14 +71,7 @@ def simulated_imports(
     importlib.invalidate_caches()
     handle = install(mode=mode)
     try:
-        with simulate(
-            os=os,
-            arch=arch,
-            python=python,
-            implementation=implementation,
-            env=env,
-            distributions=distributions,
-        ) as overrides:
+        with simulate(**context) as overrides:
             yield overrides
     finally:
         handle.uninstall()
@@ -178,29 +167,10 @@ class ImportspyContext:
         self._open: list[AbstractContextManager[dict[str, object]]] = []
 
     def __call__(
-        self,
-        *,
-        os: str | None = None,
-        arch: str | None = None,
-        python: str | None = None,
-        implementation: str | None = None,
-        env: Mapping[str, str | None] | None = None,
-        distributions: Mapping[str, str] | None = None,
-        mode: str = "enforce",
+        self, *, mode: str = "enforce", **context: Unpack[Simulation]
     ) -> AbstractContextManager[dict[str, object]]:
-        block = _Tracked(
-            self,
-            simulated_imports(
-                os=os,
-                arch=arch,
-                python=python,
-                implementation=implementation,
-                env=env,
-                distributions=distributions,
-                mode=mode,
-            ),
-        )
-        return block
+        """A block of :func:`simulated_imports` (same keywords), closed at teardown if still open."""
+        return _Tracked(self, simulated_imports(mode=mode, **context))
 
     def _close_all(self) -> None:
         while self._open:

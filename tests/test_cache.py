@@ -296,17 +296,17 @@ def test_a_callers_structure_is_cached_by_content(tmp_path: Path, monkeypatch: p
 
     monkeypatch.setattr(_structure, "parse_source", counting)
     stamp = (host.stat().st_mtime_ns, host.stat().st_size)
-    _structure.forget()
+    _cache.forget_sources()
     readable, records = _cache.source_records(str(host), stamp, _structure.records_of)
     assert readable and records is not None and records[0]["LIMIT"] == ("LIMIT", True, 5, "int")
     assert (tmp_path / "__pycache__" / f"host_cached.structure.{TAG}.marshal").is_file()
-    _structure.forget()  # a new process: only the record is left
+    _cache.forget_sources()  # a new process: only the record is left
     assert _cache.source_records(str(host), stamp, _structure.records_of) == (True, records)
     structure = _structure.read_structure(_Caller("host_cached", str(host)))
     assert structure[5]["run"][1][0][2] == "3"  # functions: run: arguments: x: its default
     assert parses == [str(host)]
     host.write_text("LIMIT: int = 6\n", encoding="utf-8")
-    _structure.forget()
+    _cache.forget_sources()
     changed = _cache.source_records(
         str(host), (host.stat().st_mtime_ns, host.stat().st_size), _structure.records_of
     )

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from importspy_hook import _compiled, _structure, _validate
+from importspy_hook import _cache, _compiled, _structure, _validate
 from importspy_hook._annotations import normalise_annotation
 from importspy_hook._check import check, clear_cache
 from importspy_hook._context import current_context, platform_facts
@@ -392,7 +392,7 @@ def test_unparsed_annotations_without_markers_are_already_normalised(text: str) 
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     clear_cache()
-    _structure.forget()
+    _cache.forget_sources()
     yield tmp_path
     clear_cache()
 

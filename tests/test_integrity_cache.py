@@ -44,13 +44,13 @@ def parsed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(_contract_parse, "parse_plain", counting)
     previous = os.umask(0o022)
     clear_cache()
-    _structure.forget()
+    _cache.forget_sources()
     try:
         yield found
     finally:
         os.umask(previous)
         clear_cache()
-        _structure.forget()
+        _cache.forget_sources()
 
 
 def contract_at(directory: Path, mode: int) -> Path:
@@ -103,7 +103,7 @@ def test_a_structure_record_is_no_more_readable_than_the_host(
     os.chmod(host, source_mode)
     first = parse_host(host)
     assert mode_of(host_record(host)) == record_mode
-    _structure.forget()
+    _cache.forget_sources()
     assert _cache.read_record(str(host_record(host)), "structure", _cache.digest(host.read_bytes())) == first
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from importspy_hook import _structure
+from importspy_hook import _cache, _structure
 from importspy_hook._annotations import normalise_annotation
 from importspy_hook._structure import read_structure
 
@@ -597,7 +597,7 @@ def test_admitting_and_explaining_share_one_parse(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(_structure, "parse_source", counting)
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     path = write(tmp_path / "shared_parse.py", "LIMIT: int = 5\n")
-    found = _structure.source_of(str(path))
+    found = _cache.source_of(str(path), _structure.records_of)
     assert found is not None and found[0] == str(path) and found[2] is not None
     structure = read_file(path)
     assert structure[VARIABLES]["LIMIT"] == found[2][0]["LIMIT"] == ("LIMIT", True, 5, "int")
@@ -605,7 +605,7 @@ def test_admitting_and_explaining_share_one_parse(tmp_path: Path, monkeypatch: p
 
 
 def test_concurrent_reads_agree(tmp_path: Path) -> None:
-    _structure.forget()
+    _cache.forget_sources()
     path = write(tmp_path / "shared.py", "".join(f"V{i} = {i}\n" for i in range(300)))
     results: list[Structure] = []
 
