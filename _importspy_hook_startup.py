@@ -141,6 +141,12 @@ _SKIPPED_TOP: "frozenset[str]" = OWN_TOP_LEVEL.union(
 )
 
 
+# ``ruamel`` is a namespace package: other distributions add modules to it (ruamel.std.pathlib), and
+# only ``ruamel.yaml`` is the hook's own.
+def _ruamel_own(fullname: "str") -> "bool":
+    return fullname == "ruamel" or fullname == "ruamel.yaml" or fullname.startswith("ruamel.yaml.")
+
+
 # ---------------------------------------------------------------------------------------------------
 # 3. Directory listings. Most imports come from directories with no sidecar, so each directory is
 #    listed once and only the stems that have a sidecar are remembered: a module whose directory has
@@ -453,6 +459,11 @@ def _rebound(finder: "Any", method: "Any") -> "bool":
         return True
 
 
+# How many times, at most, the finders are worked out again while a missing module is looked for
+# (each finder added during the search may add another).
+_ROUNDS = 16
+
+
 class ContractFinder:
     # ``mode`` is "enforce" or "warn"; ``patterns`` the exclusion patterns of IMPORTSPY_HOOK_EXCLUDE.
     _importspy_hook_finder = True  # marker used to find it again without importing this module
@@ -492,7 +503,10 @@ class ContractFinder:
     def find_spec(self, fullname: "str", path: "Any" = None, target: "Any" = None) -> "Any":
         # Written for the common case, an import with no contract: one set lookup for the name, the
         # other finders' own work, two dict lookups and one attribute read for the directory.
-        skipped = fullname.partition(".")[0] in _SKIPPED_TOP or (self.patterns and self._excluded(fullname))
+        top = fullname.partition(".")[0]
+        skipped = (top in _SKIPPED_TOP and (top != "ruamel" or _ruamel_own(fullname))) or (
+            self.patterns and self._excluded(fullname)
+        )
         if skipped and fullname not in REGISTRY:
             if fullname == "importspy_hook":
                 return _own_package_spec()
@@ -509,7 +523,7 @@ class ContractFinder:
             if spec is not None:
                 break
         else:
-            spec = self._not_found(fullname, path, target, meta_path)
+            spec = self._not_found(fullname, path, target)
             if spec is None or spec.__class__ is _not_found_spec:
                 return spec
         if spec.loader is None:
@@ -589,23 +603,36 @@ class ContractFinder:
     # Every finder after this one declined ``fullname``. Never answer None to the import system: it
     # would ask them all a second time, and a spec found then (a fallback finder that adds a plugin
     # directory on a miss, a plugin written meanwhile) would be loaded without this hook seeing it.
-    def _not_found(self, fullname: "str", path: "Any", target: "Any", meta_path: "Any") -> "Any":
+    def _not_found(self, fullname: "str", path: "Any", target: "Any") -> "Any":
         # First make sure the finders asked are those on sys.meta_path, by identity, asked the way
         # they answer now: a finder added during the search (the import system, walking the live
-        # list, would ask it), a replacement that compared equal to the finder it replaced, or a
-        # finder whose class's find_spec was patched since, was not asked yet. (A spec found the old
-        # way is still checked: it is the spec this hook returns that gets loaded.)
-        if _changed(meta_path, self._seen) or any(map(_rebound, self._finders, self._later)):
-            self._refresh(meta_path)
-            spec = self._search(fullname, path, target)
-            if spec is not None:
-                return spec
+        # list, would ask it, and the ones it adds in turn), a replacement that compared equal to
+        # the finder it replaced, or a finder whose class's find_spec was patched since, was not
+        # asked yet; those already asked are not asked again. (A spec found the old way is still
+        # checked: it is the spec this hook returns that gets loaded.) Bounded, like the chain of
+        # finders a program could add one miss after another.
+        asked = self._later
+        for _ in range(_ROUNDS):
+            if not (_changed(sys.meta_path, self._seen) or any(map(_rebound, self._finders, self._later))):
+                break
+            self._refresh(sys.meta_path)
+            for find_spec in self._later:
+                if find_spec not in asked:  # bound methods are equal when function and object are
+                    asked += (find_spec,)
+                    spec = find_spec(fullname, path, target)
+                    if spec is not None:
+                        return spec
+        if target is None and fullname in sys.modules:
+            # The module appeared in sys.modules during the search (a host's fallback finder that
+            # loads the plugin itself, or reserves its name). The import system would take that
+            # module's spec, with whatever loader it holds now, for any spec handed to it, and
+            # would search again after None: so the search ends here, with the error the import
+            # system raises when no finder has the module. (A reload passes its module as target.)
+            spec = (_not_found_spec or _make_not_found_spec())()
+            spec.name = fullname
+            return spec.loader  # raises ModuleNotFoundError
         if _import_system_asks():
             # One search, as without the hook: the stand-in ends it with the import system's error.
-            # (A module that appeared in sys.modules meanwhile is the import system's to handle:
-            # ``_find_spec`` would return that module's spec rather than one handed to it.)
-            if fullname in sys.modules:
-                return None
             spec = (_not_found_spec or _make_not_found_spec())()
             spec.name = fullname
             return spec
@@ -680,7 +707,7 @@ def _import_system_asks() -> "bool":
     importlib_globals = (_importlib or _bootstrap()).__dict__
     try:
         frame: Any = sys._getframe(3)  # 0: here, 1: _not_found, 2: find_spec, 3: whoever asked
-    except ValueError:
+    except Exception:  # a host's audit hook may refuse frame inspection: then answer as to a probe
         return False
     for _ in range(3):  # _find_spec <- _find_and_load_unlocked <- _find_and_load
         if frame is None or frame.f_globals is not importlib_globals:

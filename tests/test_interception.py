@@ -685,6 +685,23 @@ def test_exclude_patterns_skip_matching_modules(project: Path) -> None:
     assert executed == ["skip_me", "vendored", "vendored.lib"]
 
 
+def test_another_distributions_module_in_the_ruamel_namespace_is_checked(project: Path) -> None:
+    # Red team round 5 (e08): the hook skips its own dependencies by top-level name, and "ruamel"
+    # is a namespace package any distribution may add a module to (ruamel.std.pathlib exists); only
+    # ruamel.yaml is the hook's own.
+    write_files(project, {"ruamel/plug.py": RAN, "ruamel/plug.contract.yml": REFUSE})
+    got, result, executed = run(
+        project,
+        """
+        import ruamel.yaml  # the hook's own, skipped: its import is not refused
+        emit(plug=attempt("ruamel.plug"), yaml=ruamel.yaml.__name__)
+        """,
+    )
+    assert got["plug"]["outcome"] == "refused", result
+    assert got["yaml"] == "ruamel.yaml"
+    assert executed == []
+
+
 def test_warn_mode_logs_the_violation_and_imports(project: Path) -> None:
     write_files(project, {"plain_no.py": RAN, "plain_no.contract.yml": REFUSE})
     got, result, executed = run(

@@ -151,3 +151,147 @@ def test_a_legacy_finder_still_warns_once_per_search(project: Path) -> None:
         line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
         seen.append(json.loads(line[len("RESULT ") :]))
     assert seen[0] == seen[1] == ["Legacy.find_spec() not found; falling back to find_module()"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Red team round 5: the module appears in sys.modules during the search, chains of finders, audit hooks
+# --------------------------------------------------------------------------------------------------
+
+APPEARING = """\
+import importlib, json, os, runpy, sys, types
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STORE = os.path.join(HERE, "store")
+WAY, ACTION = sys.argv[1], sys.argv[2]
+
+
+class StoreFallback:
+    # On a miss, the host makes the store importable and loads (or reserves) the plugin itself.
+    def find_spec(self, name, path=None, target=None):
+        if name == "plug" and STORE not in sys.path:
+            sys.path.append(STORE)
+            importlib.invalidate_caches()
+            if ACTION == "import":
+                importlib.import_module(name)
+            elif ACTION == "none":
+                sys.modules[name] = None
+            else:
+                sys.modules[name] = types.ModuleType(name)
+        return None
+
+
+sys.meta_path.append(StoreFallback())
+sys.path.insert(0, HERE)
+from tests import test_x
+
+try:
+    test_x.go(WAY)
+except Exception as exc:
+    outcome = type(exc).__name__
+else:
+    outcome = "ran"
+print("RESULT " + json.dumps(outcome), flush=True)
+"""
+
+DENIED = """\
+import runpy
+
+
+def go(way):
+    if way == "statement":
+        import plug
+    else:
+        runpy.run_module("plug")
+"""
+
+
+@pytest.mark.parametrize("action", ["import", "none", "stub"])
+@pytest.mark.parametrize("way", ["statement", "run_module"])
+def test_a_module_that_appears_during_the_search_is_not_run_for_a_denied_importer(
+    project: Path, way: str, action: str
+) -> None:
+    # The host's fallback finder loads the plugin itself (admitted: the host may) or reserves its
+    # name in sys.modules, then declines. Without the hook the denied importer's import fails; with
+    # it, the import system must not search again and run the plugin (again) for the denied importer.
+    outcomes = []
+    for mode in (None, "enforce"):
+        root = project / (mode or "off")
+        log = root / "ran.log"
+        write_files(
+            root,
+            {
+                "main.py": APPEARING,
+                "store/plug.py": f"with open({str(log)!r}, 'a') as f:\n    f.write(__name__ + '\\n')\n",
+                "store/plug.contract.yml": 'importers:\n  deny: ["tests.*"]\n',
+                "tests/__init__.py": "",
+                "tests/test_x.py": DENIED,
+            },
+        )
+        result = run_script(root / "main.py", way, action, mode=mode, cwd=root)
+        line = next((line for line in result.stdout.splitlines() if line.startswith("RESULT ")), None)
+        assert line is not None, result
+        runs = log.read_text().split() if log.exists() else []
+        outcomes.append((json.loads(line[len("RESULT ") :]), len(runs)))
+    off, on = outcomes
+    assert off[0] in ("ModuleNotFoundError", "ImportError")
+    assert on[1] == off[1] == (1 if action == "import" else 0)  # only the host's own load ran it
+    assert on[0] in ("ModuleNotFoundError", "ImportError")
+
+
+def test_a_chain_of_finders_added_on_a_miss_is_followed(project: Path) -> None:
+    # Each finder adds the next one when it misses; the import system, walking the live list, asks
+    # them all, and so must the hook before it reports the module missing.
+    body = textwrap.dedent(
+        """\
+        import importlib.machinery, json, sys
+
+        class Last:
+            def find_spec(self, name, path=None, target=None):
+                if name == "chained":
+                    return importlib.machinery.ModuleSpec(name, None, is_package=True)
+
+        def adding(next_class):
+            class Adding:
+                def find_spec(self, name, path=None, target=None):
+                    if name == "chained" and not any(isinstance(f, next_class) for f in sys.meta_path):
+                        sys.meta_path.append(next_class())
+            return Adding
+
+        Third = adding(Last)
+        Second = adding(Third)
+        sys.meta_path.append(adding(Second)())
+        import chained
+        print("RESULT " + json.dumps(chained.__name__))
+        """
+    )
+    for mode in (None, "enforce"):
+        root = project / (mode or "off")
+        write_files(root, {"main.py": body})
+        result = run_script(root / "main.py", mode=mode, cwd=root)
+        assert 'RESULT "chained"' in result.stdout, result
+
+
+def test_an_audit_hook_that_forbids_frame_inspection_does_not_break_a_failed_import(project: Path) -> None:
+    # sys._getframe raises an audit event; a host whose audit hook refuses it must still see a
+    # missing optional module as ImportError, as it does without the hook.
+    body = textwrap.dedent(
+        """\
+        import json, sys
+
+        def audit(event, args):
+            if event == "sys._getframe":
+                raise PermissionError("no frame inspection here")
+
+        sys.addaudithook(audit)
+        try:
+            import nosuch_optional
+        except ImportError as exc:
+            outcome = type(exc).__name__
+        print("RESULT " + json.dumps(outcome))
+        """
+    )
+    for mode in (None, "enforce"):
+        root = project / (mode or "off")
+        write_files(root, {"main.py": body})
+        result = run_script(root / "main.py", mode=mode, cwd=root)
+        assert 'RESULT "ModuleNotFoundError"' in result.stdout, result
