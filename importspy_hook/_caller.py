@@ -149,8 +149,10 @@ def find_caller(start: "FrameType | None" = None) -> "Caller | None":
     """The first frame above ``start`` (default: the caller of this function) that is application code.
 
     Returns None when there is none (import from C, or only standard-library frames), or when the
-    importing code has no module file at all (``python -c``, the REPL, ``exec`` of a string): such a
-    caller cannot be identified, and §5 says structural requirements then fail clearly.
+    importing code has no module file at all (``python -c``, the REPL): such a caller cannot be
+    identified, and §5 says structural requirements then fail clearly. Code run by ``exec`` is its
+    globals' module (``exec(source)`` in a module is that module); globals that name no module
+    (``exec(source, {})``) are passed over, and the code that ran it is the caller: it chose to.
     """
     frame: FrameType | None = start if start is not None else sys._getframe(1)
     origin = frame
