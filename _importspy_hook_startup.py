@@ -612,9 +612,10 @@ class ContractFinder:
         # checked: it is the spec this hook returns that gets loaded.) Bounded, like the chain of
         # finders a program could add one miss after another.
         asked = self._later
-        for _ in range(_ROUNDS):
-            if not (_changed(sys.meta_path, self._seen) or any(map(_rebound, self._finders, self._later))):
-                break
+        stale = _changed(sys.meta_path, self._seen) or any(map(_rebound, self._finders, asked))
+        rounds = _ROUNDS
+        while stale and rounds:
+            rounds -= 1
             self._refresh(sys.meta_path)
             for find_spec in self._later:
                 if find_spec not in asked:  # bound methods are equal when function and object are
@@ -622,6 +623,7 @@ class ContractFinder:
                     spec = find_spec(fullname, path, target)
                     if spec is not None:
                         return spec
+            stale = _changed(sys.meta_path, self._seen)  # finders added by those just asked
         if target is None and fullname in sys.modules:
             # The module appeared in sys.modules during the search (a host's fallback finder that
             # loads the plugin itself, or reserves its name). The import system would take that

@@ -295,3 +295,37 @@ def test_an_audit_hook_that_forbids_frame_inspection_does_not_break_a_failed_imp
         write_files(root, {"main.py": body})
         result = run_script(root / "main.py", mode=mode, cwd=root)
         assert 'RESULT "ModuleNotFoundError"' in result.stdout, result
+
+
+def test_a_finder_whose_find_spec_is_new_on_every_access_is_not_asked_over_and_over(project: Path) -> None:
+    # A proxy finder that hands out a new function each time looks rebound to the hook on every
+    # look; it is asked again once (in case it really was patched), not once per round.
+    body = textwrap.dedent(
+        """\
+        import json, sys
+
+        asked = []
+
+        class Proxy:
+            def __getattr__(self, attribute):
+                if attribute == "find_spec":
+                    return lambda name, path=None, target=None: asked.append(name)
+                raise AttributeError(attribute)
+
+        sys.meta_path.append(Proxy())
+        try:
+            import nosuch_proxied
+        except ImportError:
+            pass
+        print("RESULT " + json.dumps(asked.count("nosuch_proxied")))
+        """
+    )
+    counts = []
+    for mode in (None, "enforce"):
+        root = project / (mode or "off")
+        write_files(root, {"main.py": body})
+        result = run_script(root / "main.py", mode=mode, cwd=root)
+        line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
+        counts.append(json.loads(line[len("RESULT ") :]))
+    assert counts[0] == 1
+    assert counts[1] <= 2
