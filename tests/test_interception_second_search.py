@@ -16,6 +16,7 @@ import json
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_script, write_files
@@ -79,44 +80,55 @@ for _ in range(2):
 print("RESULT " + json.dumps(outcomes), flush=True)
 """
 
+MODES = (None, "enforce")  # off, then on
 IMPORTS = ["statement", "legacy", "verbose", "import_module", "importlib_dunder"]
 
 
-def observe(project: Path, way: str, mode: str | None) -> tuple[list[str], bool]:
-    """(the two attempts' outcomes, whether the plugin's code ran) for a run with the hook in ``mode``."""
+def observe(
+    project: Path, mode: str | None, main: str, contract: str, *args: str, files: dict[str, str] | None = None
+) -> tuple[Any, int]:
+    """(the RESULT of ``main``, how many times the plugin ran) for a run with the hook in ``mode``."""
     root = project / (mode or "off")
-    marker = root / "RAN"
+    log = root / "ran.log"
+    plugin = f"with open({str(log)!r}, 'a') as f:\n    f.write(__name__ + '\\n')\n"
     write_files(
-        root,
-        {
-            "main.py": CHILD,
-            "store/plug.py": f"open({str(marker)!r}, 'w').close()\n",
-            "store/plug.contract.yml": REFUSING,
-        },
+        root, {"main.py": main, "store/plug.py": plugin, "store/plug.contract.yml": contract, **(files or {})}
     )
-    env = {"PYTHONVERBOSE": "1"} if way == "verbose" else None
-    result = run_script(root / "main.py", way, mode=mode, cwd=root, env=env)
-    for line in result.stdout.splitlines():
-        if line.startswith("RESULT "):
-            outcomes: list[str] = json.loads(line[len("RESULT ") :])
-            return outcomes, marker.exists()
-    raise AssertionError(f"child printed no RESULT line: {result!r}")
+    env = {"PYTHONVERBOSE": "1"} if "verbose" in args else None
+    result = run_script(root / "main.py", *args, mode=mode, cwd=root, env=env)
+    line = next((line for line in result.stdout.splitlines() if line.startswith("RESULT ")), None)
+    assert line is not None, result
+    return json.loads(line[len("RESULT ") :]), len(log.read_text().split()) if log.exists() else 0
+
+
+def off_and_on(project: Path, body: str) -> list[object]:
+    """The RESULT of ``body`` (dedented) run with the hook off, then on (enforce)."""
+    results = []
+    for mode in (None, "enforce"):
+        root = project / (mode or "off")
+        write_files(root, {"main.py": textwrap.dedent(body)})
+        result = run_script(root / "main.py", mode=mode, cwd=root)
+        line = next((line for line in result.stdout.splitlines() if line.startswith("RESULT ")), None)
+        assert line is not None, result
+        results.append(json.loads(line[len("RESULT ") :]))
+    return results
 
 
 @pytest.mark.parametrize("way", IMPORTS)
 def test_an_import_is_searched_once_and_the_next_import_is_checked(project: Path, way: str) -> None:
     # Without the hook the first import fails (the store was added after PathFinder was asked) and
     # the second runs the plugin; with it, the first fails the same way and the second is refused.
-    assert observe(project, way, None) == (["ModuleNotFoundError", "imported"], True)
-    assert observe(project, way, "enforce") == (["ModuleNotFoundError", "ContractViolation"], False)
+    assert observe(project, None, CHILD, REFUSING, way) == (["ModuleNotFoundError", "imported"], 1)
+    refused = ["ModuleNotFoundError", "ContractViolation"]
+    assert observe(project, "enforce", CHILD, REFUSING, way) == (refused, 0)
 
 
 @pytest.mark.parametrize("way", ["probe", "run_module"])
 def test_a_probe_never_gets_an_unchecked_spec(project: Path, way: str) -> None:
     # A probe asks the finders again after the hook: the hook's own second search finds the plugin
     # first, and its spec is checked when it is run.
-    outcomes, ran = observe(project, way, "enforce")
-    assert not ran
+    outcomes, ran = observe(project, "enforce", CHILD, REFUSING, way)
+    assert ran == 0
     assert outcomes[-1] == "ContractViolation"
     assert set(outcomes) <= {"ModuleNotFoundError", "ImportError", "ContractViolation"}
 
@@ -125,7 +137,8 @@ def test_a_probe_never_gets_an_unchecked_spec(project: Path, way: str) -> None:
 def test_a_legacy_finder_still_warns_once_per_search(project: Path) -> None:
     # The import system warns (ImportWarning) each time it falls back to find_module; the hook asks
     # such a finder through the import system's own function, so the warning is the same and given once.
-    body = textwrap.dedent(
+    seen = off_and_on(
+        project,
         """\
         import json, sys, warnings
 
@@ -141,15 +154,8 @@ def test_a_legacy_finder_still_warns_once_per_search(project: Path) -> None:
             except ImportError:
                 pass
         print("RESULT " + json.dumps([str(w.message) for w in caught if w.category is ImportWarning]))
-        """
+        """,
     )
-    seen = []
-    for mode in (None, "enforce"):
-        root = project / (mode or "off")
-        write_files(root, {"main.py": body})
-        result = run_script(root / "main.py", mode=mode, cwd=root)
-        line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
-        seen.append(json.loads(line[len("RESULT ") :]))
     assert seen[0] == seen[1] == ["Legacy.find_spec() not found; falling back to find_module()"]
 
 
@@ -213,26 +219,9 @@ def test_a_module_that_appears_during_the_search_is_not_run_for_a_denied_importe
     # The host's fallback finder loads the plugin itself (admitted: the host may) or reserves its
     # name in sys.modules, then declines. Without the hook the denied importer's import fails; with
     # it, the import system must not search again and run the plugin (again) for the denied importer.
-    outcomes = []
-    for mode in (None, "enforce"):
-        root = project / (mode or "off")
-        log = root / "ran.log"
-        write_files(
-            root,
-            {
-                "main.py": APPEARING,
-                "store/plug.py": f"with open({str(log)!r}, 'a') as f:\n    f.write(__name__ + '\\n')\n",
-                "store/plug.contract.yml": 'importers:\n  deny: ["tests.*"]\n',
-                "tests/__init__.py": "",
-                "tests/test_x.py": DENIED,
-            },
-        )
-        result = run_script(root / "main.py", way, action, mode=mode, cwd=root)
-        line = next((line for line in result.stdout.splitlines() if line.startswith("RESULT ")), None)
-        assert line is not None, result
-        runs = log.read_text().split() if log.exists() else []
-        outcomes.append((json.loads(line[len("RESULT ") :]), len(runs)))
-    off, on = outcomes
+    files = {"tests/__init__.py": "", "tests/test_x.py": DENIED}
+    deny = 'importers:\n  deny: ["tests.*"]\n'
+    off, on = (observe(project, mode, APPEARING, deny, way, action, files=files) for mode in MODES)
     assert off[0] in ("ModuleNotFoundError", "ImportError")
     assert on[1] == off[1] == (1 if action == "import" else 0)  # only the host's own load ran it
     assert on[0] in ("ModuleNotFoundError", "ImportError")
@@ -241,7 +230,8 @@ def test_a_module_that_appears_during_the_search_is_not_run_for_a_denied_importe
 def test_a_chain_of_finders_added_on_a_miss_is_followed(project: Path) -> None:
     # Each finder adds the next one when it misses; the import system, walking the live list, asks
     # them all, and so must the hook before it reports the module missing.
-    body = textwrap.dedent(
+    results = off_and_on(
+        project,
         """\
         import importlib.machinery, json, sys
 
@@ -262,19 +252,16 @@ def test_a_chain_of_finders_added_on_a_miss_is_followed(project: Path) -> None:
         sys.meta_path.append(adding(Second)())
         import chained
         print("RESULT " + json.dumps(chained.__name__))
-        """
+        """,
     )
-    for mode in (None, "enforce"):
-        root = project / (mode or "off")
-        write_files(root, {"main.py": body})
-        result = run_script(root / "main.py", mode=mode, cwd=root)
-        assert 'RESULT "chained"' in result.stdout, result
+    assert results == ["chained", "chained"]
 
 
 def test_an_audit_hook_that_forbids_frame_inspection_does_not_break_a_failed_import(project: Path) -> None:
     # sys._getframe raises an audit event; a host whose audit hook refuses it must still see a
     # missing optional module as ImportError, as it does without the hook.
-    body = textwrap.dedent(
+    results = off_and_on(
+        project,
         """\
         import json, sys
 
@@ -288,19 +275,16 @@ def test_an_audit_hook_that_forbids_frame_inspection_does_not_break_a_failed_imp
         except ImportError as exc:
             outcome = type(exc).__name__
         print("RESULT " + json.dumps(outcome))
-        """
+        """,
     )
-    for mode in (None, "enforce"):
-        root = project / (mode or "off")
-        write_files(root, {"main.py": body})
-        result = run_script(root / "main.py", mode=mode, cwd=root)
-        assert 'RESULT "ModuleNotFoundError"' in result.stdout, result
+    assert results == ["ModuleNotFoundError", "ModuleNotFoundError"]
 
 
 def test_a_finder_whose_find_spec_is_new_on_every_access_is_not_asked_over_and_over(project: Path) -> None:
     # A proxy finder that hands out a new function each time looks rebound to the hook on every
     # look; it is asked again once (in case it really was patched), not once per round.
-    body = textwrap.dedent(
+    results = off_and_on(
+        project,
         """\
         import json, sys
 
@@ -318,14 +302,8 @@ def test_a_finder_whose_find_spec_is_new_on_every_access_is_not_asked_over_and_o
         except ImportError:
             pass
         print("RESULT " + json.dumps(asked.count("nosuch_proxied")))
-        """
+        """,
     )
-    counts = []
-    for mode in (None, "enforce"):
-        root = project / (mode or "off")
-        write_files(root, {"main.py": body})
-        result = run_script(root / "main.py", mode=mode, cwd=root)
-        line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
-        counts.append(json.loads(line[len("RESULT ") :]))
-    assert counts[0] == 1
-    assert counts[1] <= 2
+    off, on = results
+    assert off == 1
+    assert isinstance(on, int) and on <= 2
