@@ -560,7 +560,7 @@ def _env(operation: "tuple[Any, ...]", facts: "Run") -> "bool":
     if why is not None:
         if actual is None:
             why.append(_violation(field, f"{name} to be set", f"{name} not set", "", line))
-        elif _module("._errors").value_may_be_shown(name, facts.secrets):
+        elif _module("._errors").value_may_be_shown(name, facts.secrets, actual, value):
             why.append(_violation(field, f"{name}={value!r}", f"{name}={actual!r}", "", value_line))
         else:
             why.append(

@@ -25,6 +25,7 @@ __all__ = [
     "describe_error",
     "holds_withheld",
     "looks_like_credential",
+    "value_looks_secret",
     "value_may_be_shown",
     "withheld_values",
 ]
@@ -39,37 +40,96 @@ CREDENTIAL_HINTS = (
 """Parts of an environment variable name (any case) that make its value a credential's (§6)."""
 
 CREDENTIAL_WORDS = frozenset({"PAT", "DSN", "URL", "URI", "CONN", "SAS", "PW", "PIN", "OTP", "SEED"})
-"""Whole words of a name (between ``_``, ``-`` or ``.``) that do too, where a part would match too
-much (``PATH``, ``PWM``, ``PINNED``): a personal access token (``GH_PAT``), a shared access signature,
-a password, PIN or one-time password (``DB_PW``, ``MFA_OTP``), a wallet's seed, and connection
-strings, which carry their password (``DATABASE_URL=postgres://user:password@host``, ``CONN_STR``)."""
+"""Whole words of a name (between ``_``, ``-`` or ``.``, or where a lower-case letter meets an
+upper-case one: ``databaseUrl``) that do too, where a part would match too much (``PATH``, ``PWM``,
+``PINNED``): a personal access token (``GH_PAT``), a shared access signature, a password, PIN or
+one-time password (``DB_PW``, ``MFA_OTP``), a wallet's seed, and connection strings, which carry
+their password (``DATABASE_URL=postgres://user:password@host``, ``CONN_STR``)."""
+
+_CONNECTION_ENDINGS = ("DSN", "URL", "URI")
+"""A word ending with one of these names a connection string too (``SENTRYDSN``, ``MONGOURI``)..."""
+
+_NOT_CONNECTION_ENDINGS = ("CURL", "HURL", "PURL", "FURL", "BURL", "KNURL", "HOURI", "SOURI")
+"""...unless it ends with an ordinary word that does (``CURL_CA_BUNDLE``, ``PYCURL_SSL_LIBRARY``)."""
 
 _SHELL_NAMES = frozenset({"PWD", "OLDPWD"})
 """Set by every POSIX shell to the working directory: ``PWD`` is a hint (``MYSQL_PWD``), not these."""
 
 
 def looks_like_credential(name: "str") -> "bool":
-    """Whether ``name`` reads like a credential's (``GITHUB_TOKEN``, ``db_passwd``, ``GH_PAT``)."""
+    """Whether ``name`` reads like a credential's (``GITHUB_TOKEN``, ``db_passwd``, ``GH_PAT``,
+    ``databaseUrl``, ``SENTRYDSN``)."""
     upper = name.upper()
     if upper in _SHELL_NAMES:
         return False
     if any(hint in upper for hint in CREDENTIAL_HINTS):
         return True
-    return not CREDENTIAL_WORDS.isdisjoint(upper.replace("-", "_").replace(".", "_").split("_"))
+    spaced = []  # the name's words: split at separators and where camelCase starts a word
+    previous = ""
+    for char in name:
+        if char in "_-.":
+            char = " "
+        elif char.isupper() and previous.islower():
+            spaced.append(" ")
+        spaced.append(char)
+        previous = char
+    words = "".join(spaced).upper().split()
+    return not CREDENTIAL_WORDS.isdisjoint(words) or any(
+        word.endswith(_CONNECTION_ENDINGS) and not word.endswith(_NOT_CONNECTION_ENDINGS) for word in words
+    )
 
 
-def value_may_be_shown(name: "str", secrets: "Collection[str] | None") -> "bool":
+def value_looks_secret(value: "str") -> "bool":
+    """Whether ``value`` carries a credential whatever the name of its variable: it holds a URL
+    with userinfo (``scheme://user:password@host``), the part of a URL meant for credentials (RFC
+    3986 §3.2.1): a password, or a user name that is a token (``https://ghp_...@github.com``,
+    a Sentry DSN's key). ``HTTPS_PROXY``, ``ALL_PROXY`` or a git remote are named like no
+    credential but often carry one. A short user name alone (``ssh://git@github.com``) is not:
+    under :data:`MIN_WITHHELD_LENGTH` characters, it is an account, not a token.
+    """
+    for userinfo in _userinfos(value, schemeless=False):
+        user, colon, password = userinfo.partition(":")
+        if password or (not colon and len(user) >= MIN_WITHHELD_LENGTH):
+            return True
+    return False
+
+
+def _userinfos(value: "str", schemeless: "bool") -> "list[str]":
+    """The userinfo of each URL in ``value``, as ``urllib.parse`` reads it: looked for in each word
+    (a command line, a list of remotes), after each ``://`` — or, with ``schemeless``, in a word
+    without one too (redis-py's ``user:password@host``); the authority ends at the first ``/``,
+    ``?`` or ``#``, and its userinfo at its *last* ``@`` (a password may hold a raw one)."""
+    if "@" not in value:
+        return []
+    found = []
+    for word in value.split():
+        segments = word.split("://")
+        for rest in segments[1:] or (segments if schemeless else []):
+            for stop in "/?#":
+                rest = rest.partition(stop)[0]
+            userinfo = rest.rpartition("@")[0]
+            if userinfo:
+                found.append(userinfo)
+    return found
+
+
+def value_may_be_shown(name: "str", secrets: "Collection[str] | None", *values: "object") -> "bool":
     """The one rule of SPEC §6 for every output: may the value of variable ``name`` be printed?
 
     Only when the variable is secret nowhere in the contract (``secrets``: every name declared
     secret in it, in any block, compared case-insensitively because Windows names are) *and* its
-    name does not look like a credential. ``None`` means "no contract was read" (a usage error
-    about a ``--set`` item): then nothing can prove the variable is not secret, and the value stays
-    hidden. Applies equally to the value found (environment, ``--set``) and to the value a
-    contract requires, which for a secret is the secret itself. A value that may not be shown is
-    described as "set to another value", never by its length or any part of it.
+    name does not look like a credential *and* none of ``values`` (the value found, the value the
+    contract requires, where the caller has them; a contract built in Python may give another type
+    than ``str``, which has no shape) carries one by its shape (:func:`value_looks_secret`).
+    ``None`` means "no contract was read" (a usage error about a ``--set`` item): then nothing can
+    prove the variable is not secret, and the value stays hidden. Applies equally to the value
+    found (environment, ``--set``) and to the value a contract requires, which for a secret is the
+    secret itself. A value that may not be shown is described as "set to another value", never by
+    its length or any part of it.
     """
     if secrets is None or looks_like_credential(name):
+        return False
+    if any(type(value) is str and value_looks_secret(value) for value in values):
         return False
     upper = name.upper()
     return not any(secret.upper() == upper for secret in secrets)
@@ -81,7 +141,9 @@ MIN_WITHHELD_LENGTH = 6
 
 def withheld_values(environ: "Mapping[str, str]", secrets: "Collection[str] | None") -> "tuple[str, ...]":
     """The texts no output may contain (§6), casefolded: the value of every variable that
-    :func:`value_may_be_shown` withholds, as it is and as ``repr`` escapes it inside a longer text.
+    :func:`value_may_be_shown` withholds (for its name, or for its shape: a URL carrying
+    credentials in ``HTTPS_PROXY``), as it is and as ``repr`` and ``json.dumps`` (and ``repr`` of
+    that) escape it inside a longer text.
 
     The name rule alone would let such a value out under another name: the importer's
     ``DB = os.environ["DATABASE_URL"]``, ``[REDIS_URL]``, ``{"X-Api": token}``, an argument
@@ -95,10 +157,10 @@ def withheld_values(environ: "Mapping[str, str]", secrets: "Collection[str] | No
     read a secret and then remove it (``os.environ.pop("API_TOKEN")``, recommended hygiene).
 
     Besides the whole value, what an importer keeps of it is looked for: the value stripped of
-    surrounding whitespace (``.strip()``, a value set with a trailing newline), and the password of
-    a connection string, alone (:func:`_withheld_parts`). The texts are casefolded, as
-    :func:`holds_withheld` folds the text it searches, so ``.lower()`` and ``.upper()`` copies are
-    found too.
+    surrounding whitespace (``.strip()``, a value set with a trailing newline), and the credentials
+    of a connection string, alone: its userinfo, user name and password (:func:`_withheld_parts`).
+    The texts are casefolded, as :func:`holds_withheld` folds the text it searches, so ``.lower()``
+    and ``.upper()`` copies are found too.
 
     Values under :data:`MIN_WITHHELD_LENGTH` characters are not looked for: ``1``, ``on``, ``yes``
     (a credential variable's flag, ``AUTH_ENABLED=1``) or ``user`` (``XDG_SESSION_CLASS``, which
@@ -116,38 +178,57 @@ def withheld_values(environ: "Mapping[str, str]", secrets: "Collection[str] | No
     )
     values: dict[str, None] = {}
     for name, value in pairs:
-        if not value_may_be_shown(name, secrets):
+        if not value_may_be_shown(name, secrets, value):
             values.update(dict.fromkeys(_withheld_parts(value)))
     found: dict[str, None] = {}
     for value in values:
-        raw = value.encode("utf-8", "surrogateescape")
-        # repr writes a str (or bytes) in one quote or the other, depending on the whole text it is
-        # part of: with only \' escaped, or as it stands; bytes escape what is not printable ASCII.
-        for form in (
-            value,
-            repr(value)[1:-1],
-            repr("'\"" + value)[4:-1],
-            repr(raw)[2:-1],
-            repr(b"'\"" + raw)[5:-1],
-        ):
-            found[form.casefold()] = None
+        # json.dumps escapes quotes, backslashes and (by default) what is not ASCII otherwise than
+        # repr; the dumped text is then often shown with repr, which escapes its backslashes again.
+        for text in dict.fromkeys((value, _json(value, True), _json(value, False))):
+            raw = text.encode("utf-8", "surrogateescape")
+            # repr writes a str (or bytes) in one quote or the other, depending on the whole text
+            # it is part of: with only \' escaped, or as it stands; bytes escape what is not
+            # printable ASCII.
+            for form in (
+                text,
+                repr(text)[1:-1],
+                repr("'\"" + text)[4:-1],
+                repr(raw)[2:-1],
+                repr(b"'\"" + raw)[5:-1],
+            ):
+                found[form.casefold()] = None
     return tuple(found)
+
+
+def _json(value: "str", ensure_ascii: "bool") -> "str":
+    """``value`` as ``json.dumps`` writes it inside a JSON text (without its quotes)."""
+    import json  # loaded only to word a refusal that withholds a value
+
+    return json.dumps(value, ensure_ascii=ensure_ascii)[1:-1]
 
 
 def _withheld_parts(value: "str") -> "list[str]":
     """What an importer may keep of a withheld ``value`` and print alone: the value, stripped of
-    surrounding whitespace, and the password of a connection string (``postgres://app:PW@db/app``
-    is printed as ``urlsplit(url).netloc``, ``url.split("@")`` or ``(u.hostname, u.password)``),
-    as written and percent-decoded. Parts under :data:`MIN_WITHHELD_LENGTH` are left out."""
+    surrounding whitespace, and the credentials of a connection string (:func:`_userinfos`, with or
+    without a scheme), as written and percent-decoded: the whole userinfo (``urlsplit(url).netloc``
+    holds it) and its secret, with each of that secret's pieces between ``:`` and ``@`` (the halves
+    ``url.split("@")`` makes of a password holding a raw ``@``). The secret is the password
+    (``.password``), or, when there is none, the user name: it is the token in
+    ``https://ghp_...@github.com`` or a Sentry DSN (``.username``, ``url.split("@")``). The user name
+    beside a password names an account (``postgres``, ``default``), not a credential: withholding it
+    would hide every text that mentions the word, so it is shown, as the host is. Parts under
+    :data:`MIN_WITHHELD_LENGTH` are left out."""
     parts = [value, value.strip()]
-    if "://" in value and "@" in value:  # urllib is loaded only for what may be a URL
-        from urllib.parse import unquote, urlsplit
+    userinfos = _userinfos(parts[1], schemeless=True)
+    if userinfos:
+        from urllib.parse import unquote  # loaded only for what holds userinfo
 
-        try:
-            password = urlsplit(parts[1]).password or ""
-        except ValueError:  # not a URL after all ("Invalid IPv6 URL")
-            password = ""
-        parts += [password, unquote(password)]
+        pieces = []
+        for userinfo in userinfos:
+            user, colon, password = userinfo.partition(":")  # as urllib reads it
+            secret = password if colon else user
+            pieces += [userinfo, secret, *secret.replace("@", ":").split(":")]
+        parts += pieces + [unquote(piece) for piece in pieces]
     return [part for part in parts if len(part) >= MIN_WITHHELD_LENGTH]
 
 

@@ -13,6 +13,10 @@ secret only in the environment the check judged, and only as the whole value, as
 
 Each case runs a real refused import (console and JSON log renderers), and looks for the sentinel,
 in any case, in everything printed. Assertion messages show the output with the sentinel blanked.
+
+Fifth review (e05, e06), below: a token as a URL's user name, a password holding a raw ``@``, userinfo
+without a scheme, ``json.dumps`` copies, camelCase and run-together connection names, and credentials
+in a URL held by a variable of any name (``HTTPS_PROXY``).
 """
 
 from __future__ import annotations
@@ -182,8 +186,8 @@ def test_a_simulated_environment_does_not_unhide_the_real_secret(
 
 
 def test_a_url_host_alone_is_still_shown(project: Path) -> None:
-    # Only the password of a connection string is withheld on its own: its host, user or scheme
-    # are what a reader needs to see which server the importer points at.
+    # Only the credentials of a connection string are withheld on their own: its host and scheme
+    # (and a user name beside a password) are what a reader needs to see which server it names.
     write_files(project, {"plug.py": "", "plug.contract.yml": "variables:\n  - name: HOST\n    value: x\n"})
     (project / "host.py").write_text(
         "import os\nfrom urllib.parse import urlsplit\nHOST = urlsplit(os.environ['DATABASE_URL']).hostname\n"
@@ -195,9 +199,194 @@ def test_a_url_host_alone_is_still_shown(project: Path) -> None:
     assert_not_printed(result)
 
 
+def test_the_user_name_beside_a_password_is_still_shown(project: Path) -> None:
+    # A user name is withheld alone only when it is the secret (no password: a token as the user
+    # name); beside a password it names an account, and withholding "postgres" would hide every
+    # text that mentions the word.
+    write_files(project, {"plug.py": "", "plug.contract.yml": "variables:\n  - name: WHO\n    value: x\n"})
+    (project / "host.py").write_text(
+        "import os\nfrom urllib.parse import urlsplit\nWHO = urlsplit(os.environ['DATABASE_URL']).username\n"
+        + HOST_TAIL,
+        encoding="utf-8",
+    )
+    url = f"postgres://postgres:{SENT}@db.internal:5432/app"
+    result = run_script(project / "host.py", cwd=project, env={"DATABASE_URL": url})
+    expect("found WHO = 'postgres'" in result.stdout, result)
+    assert_not_printed(result)
+
+
 def test_context_values_withholds_a_case_changed_copy_of_a_secret(project: Path) -> None:
     # The CLI's ``context --values``: a plain name holding a lower-cased copy of a secret is withheld.
     listed = cli("context", "--values", env={"INTEG_TOKEN": SENT, "INTEG_PLAIN": SENT.lower()}, cwd=project)
     expect(listed.returncode == 0, listed)
     expect("    INTEG_PLAIN:  # value withheld: it holds the value of a secret\n" in listed.stdout, listed)
     assert_not_printed(listed)
+
+
+# ------------------------------------------------------------------ red team round 5 (e05, e06)
+
+# (the host's code before its import, the contract, the environment)
+SHAPES: dict[str, tuple[str, str, dict[str, str]]] = {
+    # 1. a URL whose user name is the token: a GitHub PAT, a Sentry DSN's key
+    "a token as a URL's user name, kept as the netloc": (
+        "import os\nfrom urllib.parse import urlsplit\n"
+        "NETLOC = urlsplit(os.environ['GITHUB_REPO_URL']).netloc\n",
+        "variables:\n  - name: NETLOC\n    value: github.com\n",
+        {"GITHUB_REPO_URL": f"https://{SENT}@github.com/org/repo.git"},
+    ),
+    "a token as a URL's user name, kept as .username": (
+        "import os\nfrom urllib.parse import urlsplit\n"
+        "WHO = urlsplit(os.environ['GITHUB_REPO_URL']).username\n",
+        "variables:\n  - name: WHO\n    value: git\n",
+        {"GITHUB_REPO_URL": f"https://{SENT}@github.com/org/repo.git"},
+    ),
+    "a Sentry DSN split at @": (
+        "import os\nPARTS = os.environ['SENTRY_DSN'].split('@')\n",
+        "variables:\n  - name: PARTS\n    value: []\n",
+        {"SENTRY_DSN": f"https://{SENT}@o1.ingest.sentry.io/42"},
+    ),
+    "a percent-encoded user name, decoded": (
+        "import os\nfrom urllib.parse import unquote, urlsplit\n"
+        "WHO = [unquote(urlsplit(os.environ['GITHUB_REPO_URL']).username)]\n",
+        "variables:\n  - name: WHO\n    value: []\n",
+        {"GITHUB_REPO_URL": f"https://{SENT}%21@github.com/org/repo.git"},
+    ),
+    # 2. a raw @ inside the password cuts it in two; userinfo without a scheme
+    "a password holding @, split at @": (
+        "import os\nPARTS = os.environ['DATABASE_URL'].split('@')\n",
+        "variables:\n  - name: PARTS\n    value: []\n",
+        {"DATABASE_URL": f"postgres://app:pwA1b2c3@{SENT}@db.internal/app"},
+    ),
+    "userinfo without a scheme": (
+        "import os\nUSERINFO = os.environ['REDIS_URL'].split('@')[0]\n",
+        "variables:\n  - name: USERINFO\n    value: x\n",
+        {"REDIS_URL": f"default:{SENT}@redis:6379"},
+    ),
+    # 3. JSON escapes a quote, a backslash and what is not ASCII otherwise than repr does
+    "a JSON-dumped value with a quote and a backslash": (
+        "import json, os\nCFG = json.dumps({'t': os.environ['API_TOKEN']})\n",
+        "variables:\n  - name: CFG\n    value: x\n",
+        {"API_TOKEN": f'tok"{SENT}\\77ab'},
+    ),
+    "a JSON-dumped value with a non-ASCII letter": (
+        "import json, os\nCFG = json.dumps({'t': os.environ['API_TOKEN']})\n",
+        "variables:\n  - name: CFG\n    value: x\n",
+        {"API_TOKEN": f"tök{SENT}"},
+    ),
+    "a non-ASCII JSON dump, ensure_ascii=False": (
+        "import json, os\nCFG = json.dumps([os.environ['API_TOKEN']], ensure_ascii=False)\n",
+        "variables:\n  - name: CFG\n    value: x\n",
+        {"API_TOKEN": f'tök"{SENT}'},
+    ),
+    # 4. names the rule missed, and a credential in a variable of any name
+    "a camelCase connection string name": (
+        "",
+        "runtime:\n  environment:\n    databaseUrl: 'sqlite://'\n",
+        {"databaseUrl": f"postgres://app:{SENT}@db/app"},
+    ),
+    "a run-together DSN name": (
+        "",
+        "runtime:\n  environment:\n    SENTRYDSN: 'x'\n",
+        {"SENTRYDSN": f"https://{SENT}@o1.ingest.sentry.io/42"},
+    ),
+    "a proxy URL with a password": (
+        "",
+        "runtime:\n  environment:\n    HTTPS_PROXY: 'http://proxy:3128'\n",
+        {"HTTPS_PROXY": f"http://corpuser:{SENT}@proxy:3128"},
+    ),
+    "a contract requiring a proxy URL with a password": (
+        "",
+        f"runtime:\n  environment:\n    HTTPS_PROXY: 'http://corpuser:{SENT}@proxy:3128'\n",
+        {"HTTPS_PROXY": "http://proxy:3128"},
+    ),
+}
+
+
+@pytest.mark.parametrize("renderer", ["console", "json"])
+@pytest.mark.parametrize("case", list(SHAPES))
+def test_a_secret_in_a_url_user_name_json_or_unusual_name_is_never_printed(
+    project: Path, case: str, renderer: str
+) -> None:
+    host, contract, env = SHAPES[case]
+    write_files(project, {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": contract})
+    (project / "host.py").write_text(host + HOST_TAIL, encoding="utf-8")
+    result = run_script(
+        project / "host.py",
+        cwd=project,
+        env={**env, "IMPORTSPY_HOOK_LOG": renderer, "IMPORTSPY_HOOK_LOG_LEVEL": "debug"},
+    )
+    expect("REFUSED ContractViolation" in result.stdout and "PLUG RAN" not in result.stdout, result)
+    expect("contract.violation" in result.stderr, result)
+    expect("not shown" in result.stdout, result)
+    assert_not_printed(result)
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"),  # the shape's {} is the sentinel: never in a test id or a traceback
+    [
+        ("databaseUrl", "postgres://app:{}@db/app"),
+        ("mongoUri", "mongodb://u:{}@m1,m2/db"),
+        ("SENTRYDSN", "https://{}@o1.ingest.sentry.io/42"),
+        ("MONGOURI", "mongodb://{}@m1/db"),
+        ("HTTPS_PROXY", "http://corpuser:{}@proxy:3128"),
+        ("ALL_PROXY", "socks5://u:{}@proxy:1080"),
+        ("GIT_REMOTE", "https://{}@github.com/org/repo.git"),
+        ("BUILD_ARGS", "--index https://u:{}@pypi.internal/simple"),
+    ],
+)
+def test_context_values_withholds_credential_names_and_urls_carrying_credentials(
+    project: Path, name: str, shape: str
+) -> None:
+    listed = cli("context", "--values", env={name: shape.format(SENT)}, cwd=project)
+    expect(listed.returncode == 0, listed)
+    expect(f"    {name}:  # value withheld: " in listed.stdout, listed)
+    assert_not_printed(listed)
+
+
+def test_context_values_still_shows_plain_names_and_urls_without_credentials(project: Path) -> None:
+    # The wider rules must not hide what a reader needs: a proxy or remote without credentials, a
+    # short ssh user name, and names that merely end like URL (CURL_...).
+    plain = {
+        "HTTPS_PROXY": "http://proxy.internal:3128",
+        "GIT_REMOTE": "ssh://git@github.com/org/repo.git",
+        "CURL_CA_BUNDLE": "/srv/bundle.pem",  # not under SSL_CERT_DIR, which its CERT hint withholds
+        "PYCURL_SSL_LIBRARY": "openssl",
+        "INTEG_HURL": "hurled",
+        "PYTHONHASHSEED": "0",
+    }
+    listed = cli("context", "--values", env=plain, cwd=project)
+    expect(listed.returncode == 0, listed)
+    for name, value in plain.items():
+        expect(f"    {name}: " in listed.stdout, listed)
+        expect(value in listed.stdout, listed)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["databaseUrl", "mongoUri", "redisURL", "SENTRYDSN", "MONGOURI", "DATABASEURL", "sentryDsn", "DB2URL"],
+)
+def test_camel_case_and_run_together_connection_names_look_like_credentials(name: str) -> None:
+    from importspy_hook._errors import looks_like_credential
+
+    assert looks_like_credential(name)
+
+
+COMMON_NAMES = (
+    "PATH", "PYTHONPATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "SHELL", "USER", "LOGNAME", "TERM",
+    "PWD", "OLDPWD", "TMPDIR", "HOSTNAME", "DISPLAY", "EDITOR", "PAGER", "TZ", "MANPATH",
+    "VIRTUAL_ENV", "CONDA_PREFIX", "CURL_CA_BUNDLE", "CURL_HOME", "PYCURL_SSL_LIBRARY",
+    "REQUESTS_CA_BUNDLE", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED",
+    "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "GOPATH", "JAVA_HOME", "NODE_PATH", "CI",
+    "GITHUB_ACTIONS", "RUNNER_OS", "COLUMNS", "LINES", "SOURCE_DATE_EPOCH", "HTTPS_PROXY",
+    "HTTP_PROXY", "NO_PROXY", "ALL_PROXY", "GIT_REMOTE", "IMPORTSPY_HOOK", "IMPORTSPY_HOOK_LOG",
+    "VIRTUAL_ENV_PROMPT", "PIP_REQUIRE_VIRTUALENV", "HISTFILE", "MAIL", "SHLVL", "PS1",
+    "LESSOPEN", "LS_COLORS", "WSL_DISTRO_NAME", "SYSTEMROOT", "PROGRAMFILES", "APPDATA",
+    "PROCESSOR_ARCHITECTURE", "NUMBER_OF_PROCESSORS", "homeDir", "logLevel", "maxWorkers",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", COMMON_NAMES)
+def test_common_names_do_not_look_like_credentials(name: str) -> None:
+    from importspy_hook._errors import looks_like_credential
+
+    assert not looks_like_credential(name)
