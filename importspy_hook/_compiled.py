@@ -1493,12 +1493,11 @@ def explain(program: "Program", context: "Context") -> "list[Violation]":
 
 
 def _withhold(violations: "list[Violation]", environ: "Any", secrets: "tuple[str, ...]") -> "list[Violation]":
-    """§6's rule on every text every violation shows, whoever worded it: a text that contains the
-    value of a variable whose value may not be shown (``_errors.withheld_values``: in the
-    environment this check judged, the live one and the one the process started with; whole,
-    stripped, a URL's password, in any case) is replaced, so a secret the importer copied into a variable,
-    a container, a class attribute, an argument default or an annotation is never printed under
-    its innocent name. Applied here, once, rather than where each value is worded."""
+    """§6's rule on every text every violation shows, whoever worded it: a text that contains a
+    value that may not be shown, or the secret part of one (``_errors.withheld_values`` says which
+    and where it looks), is replaced, so a secret the importer copied into a variable, a
+    container, a class attribute, an argument default or an annotation is never printed under its
+    innocent name. Applied here, once, rather than where each value is worded."""
     errors = _module("._errors")
     withheld = errors.withheld_values(environ, secrets)
     if not withheld:
