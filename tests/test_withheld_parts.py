@@ -121,6 +121,37 @@ def has_startup_environment() -> bool:
     return sys.platform == "win32" or os.path.exists("/proc/self/environ")
 
 
+def refused_without_the_secret(
+    project: Path, host: str, contract: str, env: dict[str, str], renderer: str, mode: str | None = "enforce"
+) -> Result:
+    """Run ``host`` (its import of ``plug`` refused by ``contract``) logging with ``renderer`` at
+    debug level, and check what every such run must show: the refusal, its log event, a value
+    reported as not shown, and the sentinel nowhere."""
+    __tracebackhide__ = True
+    write_files(project, {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": contract})
+    (project / "host.py").write_text(host, encoding="utf-8")
+    log = {"IMPORTSPY_HOOK_LOG": renderer, "IMPORTSPY_HOOK_LOG_LEVEL": "debug"}
+    result = run_script(project / "host.py", mode=mode, cwd=project, env={**env, **log})
+    expect("REFUSED ContractViolation" in result.stdout and "PLUG RAN" not in result.stdout, result)
+    expect("contract.violation" in result.stderr, result)  # the log path ran
+    expect("not shown" in result.stdout, result)  # reported, without the value
+    assert_not_printed(result)
+    return result
+
+
+def shown_beside_the_secret(project: Path, variable: str, expression: str, env: dict[str, str]) -> Result:
+    """Run a host whose ``variable`` is ``expression`` (of the parsed ``DATABASE_URL``) against a
+    contract requiring another value; the sentinel must not be printed."""
+    __tracebackhide__ = True
+    contract = f"variables:\n  - name: {variable}\n    value: x\n"
+    write_files(project, {"plug.py": "", "plug.contract.yml": contract})
+    host = f"import os\nfrom urllib.parse import urlsplit\n{variable} = {expression}\n" + HOST_TAIL
+    (project / "host.py").write_text(host, encoding="utf-8")
+    result = run_script(project / "host.py", cwd=project, env=env)
+    assert_not_printed(result)
+    return result
+
+
 @pytest.mark.parametrize("renderer", ["console", "json"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_secret_scrubbed_split_or_normalised_by_the_importer_is_never_printed(
@@ -130,17 +161,7 @@ def test_a_secret_scrubbed_split_or_normalised_by_the_importer_is_never_printed(
         # SECURITY.md: without /proc (macOS, BSDs), a variable removed before the check is gone
         request.applymarker(pytest.mark.xfail(strict=True, reason="no start-up environment to read"))
     host, contract, env = CASES[case]
-    write_files(project, {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": contract})
-    (project / "host.py").write_text(host + HOST_TAIL, encoding="utf-8")
-    result = run_script(
-        project / "host.py",
-        cwd=project,
-        env={**env, "IMPORTSPY_HOOK_LOG": renderer, "IMPORTSPY_HOOK_LOG_LEVEL": "debug"},
-    )
-    expect("REFUSED ContractViolation" in result.stdout and "PLUG RAN" not in result.stdout, result)
-    expect("contract.violation" in result.stderr, result)  # the log path ran
-    expect("not shown" in result.stdout, result)  # reported, without the value
-    assert_not_printed(result)
+    refused_without_the_secret(project, host + HOST_TAIL, contract, env, renderer)
 
 
 SIMULATED = """\
@@ -164,55 +185,34 @@ def test_a_simulated_environment_does_not_unhide_the_real_secret(
     project: Path, simulated: str, renderer: str
 ) -> None:
     # 2. the pytest plugin's simulation hides or replaces the variable the importer read
-    write_files(
-        project,
-        {
-            "plug.py": "print('PLUG RAN')\n",
-            "plug.contract.yml": "variables:\n  - name: UPSTREAM\n    value: https://api.example\n"
-            "runtime:\n  environment:\n    API_TOKEN: null\n",
-        },
+    contract = (
+        "variables:\n  - name: UPSTREAM\n    value: https://api.example\n"
+        "runtime:\n  environment:\n    API_TOKEN: null\n"
     )
-    (project / "host.py").write_text(SIMULATED.format(env=simulated), encoding="utf-8")
-    result = run_script(
-        project / "host.py",
-        mode=None,  # the simulation installs the hook
-        cwd=project,
-        env={"API_TOKEN": SENT, "IMPORTSPY_HOOK_LOG": renderer, "IMPORTSPY_HOOK_LOG_LEVEL": "debug"},
-    )
-    expect("REFUSED ContractViolation" in result.stdout and "PLUG RAN" not in result.stdout, result)
-    expect("contract.violation" in result.stderr, result)
-    expect("UPSTREAM" in result.stdout and "not shown" in result.stdout, result)
-    assert_not_printed(result)
+    host = SIMULATED.format(env=simulated)
+    # mode None: the simulation installs the hook
+    result = refused_without_the_secret(project, host, contract, {"API_TOKEN": SENT}, renderer, mode=None)
+    expect("UPSTREAM" in result.stdout, result)
 
 
 def test_a_url_host_alone_is_still_shown(project: Path) -> None:
     # Only the credentials of a connection string are withheld on their own: its host and scheme
     # (and a user name beside a password) are what a reader needs to see which server it names.
-    write_files(project, {"plug.py": "", "plug.contract.yml": "variables:\n  - name: HOST\n    value: x\n"})
-    (project / "host.py").write_text(
-        "import os\nfrom urllib.parse import urlsplit\nHOST = urlsplit(os.environ['DATABASE_URL']).hostname\n"
-        + HOST_TAIL,
-        encoding="utf-8",
+    result = shown_beside_the_secret(
+        project, "HOST", "urlsplit(os.environ['DATABASE_URL']).hostname", {"DATABASE_URL": URL}
     )
-    result = run_script(project / "host.py", cwd=project, env={"DATABASE_URL": URL})
     expect("found HOST = 'db.internal'" in result.stdout, result)
-    assert_not_printed(result)
 
 
 def test_the_user_name_beside_a_password_is_still_shown(project: Path) -> None:
     # A user name is withheld alone only when it is the secret (no password: a token as the user
     # name); beside a password it names an account, and withholding "postgres" would hide every
     # text that mentions the word.
-    write_files(project, {"plug.py": "", "plug.contract.yml": "variables:\n  - name: WHO\n    value: x\n"})
-    (project / "host.py").write_text(
-        "import os\nfrom urllib.parse import urlsplit\nWHO = urlsplit(os.environ['DATABASE_URL']).username\n"
-        + HOST_TAIL,
-        encoding="utf-8",
-    )
     url = f"postgres://postgres:{SENT}@db.internal:5432/app"
-    result = run_script(project / "host.py", cwd=project, env={"DATABASE_URL": url})
+    result = shown_beside_the_secret(
+        project, "WHO", "urlsplit(os.environ['DATABASE_URL']).username", {"DATABASE_URL": url}
+    )
     expect("found WHO = 'postgres'" in result.stdout, result)
-    assert_not_printed(result)
 
 
 def test_context_values_withholds_a_case_changed_copy_of_a_secret(project: Path) -> None:
@@ -308,17 +308,7 @@ def test_a_secret_in_a_url_user_name_json_or_unusual_name_is_never_printed(
     project: Path, case: str, renderer: str
 ) -> None:
     host, contract, env = SHAPES[case]
-    write_files(project, {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": contract})
-    (project / "host.py").write_text(host + HOST_TAIL, encoding="utf-8")
-    result = run_script(
-        project / "host.py",
-        cwd=project,
-        env={**env, "IMPORTSPY_HOOK_LOG": renderer, "IMPORTSPY_HOOK_LOG_LEVEL": "debug"},
-    )
-    expect("REFUSED ContractViolation" in result.stdout and "PLUG RAN" not in result.stdout, result)
-    expect("contract.violation" in result.stderr, result)
-    expect("not shown" in result.stdout, result)
-    assert_not_printed(result)
+    refused_without_the_secret(project, host + HOST_TAIL, contract, env, renderer)
 
 
 @pytest.mark.parametrize(
