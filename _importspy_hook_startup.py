@@ -331,6 +331,7 @@ def _names_known_to_path_finder(directory: "str", stamp: "float") -> "Any":
 # its before-fork callbacks could otherwise go ahead while a check that started meanwhile holds the
 # lock. Both waits are bounded (``FORK_WAIT``), so neither can hold the other up for good.
 from _thread import RLock as _RLock  # noqa: E402
+from _thread import get_ident as _get_ident  # noqa: E402
 
 FORK_WAIT = 10.0
 _CHECKING = _RLock()
@@ -438,6 +439,32 @@ class _Legacy:
         return (_importlib or _bootstrap())._find_spec_legacy(self.finder, fullname, path)
 
 
+# Every finder, for a ContractFinder that is not itself on sys.meta_path: called directly, or through
+# a finder that wraps it (an import tracer's). Such a wrapper is among "every finder" and calls this
+# finder again, which would ask it again, for ever: a search this thread is already making for the
+# same name is answered None.
+class _Everyone:
+    __slots__ = ("busy", "methods")
+
+    def __init__(self, methods: "tuple[Any, ...]") -> "None":
+        self.methods = methods
+        self.busy: set[tuple[int, str]] = set()
+
+    def find_spec(self, fullname: "str", path: "Any" = None, target: "Any" = None) -> "Any":
+        key = (_get_ident(), fullname)
+        if key in self.busy:
+            return None
+        self.busy.add(key)
+        try:
+            for find_spec in self.methods:
+                spec = find_spec(fullname, path, target)
+                if spec is not None:
+                    return spec
+            return None
+        finally:
+            self.busy.discard(key)
+
+
 # Whether sys.meta_path is no longer the list of finders ``seen`` when the finders to ask were last
 # worked out, by identity: ``==`` calls the finders' own ``__eq__``, so a replacement that compares
 # equal to the finder it replaced (a dataclass finder rebuilt with other modules) would look like no
@@ -445,9 +472,10 @@ class _Legacy:
 # that matters, before answering "nobody has it" (``find_spec``); every import compares with ``==``,
 # which is identity first and costs a tenth of this.
 def _changed(meta_path: "Any", seen: "Any") -> "bool":
-    if len(meta_path) != len(seen):
+    now = list(meta_path)  # one snapshot: another thread may add or remove a finder meanwhile
+    if len(now) != len(seen):
         return True
-    return any(finder is not known for finder, known in zip(meta_path, seen, strict=True))
+    return any(finder is not known for finder, known in zip(now, seen, strict=True))
 
 
 # Whether ``finder.find_spec`` is no longer the bound method ``method`` taken from it (its class was
@@ -457,6 +485,19 @@ def _rebound(finder: "Any", method: "Any") -> "bool":
         return bool(finder.find_spec != method)
     except Exception:
         return True
+
+
+# The module appeared in sys.modules while the finders were asked (one of them loaded it, or put a
+# placeholder there). The import system then loads that module's own spec instead of the one a finder
+# found (``_find_spec``: "the parent import may have already imported this module"), with whatever
+# loader it holds now (the real one, once an earlier import was admitted), so it is that spec the
+# hook must check: the same choice, made the same way (no ``__spec__``, or None: the found one).
+def _loaded_spec(fullname: "str", found: "Any") -> "Any":
+    try:
+        loaded = sys.modules[fullname].__spec__
+    except Exception:  # gone meanwhile, a None placeholder, an object without __spec__
+        return found
+    return found if loaded is None else loaded
 
 
 # How many times, at most, the finders are worked out again while a missing module is looked for
@@ -523,9 +564,11 @@ class ContractFinder:
             if spec is not None:
                 break
         else:
-            spec = self._not_found(fullname, path, target)
+            spec = self._not_found(fullname, path, target, meta_path)
             if spec is None or spec.__class__ is _not_found_spec:
                 return spec
+        if target is None and fullname in sys.modules:
+            spec = _loaded_spec(fullname, spec)
         if spec.loader is None:
             return spec  # a namespace package: no file, no contract
         sidecar: Any = None  # the sidecar's path (or an archive's (path, data, error)) once known
@@ -603,7 +646,7 @@ class ContractFinder:
     # Every finder after this one declined ``fullname``. Never answer None to the import system: it
     # would ask them all a second time, and a spec found then (a fallback finder that adds a plugin
     # directory on a miss, a plugin written meanwhile) would be loaded without this hook seeing it.
-    def _not_found(self, fullname: "str", path: "Any", target: "Any") -> "Any":
+    def _not_found(self, fullname: "str", path: "Any", target: "Any", meta_path: "Any") -> "Any":
         # First make sure the finders asked are those on sys.meta_path, by identity, asked the way
         # they answer now: a finder added during the search (the import system, walking the live
         # list, would ask it, and the ones it adds in turn), a replacement that compared equal to
@@ -612,38 +655,35 @@ class ContractFinder:
         # checked: it is the spec this hook returns that gets loaded.) Bounded, like the chain of
         # finders a program could add one miss after another.
         asked = self._later
-        stale = _changed(sys.meta_path, self._seen) or any(map(_rebound, self._finders, asked))
+        stale = _changed(meta_path, self._seen) or any(map(_rebound, self._finders, asked))
         rounds = _ROUNDS
         while stale and rounds:
             rounds -= 1
-            self._refresh(sys.meta_path)
+            self._refresh(meta_path)  # the list this search walks (a new sys.meta_path is the next one's)
             for find_spec in self._later:
                 if find_spec not in asked:  # bound methods are equal when function and object are
                     asked += (find_spec,)
                     spec = find_spec(fullname, path, target)
                     if spec is not None:
                         return spec
-            stale = _changed(sys.meta_path, self._seen)  # finders added by those just asked
-        if target is None and fullname in sys.modules:
-            # The module appeared in sys.modules during the search (a host's fallback finder that
-            # loads the plugin itself, or reserves its name). The import system would take that
-            # module's spec, with whatever loader it holds now, for any spec handed to it, and
-            # would search again after None: so the search ends here, with the error the import
-            # system raises when no finder has the module. (A reload passes its module as target.)
-            spec = (_not_found_spec or _make_not_found_spec())()
-            spec.name = fullname
-            return spec.loader  # raises ModuleNotFoundError
+            stale = _changed(meta_path, self._seen)  # finders added by those just asked
         if _import_system_asks():
             # One search, as without the hook: the stand-in ends it with the import system's error.
             spec = (_not_found_spec or _make_not_found_spec())()
             spec.name = fullname
+            if fullname in sys.modules:
+                # The module appeared in sys.modules during the search (a host's fallback finder
+                # that loads the plugin itself, or reserves its name): the import system would
+                # take that module's own spec for the stand-in and load it, so the error is
+                # raised here, the one it raises when no finder has the module.
+                return spec.loader
             return spec
         # A probe (importlib.util.find_spec, runpy, importlib.reload): it must get None for a module
         # nobody has, and then asks the finders after this one again itself, so this hook asks them
         # again first, and what turns up on that second search is checked like any spec. (A finder
         # that makes a module appear only on its second miss is not covered: SECURITY.md.)
-        if _changed(sys.meta_path, self._seen):
-            self._refresh(sys.meta_path)
+        if _changed(meta_path, self._seen):
+            self._refresh(meta_path)
         return self._search(fullname, path, target)
 
     def invalidate_caches(self) -> "None":
@@ -668,6 +708,8 @@ class ContractFinder:
                 finders.append(finder)
             elif _LEGACY_FINDERS and getattr(finder, "find_module", None) is not None:
                 finders.append(_Legacy(finder))
+        if position < 0:
+            finders = [_Everyone(tuple(finder.find_spec for finder in finders))]
         # _later before _seen: a thread that sees the new _seen also sees the new _later.
         self._finders = tuple(finders)
         self._later = tuple(finder.find_spec for finder in finders)
@@ -711,11 +753,19 @@ def _import_system_asks() -> "bool":
         frame: Any = sys._getframe(3)  # 0: here, 1: _not_found, 2: find_spec, 3: whoever asked
     except Exception:  # a host's audit hook may refuse frame inspection: then answer as to a probe
         return False
+    # A finder that wraps this one (an import tracer's) may stand between: passed over, a few.
+    for _ in range(_WRAPPERS):
+        if frame is None or frame.f_globals is importlib_globals:
+            break
+        frame = frame.f_back
     for _ in range(3):  # _find_spec <- _find_and_load_unlocked <- _find_and_load
         if frame is None or frame.f_globals is not importlib_globals:
             return False
         frame = frame.f_back
     return True
+
+
+_WRAPPERS = 3
 
 
 # ``_frozen_importlib``, the import system's own module (importlib._bootstrap is the same object);

@@ -69,7 +69,9 @@ def _importable_name(name: "str | None", module: "ModuleType | None") -> "str | 
 
 
 _STANDARD: "frozenset[str] | None" = None
-_OWN = frozenset({"importspy_hook", "_frozen_importlib", "_frozen_importlib_external"})
+_OWN = frozenset(
+    {"importspy_hook", "_importspy_hook_startup", "_frozen_importlib", "_frozen_importlib_external"}
+)
 
 
 def _standard() -> "frozenset[str]":

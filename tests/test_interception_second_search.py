@@ -224,7 +224,12 @@ def test_a_module_that_appears_during_the_search_is_not_run_for_a_denied_importe
     off, on = (observe(project, mode, APPEARING, deny, way, action, files=files) for mode in MODES)
     assert off[0] in ("ModuleNotFoundError", "ImportError")
     assert on[1] == off[1] == (1 if action == "import" else 0)  # only the host's own load ran it
-    assert on[0] in ("ModuleNotFoundError", "ImportError")
+    # A probe (runpy) is answered by the hook's second search, which finds the plugin: checked.
+    assert on[0] in (
+        "ModuleNotFoundError",
+        "ImportError",
+        *(["ContractViolation"] if way == "run_module" else []),
+    )
 
 
 def test_a_chain_of_finders_added_on_a_miss_is_followed(project: Path) -> None:
@@ -307,3 +312,160 @@ def test_a_finder_whose_find_spec_is_new_on_every_access_is_not_asked_over_and_o
     off, on = results
     assert off == 1
     assert isinstance(on, int) and on <= 2
+
+
+# --------------------------------------------------------------------------------------------------
+# Red team round 6
+# --------------------------------------------------------------------------------------------------
+
+REGISTRAR = """\
+import importlib, json, os, sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WAY, ROLE = sys.argv[1], sys.argv[2]
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "store"))
+from hostlib.loader import Registrar
+
+if ROLE == "registrar":
+    sys.meta_path.insert(1, Registrar())  # before PathFinder: registers a plugin on first sight
+else:
+    os.environ["IMPORTSPY_HOOK_LOADERS"] = "hostlib.*"  # read by the first check
+    sys.path.remove(os.path.join(HERE, "store"))
+    sys.meta_path.append(Registrar(serve=True))  # loads plugins on demand, as a declared loader
+from tests import test_x
+
+try:
+    test_x.go(WAY)
+except Exception as exc:
+    outcome = type(exc).__name__
+else:
+    outcome = "ran"
+print("RESULT " + json.dumps(outcome), flush=True)
+"""
+
+HOSTLIB = """\
+import importlib, os, sys
+
+STORE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "store")
+BUSY = set()
+
+
+class Registrar:
+    def __init__(self, serve=False):
+        self.serve = serve
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "plug" or name in BUSY:
+            return None
+        BUSY.add(name)
+        try:
+            if self.serve:  # an on-demand loader: adds the store and loads the plugin for the importer
+                sys.path.append(STORE)
+                importlib.invalidate_caches()
+                return importlib.import_module(name).__spec__
+            importlib.import_module(name)  # the host loads it for itself (the host may)
+        finally:
+            BUSY.discard(name)
+        return None
+"""
+
+
+@pytest.mark.parametrize("way", ["statement", "run_module"])
+def test_a_module_a_finder_loads_during_the_search_is_checked_for_the_importer(
+    project: Path, way: str
+) -> None:
+    # A finder before PathFinder loads the plugin itself (admitted: the host may), then declines;
+    # PathFinder finds it, and the import system, seeing it in sys.modules, runs that module's own
+    # spec again for the denied importer. Without the hook it runs twice; with it, the second run
+    # is the denied importer's, and refused.
+    files = {
+        "hostlib/__init__.py": "",
+        "hostlib/loader.py": HOSTLIB,
+        "tests/__init__.py": "",
+        "tests/test_x.py": DENIED,
+    }
+    deny = 'importers:\n  deny: ["tests.*"]\n'
+    off, on = (observe(project, mode, REGISTRAR, deny, way, "registrar", files=files) for mode in MODES)
+    assert off == ("ran", 2)
+    assert on == ("ContractViolation", 1)
+
+
+def test_a_declared_plugin_loaders_nested_import_is_judged_as_the_real_importer(project: Path) -> None:
+    # Red team round 6 (f08): frames of the hook's own start-up module were not passed over by the
+    # caller walk, so a declared loader's nested import was judged as "_importspy_hook_startup".
+    files = {
+        "hostlib/__init__.py": "",
+        "hostlib/loader.py": HOSTLIB,
+        "tests/__init__.py": "",
+        "tests/test_x.py": DENIED,
+    }
+    deny = 'importers:\n  deny: ["tests.*"]\n'
+    assert observe(project, "enforce", REGISTRAR, deny, "statement", "loader", files=files) == (
+        "ContractViolation",
+        0,
+    )
+
+
+def test_a_probe_of_an_alias_its_package_registered_gets_none(project: Path) -> None:
+    # Red team round 6 (f02): a package that registers an alias in sys.modules while it is imported
+    # (by the probe itself, for the parent) must still get None from importlib.util.find_spec.
+    results = off_and_on(
+        project,
+        """\
+        import importlib.util, json, os, pkgutil, sys, types
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        os.makedirs("aliased", exist_ok=True)
+        with open("aliased/__init__.py", "w") as f:
+            f.write("import sys, types\\nsys.modules['aliased.compat'] = types.ModuleType('x')\\n")
+        found = importlib.util.find_spec("aliased.compat")
+        print("RESULT " + json.dumps(repr(found)))
+        """,
+    )
+    assert results == ["None", "None"]
+
+
+def test_a_finder_that_wraps_every_finder_still_gets_one_search(project: Path) -> None:
+    # Red team round 6 (f05): an import tracer that wraps every finder put a frame between the hook
+    # and the import system; the failed import was taken for a probe and searched three times.
+    results = off_and_on(
+        project,
+        """\
+        import json, sys
+
+        class Wrap:
+            def __init__(self, finder):
+                self.finder = finder
+            def find_spec(self, name, path=None, target=None):
+                find = getattr(self.finder, "find_spec", None)
+                return None if find is None else find(name, path, target)
+
+        class Count:
+            asked = 0
+            def find_spec(self, name, path=None, target=None):
+                if name == "nosuch_wrapped":
+                    Count.asked += 1
+
+        sys.meta_path.append(Count())
+        sys.meta_path[:] = [Wrap(finder) for finder in sys.meta_path]
+        try:
+            import nosuch_wrapped
+        except ImportError:
+            pass
+        print("RESULT " + json.dumps(Count.asked))
+        """,
+    )
+    assert results == [1, 1]
+
+
+def test_a_meta_path_that_changes_length_while_compared_is_seen_as_changed() -> None:
+    # Red team round 6 (f09): another thread appending to sys.meta_path between the length test and
+    # the element walk made the comparison raise ValueError out of a failed import.
+    import _importspy_hook_startup as startup
+
+    class Growing(list):  # what a concurrent append looks like to the comparison
+        def __len__(self) -> int:
+            return 2
+
+    first, second = object(), object()
+    assert startup._changed(Growing([first, second, object()]), [first, second]) is True
