@@ -465,28 +465,6 @@ class _Everyone:
             self.busy.discard(key)
 
 
-# Whether sys.meta_path is no longer the list of finders ``seen`` when the finders to ask were last
-# worked out, by identity: ``==`` calls the finders' own ``__eq__``, so a replacement that compares
-# equal to the finder it replaced (a dataclass finder rebuilt with other modules) would look like no
-# change, and the new finder would serve, unchecked, what the old one did not have. Checked where
-# that matters, before answering "nobody has it" (``find_spec``); every import compares with ``==``,
-# which is identity first and costs a tenth of this.
-def _changed(meta_path: "Any", seen: "Any") -> "bool":
-    now = list(meta_path)  # one snapshot: another thread may add or remove a finder meanwhile
-    if len(now) != len(seen):
-        return True
-    return any(finder is not known for finder, known in zip(now, seen, strict=True))
-
-
-# Whether ``finder.find_spec`` is no longer the bound method ``method`` taken from it (its class was
-# patched, a plugin store reloaded): bound methods are equal when their function and object are.
-def _rebound(finder: "Any", method: "Any") -> "bool":
-    try:
-        return bool(finder.find_spec != method)
-    except Exception:
-        return True
-
-
 # The module appeared in sys.modules while the finders were asked (one of them loaded it, or put a
 # placeholder there). The import system then loads that module's own spec instead of the one a finder
 # found (``_find_spec``: "the parent import may have already imported this module"), with whatever
@@ -498,6 +476,21 @@ def _loaded_spec(fullname: "str", found: "Any") -> "Any":
     except Exception:  # gone meanwhile, a None placeholder, an object without __spec__
         return found
     return found if loaded is None else loaded
+
+
+# The ids of the import system's own finder classes (BuiltinImporter, FrozenImporter, PathFinder),
+# worked out by the first refresh. Classes live as long as the interpreter: their ids stay theirs.
+_own_finders: "frozenset[int]" = frozenset()
+
+
+def _load_own_finders() -> "frozenset[int]":
+    global _own_finders
+    bootstrap = _importlib or _bootstrap()
+    classes = (getattr(bootstrap, "BuiltinImporter", None), getattr(bootstrap, "FrozenImporter", None))
+    _own_finders = frozenset(
+        id(c) for c in (*classes, getattr(_external, "PathFinder", None)) if c is not None
+    )
+    return _own_finders
 
 
 # How many times, at most, the finders are worked out again while a missing module is looked for
@@ -527,6 +520,9 @@ class ContractFinder:
         self._later: tuple[Any, ...] = ()
         self._finders: tuple[Any, ...] = ()
         self._seen: Any = ()
+        self._ids: list[int] = []
+        self._watched: tuple[Any, ...] = ()
+        self._watched_methods: tuple[Any, ...] = ()
 
     def __repr__(self) -> "str":
         return f"<importspy_hook.ContractFinder mode={self.mode!r}>"
@@ -635,6 +631,26 @@ class ContractFinder:
                 _internal_error(fullname, exc)  # none is known to apply: fail open, loudly
         return spec
 
+    # Whether the finders to ask are no longer those on ``meta_path``, by identity: ``==`` calls the
+    # finders' own ``__eq__``, so a replacement that compares equal to the finder it replaced (a
+    # dataclass finder rebuilt with other modules) would look like no change, and the new finder
+    # would serve, unchecked, what the old one did not have. (``_seen`` holds the finders, so their
+    # ids cannot be reused.) With ``rebound``, also whether one of them answers through another
+    # ``find_spec`` now (its class was patched, a plugin store reloaded): bound methods are equal
+    # when their function and object are. Checked before answering "nobody has it", so for every
+    # module nobody has: C-level work only. Every import compares with ``==`` (identity first).
+    def _stale(self, meta_path: "Any", rebound: "bool" = False) -> "bool":
+        try:
+            if list(map(id, meta_path)) != self._ids:  # one pass: another thread may change it meanwhile
+                return True
+            watched = self._watched
+            if not rebound or not watched:
+                return False
+            now = list(map(getattr, watched, ("find_spec",) * len(watched)))
+            return now != list(self._watched_methods)
+        except Exception:  # a finder's find_spec or its __eq__ raised: whatever it meant, look again
+            return True
+
     def _search(self, fullname: "str", path: "Any", target: "Any") -> "Any":
         # Ask the finders after this one, in sys.meta_path order, as the import system would.
         for find_spec in self._later:
@@ -655,7 +671,7 @@ class ContractFinder:
         # checked: it is the spec this hook returns that gets loaded.) Bounded, like the chain of
         # finders a program could add one miss after another.
         asked = self._later
-        stale = _changed(meta_path, self._seen) or any(map(_rebound, self._finders, asked))
+        stale = self._stale(meta_path, rebound=True)
         rounds = _ROUNDS
         while stale and rounds:
             rounds -= 1
@@ -666,7 +682,7 @@ class ContractFinder:
                     spec = find_spec(fullname, path, target)
                     if spec is not None:
                         return spec
-            stale = _changed(meta_path, self._seen)  # finders added by those just asked
+            stale = self._stale(meta_path)  # finders added by those just asked
         if _import_system_asks():
             # One search, as without the hook: the stand-in ends it with the import system's error.
             spec = (_not_found_spec or _make_not_found_spec())()
@@ -682,7 +698,7 @@ class ContractFinder:
         # nobody has, and then asks the finders after this one again itself, so this hook asks them
         # again first, and what turns up on that second search is checked like any spec. (A finder
         # that makes a module appear only on its second miss is not covered: SECURITY.md.)
-        if _changed(meta_path, self._seen):
+        if self._stale(meta_path):
             self._refresh(meta_path)
         return self._search(fullname, path, target)
 
@@ -713,7 +729,15 @@ class ContractFinder:
         # _later before _seen: a thread that sees the new _seen also sees the new _later.
         self._finders = tuple(finders)
         self._later = tuple(finder.find_spec for finder in finders)
-        self._seen = meta_path[:]
+        # The finders whose find_spec is looked at again before "nobody has it": all but the import
+        # system's own three classes, which only deliberate code patches.
+        own = _own_finders or _load_own_finders()
+        watched = [index for index, finder in enumerate(finders) if id(finder) not in own]
+        self._watched = tuple(finders[index] for index in watched)
+        self._watched_methods = tuple(self._later[index] for index in watched)
+        seen = meta_path[:]
+        self._ids = list(map(id, seen))
+        self._seen = seen
 
     # Take back the first place after another tool inserted a finder in front of this one. pytest puts
     # its assertion rewriter at sys.meta_path[0] after start-up; a module it serves (a test helper
@@ -753,16 +777,22 @@ def _import_system_asks() -> "bool":
         frame: Any = sys._getframe(3)  # 0: here, 1: _not_found, 2: find_spec, 3: whoever asked
     except Exception:  # a host's audit hook may refuse frame inspection: then answer as to a probe
         return False
-    # A finder that wraps this one (an import tracer's) may stand between: passed over, a few.
-    for _ in range(_WRAPPERS):
-        if frame is None or frame.f_globals is importlib_globals:
-            break
-        frame = frame.f_back
-    for _ in range(3):  # _find_spec <- _find_and_load_unlocked <- _find_and_load
-        if frame is None or frame.f_globals is not importlib_globals:
+    if frame.f_globals is not importlib_globals:
+        # A finder that wraps this one (an import tracer's) may stand between: passed over, a few.
+        for _ in range(_WRAPPERS):
+            frame = frame.f_back
+            if frame is None:
+                return False
+            if frame.f_globals is importlib_globals:
+                break
+        else:
             return False
-        frame = frame.f_back
-    return True
+    # _find_spec <- _find_and_load_unlocked <- _find_and_load, all three importlib's
+    frame = frame.f_back
+    if frame is None or frame.f_globals is not importlib_globals:
+        return False
+    frame = frame.f_back
+    return frame is not None and frame.f_globals is importlib_globals
 
 
 _WRAPPERS = 3

@@ -467,5 +467,12 @@ def test_a_meta_path_that_changes_length_while_compared_is_seen_as_changed() -> 
         def __len__(self) -> int:
             return 2
 
-    first, second = object(), object()
-    assert startup._changed(Growing([first, second, object()]), [first, second]) is True
+    class Finder:
+        def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+            return None
+
+    first, second = Finder(), Finder()
+    finder = startup.ContractFinder()
+    finder._refresh([first, second])  # called directly: it asks everyone
+    assert finder._stale([first, second]) is False
+    assert finder._stale(Growing([first, second, Finder()])) is True
