@@ -478,21 +478,6 @@ def _loaded_spec(fullname: "str", found: "Any") -> "Any":
     return found if loaded is None else loaded
 
 
-# The ids of the import system's own finder classes (BuiltinImporter, FrozenImporter, PathFinder),
-# worked out by the first refresh. Classes live as long as the interpreter: their ids stay theirs.
-_own_finders: "frozenset[int]" = frozenset()
-
-
-def _load_own_finders() -> "frozenset[int]":
-    global _own_finders
-    bootstrap = _importlib or _bootstrap()
-    classes = (getattr(bootstrap, "BuiltinImporter", None), getattr(bootstrap, "FrozenImporter", None))
-    _own_finders = frozenset(
-        id(c) for c in (*classes, getattr(_external, "PathFinder", None)) if c is not None
-    )
-    return _own_finders
-
-
 # How many times, at most, the finders are worked out again while a missing module is looked for
 # (each finder added during the search may add another).
 _ROUNDS = 16
@@ -521,8 +506,7 @@ class ContractFinder:
         self._finders: tuple[Any, ...] = ()
         self._seen: Any = ()
         self._ids: list[int] = []
-        self._watched: tuple[Any, ...] = ()
-        self._watched_methods: tuple[Any, ...] = ()
+        self._everyone: _Everyone | None = None  # when this finder is not itself on sys.meta_path
 
     def __repr__(self) -> "str":
         return f"<importspy_hook.ContractFinder mode={self.mode!r}>"
@@ -622,9 +606,9 @@ class ContractFinder:
         # contract. (Not under the loader's fork lock: the import system calls find_spec holding its
         # global import lock, which a check takes after the fork lock; the other order could deadlock.)
         try:
-            _guard(self, spec, sidecar)
+            _guard(self, spec, sidecar, fullname)
         except Exception as exc:
-            if sidecar is not None or fullname in REGISTRY:
+            if sidecar is not None or fullname in REGISTRY or getattr(spec, "name", None) in REGISTRY:
                 where = sidecar if sidecar.__class__ is not tuple else sidecar[0]
                 _refuse_later(self, spec, where, exc)  # a contract applies: fail closed
             else:
@@ -643,11 +627,10 @@ class ContractFinder:
         try:
             if list(map(id, meta_path)) != self._ids:  # one pass: another thread may change it meanwhile
                 return True
-            watched = self._watched
-            if not rebound or not watched:
+            if not rebound:
                 return False
-            now = list(map(getattr, watched, ("find_spec",) * len(watched)))
-            return now != list(self._watched_methods)
+            asked = self._later  # PathFinder's too: a host may patch it to search a plugin directory
+            return list(map(getattr, self._finders, ("find_spec",) * len(asked))) != list(asked)
         except Exception:  # a finder's find_spec or its __eq__ raised: whatever it meant, look again
             return True
 
@@ -663,6 +646,9 @@ class ContractFinder:
     # would ask them all a second time, and a spec found then (a fallback finder that adds a plugin
     # directory on a miss, a plugin written meanwhile) would be loaded without this hook seeing it.
     def _not_found(self, fullname: "str", path: "Any", target: "Any", meta_path: "Any") -> "Any":
+        everyone = self._everyone
+        if everyone is not None and (_get_ident(), fullname) in everyone.busy:
+            return None  # asked again, through a wrapper, from inside its own search: that one answers
         # First make sure the finders asked are those on sys.meta_path, by identity, asked the way
         # they answer now: a finder added during the search (the import system, walking the live
         # list, would ask it, and the ones it adds in turn), a replacement that compared equal to
@@ -683,7 +669,7 @@ class ContractFinder:
                     if spec is not None:
                         return spec
             stale = self._stale(meta_path)  # finders added by those just asked
-        if _import_system_asks():
+        if _import_system_asks(fullname):
             # One search, as without the hook: the stand-in ends it with the import system's error.
             spec = (_not_found_spec or _make_not_found_spec())()
             spec.name = fullname
@@ -724,17 +710,13 @@ class ContractFinder:
                 finders.append(finder)
             elif _LEGACY_FINDERS and getattr(finder, "find_module", None) is not None:
                 finders.append(_Legacy(finder))
+        self._everyone = None
         if position < 0:
-            finders = [_Everyone(tuple(finder.find_spec for finder in finders))]
+            self._everyone = _Everyone(tuple(finder.find_spec for finder in finders))
+            finders = [self._everyone]
         # _later before _seen: a thread that sees the new _seen also sees the new _later.
         self._finders = tuple(finders)
         self._later = tuple(finder.find_spec for finder in finders)
-        # The finders whose find_spec is looked at again before "nobody has it": all but the import
-        # system's own three classes, which only deliberate code patches.
-        own = _own_finders or _load_own_finders()
-        watched = [index for index, finder in enumerate(finders) if id(finder) not in own]
-        self._watched = tuple(finders[index] for index in watched)
-        self._watched_methods = tuple(self._later[index] for index in watched)
         seen = meta_path[:]
         self._ids = list(map(id, seen))
         self._seen = seen
@@ -771,14 +753,15 @@ class ContractFinder:
 # system's own raise shows: same type, text, ``name``, ``__context__`` (the exception being handled,
 # set by that raise), traceback. Where CPython keeps importlib's frames (``importlib.import_module``,
 # ``python -v``) the traceback shows two more of them, ``_load_unlocked`` and the raise.
-def _import_system_asks() -> "bool":
+def _import_system_asks(fullname: "str") -> "bool":
     importlib_globals = (_importlib or _bootstrap()).__dict__
     try:
         frame: Any = sys._getframe(3)  # 0: here, 1: _not_found, 2: find_spec, 3: whoever asked
     except Exception:  # a host's audit hook may refuse frame inspection: then answer as to a probe
         return False
     if frame.f_globals is not importlib_globals:
-        # A finder that wraps this one (an import tracer's) may stand between: passed over, a few.
+        # A finder that wraps this one (an import tracer's) may stand between, however deep; it
+        # may also ask for another name than the one the import system is looking for.
         for _ in range(_WRAPPERS):
             frame = frame.f_back
             if frame is None:
@@ -786,6 +769,8 @@ def _import_system_asks() -> "bool":
             if frame.f_globals is importlib_globals:
                 break
         else:
+            return False
+        if frame.f_locals.get("name") != fullname:  # _find_spec(name, path, target)
             return False
     # _find_spec <- _find_and_load_unlocked <- _find_and_load, all three importlib's
     frame = frame.f_back
@@ -795,7 +780,7 @@ def _import_system_asks() -> "bool":
     return frame is not None and frame.f_globals is importlib_globals
 
 
-_WRAPPERS = 3
+_WRAPPERS = 64
 
 
 # ``_frozen_importlib``, the import system's own module (importlib._bootstrap is the same object);
@@ -831,6 +816,11 @@ def _make_not_found_spec() -> "Any":
     class NotFound:  # no __init__: made on every failed import, and a Python __init__ costs a call
         __slots__ = ("name",)
         loader = property(function(code, globals(), "_not_found"))
+        # The rest of a ModuleSpec, as one without a location reads: a tracer that wraps the
+        # finders may look at the spec it passes on before the import system reads its loader.
+        origin = submodule_search_locations = loader_state = cached = None
+        has_location = False
+        parent = property(lambda self: self.name.rpartition(".")[0])
 
     _not_found_spec = NotFound
     return NotFound
@@ -855,7 +845,7 @@ def find_sidecar(origin: "str", loader: "Any") -> "tuple[str, Any, Any] | None":
 # ``has_location`` whose origin (or file loader) names an existing file is looked up too (plugin registries
 # build such specs, §4). The contract goes to the loader as a registered ``Contract``, a sidecar ``(path,
 # data, error)``, or a list of the two.
-def _guard(finder: "ContractFinder", spec: "Any", path: "Any") -> "None":
+def _guard(finder: "ContractFinder", spec: "Any", path: "Any", fullname: "str") -> "None":
     sidecar: Any
     origin: Any = None
     if path.__class__ is tuple:
@@ -865,7 +855,10 @@ def _guard(finder: "ContractFinder", spec: "Any", path: "Any") -> "None":
     else:
         origin = spec.origin if spec.has_location else _file_of(spec)
         sidecar = find_sidecar(origin, spec.loader) if isinstance(origin, str) else None
-    registered = REGISTRY.get(spec.name)
+    # Registered under the name imported, or the spec's own (a finder may answer one with the other)
+    registered = REGISTRY.get(fullname)
+    if registered is None and spec.name != fullname:
+        registered = REGISTRY.get(spec.name)
     file = None  # the module's file, for a registered contract's internal-import rule
     if registered is None:
         if sidecar is None:

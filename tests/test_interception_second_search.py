@@ -476,3 +476,104 @@ def test_a_meta_path_that_changes_length_while_compared_is_seen_as_changed() -> 
     finder._refresh([first, second])  # called directly: it asks everyone
     assert finder._stale([first, second]) is False
     assert finder._stale(Growing([first, second, Finder()])) is True
+
+
+# --------------------------------------------------------------------------------------------------
+# Red team round 7
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_patched_path_finder_is_asked_as_it_is_now(project: Path) -> None:
+    # Red team round 7 (g01): a host that patches PathFinder.find_spec (to search a plugin directory
+    # too) without touching sys.meta_path; the hook kept asking the method it saved. Without the
+    # hook the module is found; with it, it must be found too, and a contracted one checked.
+    files = {"extra/extra_mod.py": "VALUE = 1\n", "warm_mod.py": ""}
+    write_files(project / "off", files)
+    write_files(project / "enforce", files)
+    results = off_and_on(
+        project,
+        """\
+        import importlib.machinery, json, os, sys
+
+        EXTRA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "extra")
+        original = importlib.machinery.PathFinder.find_spec.__func__
+
+        def find_spec(cls, name, path=None, target=None):
+            return original(cls, name, path, target) or original(cls, name, [EXTRA], target)
+
+        import warm_mod  # the hook has worked out the finders to ask
+
+        importlib.machinery.PathFinder.find_spec = classmethod(find_spec)
+        import extra_mod
+        print("RESULT " + json.dumps(extra_mod.VALUE))
+        """,
+    )
+    assert results == [1, 1]
+
+
+def test_a_registered_contract_applies_to_the_name_imported_whatever_the_specs_name(project: Path) -> None:
+    # Red team round 7 (g09): a finder that answers "plug" with a spec named otherwise ("plug_impl")
+    # got past a contract registered for "plug".
+    write_files(project, {"impl/plug.py": "print('PLUG RAN')\n", "refuse.yml": "runtime:\n  os: [windows]\n"})
+    result = run_script(
+        write_files(
+            project,
+            {
+                "main.py": textwrap.dedent(
+                    f"""\
+            import importlib.util, sys
+            import importspy_hook
+
+            importspy_hook.register("plug", importspy_hook.load_contract({str(project / "refuse.yml")!r}))
+
+            class Alias:
+                def find_spec(self, name, path=None, target=None):
+                    if name == "plug":
+                        file = {str(project / "impl/plug.py")!r}
+                        return importlib.util.spec_from_file_location("plug_impl", file)
+
+            sys.meta_path.append(Alias())
+            try:
+                import plug
+            except ValueError as exc:
+                print("REFUSED", type(exc).__name__)
+            """
+                )
+            },
+        )
+        / "main.py",
+        cwd=project,
+    )
+    assert "PLUG RAN" not in result.stdout, result
+    assert "REFUSED ContractViolation" in result.stdout, result
+
+
+def test_a_tracer_that_reads_every_spec_it_passes_on_is_not_broken_by_a_missing_module(project: Path) -> None:
+    # Red team round 7 (g04): a tracer wrapping every finder logs each spec's origin and parent; the
+    # hook's stand-in for a module nobody has must read like a spec without a location.
+    results = off_and_on(
+        project,
+        """\
+        import json, sys
+
+        seen = []
+
+        class Wrap:
+            def __init__(self, finder):
+                self.finder = finder
+            def find_spec(self, name, path=None, target=None):
+                find = getattr(self.finder, "find_spec", None)
+                spec = None if find is None else find(name, path, target)
+                if spec is not None:
+                    seen.append((spec.name, spec.origin, spec.parent, spec.has_location))
+                return spec
+
+        sys.meta_path[:] = [Wrap(finder) for finder in sys.meta_path]
+        try:
+            import nosuch_traced
+        except ImportError as exc:
+            outcome = type(exc).__name__
+        print("RESULT " + json.dumps(outcome))
+        """,
+    )
+    assert results == ["ModuleNotFoundError", "ModuleNotFoundError"]
