@@ -39,12 +39,31 @@ CREDENTIAL_HINTS = (
 )  # fmt: skip
 """Parts of an environment variable name (any case) that make its value a credential's (§6)."""
 
-CREDENTIAL_WORDS = frozenset({"PAT", "DSN", "URL", "URI", "CONN", "SAS", "PW", "PIN", "OTP", "SEED"})
+CREDENTIAL_WORDS = frozenset(
+    {
+        "PAT",
+        "DSN",
+        "URL",
+        "URI",
+        "CONN",
+        "SAS",
+        "PW",
+        "PIN",
+        "OTP",
+        "TOTP",
+        "HOTP",
+        "SEED",
+        "PSK",
+        "SK",
+        "SALT",
+    }
+)
 """Whole words of a name (between ``_``, ``-`` or ``.``, or where a lower-case letter meets an
 upper-case one: ``databaseUrl``) that do too, where a part would match too much (``PATH``, ``PWM``,
 ``PINNED``): a personal access token (``GH_PAT``), a shared access signature, a password, PIN or
-one-time password (``DB_PW``, ``MFA_OTP``), a wallet's seed, and connection strings, which carry
-their password (``DATABASE_URL=postgres://user:password@host``, ``CONN_STR``)."""
+one-time password (``DB_PW``, ``MFA_OTP``, ``MFA_TOTP``), a wallet's seed, a pre-shared or secret
+key (``WIFI_PSK``, ``STRIPE_SK``), a salt, and connection strings, which carry their password
+(``DATABASE_URL=postgres://user:password@host``, ``CONN_STR``)."""
 
 _CONNECTION_ENDINGS = ("DSN", "URL", "URI")
 """A word ending with one of these names a connection string too (``SENTRYDSN``, ``MONGOURI``)..."""
@@ -87,29 +106,35 @@ def value_looks_secret(value: "str") -> "bool":
     credential but often carry one. A short user name alone (``ssh://git@github.com``) is not:
     under :data:`MIN_WITHHELD_LENGTH` characters, it is an account, not a token.
     """
-    for userinfo in _userinfos(value, schemeless=False):
+    for userinfo in _userinfos(value, schemeless=False, raw=True):
         user, colon, password = userinfo.partition(":")
-        if password or (not colon and len(user) >= MIN_WITHHELD_LENGTH):
+        # (a user name with a "/" is a path holding an "@": https://registry.example/@scope/package)
+        if password or (not colon and len(user) >= MIN_WITHHELD_LENGTH and "/" not in user):
             return True
     return False
 
 
-def _userinfos(value: "str", schemeless: "bool") -> "list[str]":
+def _userinfos(value: "str", schemeless: "bool", raw: "bool" = False) -> "list[str]":
     """The userinfo of each URL in ``value``, as ``urllib.parse`` reads it: looked for in each word
     (a command line, a list of remotes), after each ``://`` — or, with ``schemeless``, in a word
     without one too (redis-py's ``user:password@host``); the authority ends at the first ``/``,
-    ``?`` or ``#``, and its userinfo at its *last* ``@`` (a password may hold a raw one)."""
+    ``?`` or ``#``, and its userinfo at its *last* ``@`` (a password may hold a raw one). With
+    ``raw``, also everything up to the word's last ``@``: a password holding a raw ``/``, ``?`` or
+    ``#`` is cut there by urllib, but printed whole by ``url.split("@")``."""
     if "@" not in value:
         return []
     found = []
     for word in value.split():
         segments = word.split("://")
         for rest in segments[1:] or (segments if schemeless else []):
+            whole = rest.rpartition("@")[0]
             for stop in "/?#":
                 rest = rest.partition(stop)[0]
             userinfo = rest.rpartition("@")[0]
             if userinfo:
                 found.append(userinfo)
+            if raw and whole and whole != userinfo:
+                found.append(whole)
     return found
 
 
@@ -189,13 +214,11 @@ def withheld_values(environ: "Mapping[str, str]", secrets: "Collection[str] | No
             # repr writes a str (or bytes) in one quote or the other, depending on the whole text
             # it is part of: with only \' escaped, or as it stands; bytes escape what is not
             # printable ASCII.
-            for form in (
-                text,
-                repr(text)[1:-1],
-                repr("'\"" + text)[4:-1],
-                repr(raw)[2:-1],
-                repr(b"'\"" + raw)[5:-1],
-            ):
+            # ascii() escapes what is not ASCII; a text already escaped once (a dict's str()) is
+            # escaped again when it is shown.
+            once = (repr(text)[1:-1], repr("'\"" + text)[4:-1], ascii(text)[1:-1])
+            twice = [form for escaped in once for form in (repr(escaped)[1:-1], repr("'\"" + escaped)[4:-1])]
+            for form in (text, *once, *twice, repr(raw)[2:-1], repr(b"'\"" + raw)[5:-1]):
                 found[form.casefold()] = None
     return tuple(found)
 
@@ -219,7 +242,7 @@ def _withheld_parts(value: "str") -> "list[str]":
     would hide every text that mentions the word, so it is shown, as the host is. Parts under
     :data:`MIN_WITHHELD_LENGTH` are left out."""
     parts = [value, value.strip()]
-    userinfos = _userinfos(parts[1], schemeless=True)
+    userinfos = _userinfos(parts[1], schemeless=True, raw=True)
     if userinfos:
         from urllib.parse import unquote  # loaded only for what holds userinfo
 

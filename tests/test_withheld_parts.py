@@ -227,6 +227,27 @@ def test_context_values_withholds_a_case_changed_copy_of_a_secret(project: Path)
 
 # (the host's code before its import, the contract, the environment)
 SHAPES: dict[str, tuple[str, str, dict[str, str]]] = {
+    # 0. red team round 7: a password holding a raw "/", "#" or "?", split at "@"; doubly escaped copies
+    "a password with a raw slash, kept as the text before the @": (
+        "import os\nHEAD = os.environ['DATABASE_URL'].split('@')[0]\n",
+        "variables:\n  - name: HEAD\n    value: x\n",
+        {"DATABASE_URL": f"postgres://app:Zx8/{SENT}#q?@db.internal:5432/app"},
+    ),
+    "a proxy URL whose password holds a raw slash": (
+        "import os\nPROXY = os.environ['HTTPS_PROXY']\n",
+        "variables:\n  - name: PROXY\n    value: x\n",
+        {"HTTPS_PROXY": f"http://corpuser:Zx8/{SENT}@proxy:3128"},
+    ),
+    "a secret with both quotes inside a dict's text": (
+        "import os\nCFG = str({'pw': os.environ['API_TOKEN']})\n",
+        "variables:\n  - name: CFG\n    value: x\n",
+        {"API_TOKEN": f"a'b\"{SENT}"},
+    ),
+    "a non-ASCII secret kept as ascii()": (
+        "import os\nCFG = ascii(os.environ['API_TOKEN'])\n",
+        "variables:\n  - name: CFG\n    value: x\n",
+        {"API_TOKEN": f"{SENT}\u00e9\u00e8"},
+    ),
     # 1. a URL whose user name is the token: a GitHub PAT, a Sentry DSN's key
     "a token as a URL's user name, kept as the netloc": (
         "import os\nfrom urllib.parse import urlsplit\n"
@@ -343,6 +364,7 @@ def test_context_values_still_shows_plain_names_and_urls_without_credentials(pro
         "PYCURL_SSL_LIBRARY": "openssl",
         "INTEG_HURL": "hurled",
         "PYTHONHASHSEED": "0",
+        "NPM_REGISTRY": "https://registry.example.org/@scope/package",  # an "@" in a path
     }
     listed = cli("context", "--values", env=plain, cwd=project)
     expect(listed.returncode == 0, listed)
@@ -353,8 +375,11 @@ def test_context_values_still_shows_plain_names_and_urls_without_credentials(pro
 
 @pytest.mark.parametrize(
     "name",
-    ["databaseUrl", "mongoUri", "redisURL", "SENTRYDSN", "MONGOURI", "DATABASEURL", "sentryDsn", "DB2URL"],
-)
+    [
+        "databaseUrl", "mongoUri", "redisURL", "SENTRYDSN", "MONGOURI", "DATABASEURL", "sentryDsn", "DB2URL",
+        "STRIPE_SK", "WIFI_PSK", "MFA_TOTP", "HMAC_SALT",
+    ],
+)  # fmt: skip
 def test_camel_case_and_run_together_connection_names_look_like_credentials(name: str) -> None:
     from importspy_hook._errors import looks_like_credential
 
