@@ -92,7 +92,8 @@ def looks_like_credential(name: "str") -> "bool":
             spaced.append(" ")
         spaced.append(char)
         previous = char
-    words = "".join(spaced).upper().split()
+    # (a number after a word is a second of its kind: STRIPE_SK2, DB2_PW)
+    words = [word.rstrip("0123456789") or word for word in "".join(spaced).upper().split()]
     return not CREDENTIAL_WORDS.isdisjoint(words) or any(
         word.endswith(_CONNECTION_ENDINGS) and not word.endswith(_NOT_CONNECTION_ENDINGS) for word in words
     )
@@ -107,11 +108,14 @@ def value_looks_secret(value: "str") -> "bool":
     under :data:`MIN_WITHHELD_LENGTH` characters, it is an account, not a token.
     """
     for userinfo in _userinfos(value, schemeless=False, raw=True):
-        user, colon, password = userinfo.partition(":")
-        # (a user name with a "/" is a path holding an "@": https://registry.example/@scope/package)
-        if password or (not colon and len(user) >= MIN_WITHHELD_LENGTH and "/" not in user):
+        user, _, password = userinfo.partition(":")
+        # (a user name with a "/" is a path holding an "@": https://registry.example/@scope/package;
+        # a token as the user name may come with an empty password: https://TOKEN:@host)
+        if password or (len(user) >= MIN_WITHHELD_LENGTH and "/" not in user):
             return True
-    return False
+    # Without a scheme (curl and pip read a proxy written user:password@host), only a password
+    # counts: an e-mail address is user@host too.
+    return any(userinfo.partition(":")[2] for userinfo in _userinfos(value, schemeless=True))
 
 
 def _userinfos(value: "str", schemeless: "bool", raw: "bool" = False) -> "list[str]":
@@ -248,8 +252,8 @@ def _withheld_parts(value: "str") -> "list[str]":
 
         pieces = []
         for userinfo in userinfos:
-            user, colon, password = userinfo.partition(":")  # as urllib reads it
-            secret = password if colon else user
+            user, _, password = userinfo.partition(":")  # as urllib reads it
+            secret = password or user  # the user name is the secret when the password is empty
             pieces += [userinfo, secret, *secret.replace("@", ":").split(":")]
         parts += pieces + [unquote(piece) for piece in pieces]
     return [part for part in parts if len(part) >= MIN_WITHHELD_LENGTH]

@@ -233,6 +233,16 @@ SHAPES: dict[str, tuple[str, str, dict[str, str]]] = {
         "variables:\n  - name: HEAD\n    value: x\n",
         {"DATABASE_URL": f"postgres://app:Zx8/{SENT}#q?@db.internal:5432/app"},
     ),
+    "a token as the user name beside an empty password": (
+        "import os\nfrom urllib.parse import urlsplit\nWHO = urlsplit(os.environ['REDIS_URL']).username\n",
+        "variables:\n  - name: WHO\n    value: x\n",
+        {"REDIS_URL": f"redis://{SENT}:@cache:6379/0"},
+    ),
+    "a proxy without a scheme holding a password": (
+        "import os\nPROXY = os.environ['HTTPS_PROXY']\n",
+        "variables:\n  - name: PROXY\n    value: x\n",
+        {"HTTPS_PROXY": f"corpuser:{SENT}@proxy:3128"},
+    ),
     "a proxy URL whose password holds a raw slash": (
         "import os\nPROXY = os.environ['HTTPS_PROXY']\n",
         "variables:\n  - name: PROXY\n    value: x\n",
@@ -377,7 +387,7 @@ def test_context_values_still_shows_plain_names_and_urls_without_credentials(pro
     "name",
     [
         "databaseUrl", "mongoUri", "redisURL", "SENTRYDSN", "MONGOURI", "DATABASEURL", "sentryDsn", "DB2URL",
-        "STRIPE_SK", "WIFI_PSK", "MFA_TOTP", "HMAC_SALT",
+        "STRIPE_SK", "WIFI_PSK", "MFA_TOTP", "HMAC_SALT", "STRIPE_SK2", "API_TOKEN2",
     ],
 )  # fmt: skip
 def test_camel_case_and_run_together_connection_names_look_like_credentials(name: str) -> None:
