@@ -441,18 +441,20 @@ class _Legacy:
 
 # Every finder, for a ContractFinder that is not itself on sys.meta_path: called directly, or through
 # a finder that wraps it (an import tracer's). Such a wrapper is among "every finder" and calls this
-# finder again, which would ask it again, for ever: a search this thread is already making for the
-# same name is answered None.
+# finder back, which would ask it again, for ever: a call that comes, through wrappers, from this
+# module's own search (one of its frames before any of importlib's) is answered None. An import of
+# the same name made meanwhile by one of the finders (an installer that imports what it installs)
+# starts from importlib, and is searched and checked like any.
 class _Everyone:
     __slots__ = ("busy", "methods")
 
     def __init__(self, methods: "tuple[Any, ...]") -> "None":
         self.methods = methods
-        self.busy: set[tuple[int, str]] = set()
+        self.busy: set[tuple[int, str]] = set()  # this thread's searches, where frames cannot be read
 
     def find_spec(self, fullname: "str", path: "Any" = None, target: "Any" = None) -> "Any":
         key = (_get_ident(), fullname)
-        if key in self.busy:
+        if _called_back(2, key, self.busy):  # 0: here, 1: ContractFinder.find_spec, 2: its caller
             return None
         self.busy.add(key)
         try:
@@ -463,6 +465,24 @@ class _Everyone:
             return None
         finally:
             self.busy.discard(key)
+
+
+# Whether the frame ``depth`` levels above the caller is, through wrappers, this module's own search
+# (see ``_Everyone``): one of this module's frames comes before any of importlib's. Where frames
+# cannot be read (an audit hook refuses), whether this thread is searching for the name already.
+def _called_back(depth: "int", key: "tuple[int, str]", busy: "set[tuple[int, str]]") -> "bool":
+    try:
+        frame: Any = sys._getframe(depth + 1)
+    except Exception:
+        return key in busy
+    own, importlib_globals = globals(), (_importlib or _bootstrap()).__dict__
+    while frame is not None:
+        if frame.f_globals is own:
+            return True
+        if frame.f_globals is importlib_globals:
+            return False
+        frame = frame.f_back
+    return False
 
 
 # The module appeared in sys.modules while the finders were asked (one of them loaded it, or put a
@@ -647,8 +667,8 @@ class ContractFinder:
     # directory on a miss, a plugin written meanwhile) would be loaded without this hook seeing it.
     def _not_found(self, fullname: "str", path: "Any", target: "Any", meta_path: "Any") -> "Any":
         everyone = self._everyone
-        if everyone is not None and (_get_ident(), fullname) in everyone.busy:
-            return None  # asked again, through a wrapper, from inside its own search: that one answers
+        if everyone is not None and _called_back(2, (_get_ident(), fullname), everyone.busy):
+            return None  # called back, through a wrapper, from its own search: that one answers
         # First make sure the finders asked are those on sys.meta_path, by identity, asked the way
         # they answer now: a finder added during the search (the import system, walking the live
         # list, would ask it, and the ones it adds in turn), a replacement that compared equal to
@@ -762,14 +782,10 @@ def _import_system_asks(fullname: "str") -> "bool":
     if frame.f_globals is not importlib_globals:
         # A finder that wraps this one (an import tracer's) may stand between, however deep; it
         # may also ask for another name than the one the import system is looking for.
-        for _ in range(_WRAPPERS):
+        while frame.f_globals is not importlib_globals:
             frame = frame.f_back
             if frame is None:
                 return False
-            if frame.f_globals is importlib_globals:
-                break
-        else:
-            return False
         if frame.f_locals.get("name") != fullname:  # _find_spec(name, path, target)
             return False
     # _find_spec <- _find_and_load_unlocked <- _find_and_load, all three importlib's
@@ -778,9 +794,6 @@ def _import_system_asks(fullname: "str") -> "bool":
         return False
     frame = frame.f_back
     return frame is not None and frame.f_globals is importlib_globals
-
-
-_WRAPPERS = 64
 
 
 # ``_frozen_importlib``, the import system's own module (importlib._bootstrap is the same object);
@@ -810,17 +823,17 @@ def _not_found(spec: "Any") -> "Any":
 
 def _make_not_found_spec() -> "Any":
     global _not_found_spec
-    code = _not_found.__code__.replace(co_filename=_bootstrap()._find_spec.__code__.co_filename)
+    bootstrap = _bootstrap()
+    code = _not_found.__code__.replace(co_filename=bootstrap._find_spec.__code__.co_filename)
     function: Any = type(_not_found)
 
-    class NotFound:  # no __init__: made on every failed import, and a Python __init__ costs a call
-        __slots__ = ("name",)
+    # A ModuleSpec without a location, as far as anyone but the import system can tell: a tracer
+    # that wraps the finders may read, tag or type-check the spec it passes on.
+    class NotFound(bootstrap.ModuleSpec):  # type: ignore[misc,name-defined]
+        __init__ = object.__init__  # made on every failed import: no Python __init__ to call
         loader = property(function(code, globals(), "_not_found"))
-        # The rest of a ModuleSpec, as one without a location reads: a tracer that wraps the
-        # finders may look at the spec it passes on before the import system reads its loader.
-        origin = submodule_search_locations = loader_state = cached = None
-        has_location = False
-        parent = property(lambda self: self.name.rpartition(".")[0])
+        origin = submodule_search_locations = loader_state = _cached = None
+        _set_fileattr = False
 
     _not_found_spec = NotFound
     return NotFound

@@ -28,7 +28,7 @@ import pytest
 from conftest import Result, run_script, write_files
 
 # What the child prints on its last line: what a user importing the plugin observes.
-ATTEMPT = '''
+ATTEMPT = """
 def _attempt(name):
     import importlib, json
     try:
@@ -38,11 +38,11 @@ def _attempt(name):
     else:
         found = {"outcome": "admitted"}
     print("RESULT " + json.dumps(found), flush=True)
-'''
+"""
 
 # A lazy proxy in the manner of django.utils.functional.LazyObject: everything, ``__class__``
 # included, evaluates the wrapped factory first.
-LAZY = '''
+LAZY = """
 import os as _os
 import sys as _sys
 
@@ -96,7 +96,7 @@ class LazyObject:
     def __iter__(self):
         self._setup()
         return iter(self._wrapped)
-'''
+"""
 
 RAN = "import os as _os\nwith open(_os.environ['RAN_LOG'], 'a') as _f:\n    _f.write(__name__ + '\\n')\n"
 

@@ -577,3 +577,83 @@ def test_a_tracer_that_reads_every_spec_it_passes_on_is_not_broken_by_a_missing_
         """,
     )
     assert results == ["ModuleNotFoundError", "ModuleNotFoundError"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Red team round 8
+# --------------------------------------------------------------------------------------------------
+
+INSTALLER = """\
+import importlib, json, os, shutil, sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PLUGINS = os.path.join(HERE, "plugins")
+os.makedirs(PLUGINS, exist_ok=True)
+sys.path.insert(0, PLUGINS)
+
+
+class Wrap:  # a tracer's plain wrapper
+    def __init__(self, finder):
+        self.finder = finder
+
+    def find_spec(self, name, path=None, target=None):
+        return self.finder.find_spec(name, path, target)
+
+
+class Installer:  # installs a missing plugin from the store, then imports it to hand back its spec
+    def find_spec(self, name, path=None, target=None):
+        if name != "plug" or os.path.exists(os.path.join(PLUGINS, "plug.py")):
+            return None
+        for file in ("plug.py", "plug.contract.yml"):
+            shutil.copy(os.path.join(HERE, "store", file), PLUGINS)
+        importlib.invalidate_caches()
+        return importlib.import_module(name).__spec__
+
+
+sys.meta_path[:] = [Wrap(finder) for finder in sys.meta_path]
+sys.meta_path.append(Installer())
+try:
+    import plug
+except Exception as exc:
+    outcome = type(exc).__name__
+else:
+    outcome = "ran"
+print("RESULT " + json.dumps(outcome), flush=True)
+"""
+
+
+def test_a_plugin_a_finder_installs_and_imports_under_a_tracer_is_checked(project: Path) -> None:
+    # Red team round 8 (h02): under a tracer that wraps every finder, a finder that installs the
+    # plugin on a miss and imports it (the same name, on the same thread) was answered None by the
+    # hook, taken for the tracer calling it back, and the wrapped PathFinder's spec ran unchecked.
+    assert observe(project, "enforce", INSTALLER, REFUSING) == ("ContractViolation", 0)
+
+
+def test_a_tracer_may_tag_the_specs_it_passes_on(project: Path) -> None:
+    # Red team round 8 (h03): a tracer that writes to each spec it sees (a tag, its own origin) or
+    # checks that it is a ModuleSpec must not turn a missing optional module into another error.
+    results = off_and_on(
+        project,
+        """\
+        import importlib.machinery, json, sys
+
+        class Wrap:
+            def __init__(self, finder):
+                self.finder = finder
+            def find_spec(self, name, path=None, target=None):
+                find = getattr(self.finder, "find_spec", None)
+                spec = None if find is None else find(name, path, target)
+                if spec is not None:
+                    assert isinstance(spec, importlib.machinery.ModuleSpec)
+                    spec.traced_by = "tracer"
+                return spec
+
+        sys.meta_path[:] = [Wrap(finder) for finder in sys.meta_path]
+        try:
+            import nosuch_tagged
+        except ImportError as exc:
+            outcome = type(exc).__name__
+        print("RESULT " + json.dumps(outcome))
+        """,
+    )
+    assert results == ["ModuleNotFoundError", "ModuleNotFoundError"]
