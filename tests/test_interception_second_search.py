@@ -81,6 +81,38 @@ print("RESULT " + json.dumps(outcomes), flush=True)
 """
 
 MODES = (None, "enforce")  # off, then on
+
+OUTCOME = """
+try:
+    {attempt}
+except Exception as exc:
+    outcome = type(exc).__name__
+else:
+    outcome = "ran"
+print("RESULT " + json.dumps(outcome), flush=True)
+"""
+
+TRACER = """\
+import sys
+
+
+def seen(spec):  # what the tracer does with each spec it passes on (a test may replace it)
+    pass
+
+
+class Wrap:  # an import tracer's wrapper around a finder
+    def __init__(self, finder):
+        self.finder = finder
+
+    def find_spec(self, name, path=None, target=None):
+        find = getattr(self.finder, "find_spec", None)
+        spec = None if find is None else find(name, path, target)
+        if spec is not None:
+            seen(spec)
+        return spec
+
+
+"""
 IMPORTS = ["statement", "legacy", "verbose", "import_module", "importlib_dunder"]
 
 
@@ -189,15 +221,7 @@ class StoreFallback:
 sys.meta_path.append(StoreFallback())
 sys.path.insert(0, HERE)
 from tests import test_x
-
-try:
-    test_x.go(WAY)
-except Exception as exc:
-    outcome = type(exc).__name__
-else:
-    outcome = "ran"
-print("RESULT " + json.dumps(outcome), flush=True)
-"""
+""" + OUTCOME.format(attempt="test_x.go(WAY)")
 
 DENIED = """\
 import runpy
@@ -334,15 +358,7 @@ else:
     sys.path.remove(os.path.join(HERE, "store"))
     sys.meta_path.append(Registrar(serve=True))  # loads plugins on demand, as a declared loader
 from tests import test_x
-
-try:
-    test_x.go(WAY)
-except Exception as exc:
-    outcome = type(exc).__name__
-else:
-    outcome = "ran"
-print("RESULT " + json.dumps(outcome), flush=True)
-"""
+""" + OUTCOME.format(attempt="test_x.go(WAY)")
 
 HOSTLIB = """\
 import importlib, os, sys
@@ -371,6 +387,15 @@ class Registrar:
 """
 
 
+DENY = 'importers:\n  deny: ["tests.*"]\n'
+HOST_FILES = {
+    "hostlib/__init__.py": "",
+    "hostlib/loader.py": HOSTLIB,
+    "tests/__init__.py": "",
+    "tests/test_x.py": DENIED,
+}
+
+
 @pytest.mark.parametrize("way", ["statement", "run_module"])
 def test_a_module_a_finder_loads_during_the_search_is_checked_for_the_importer(
     project: Path, way: str
@@ -379,14 +404,7 @@ def test_a_module_a_finder_loads_during_the_search_is_checked_for_the_importer(
     # PathFinder finds it, and the import system, seeing it in sys.modules, runs that module's own
     # spec again for the denied importer. Without the hook it runs twice; with it, the second run
     # is the denied importer's, and refused.
-    files = {
-        "hostlib/__init__.py": "",
-        "hostlib/loader.py": HOSTLIB,
-        "tests/__init__.py": "",
-        "tests/test_x.py": DENIED,
-    }
-    deny = 'importers:\n  deny: ["tests.*"]\n'
-    off, on = (observe(project, mode, REGISTRAR, deny, way, "registrar", files=files) for mode in MODES)
+    off, on = (observe(project, mode, REGISTRAR, DENY, way, "registrar", files=HOST_FILES) for mode in MODES)
     assert off == ("ran", 2)
     assert on == ("ContractViolation", 1)
 
@@ -394,14 +412,7 @@ def test_a_module_a_finder_loads_during_the_search_is_checked_for_the_importer(
 def test_a_declared_plugin_loaders_nested_import_is_judged_as_the_real_importer(project: Path) -> None:
     # Red team round 6 (f08): frames of the hook's own start-up module were not passed over by the
     # caller walk, so a declared loader's nested import was judged as "_importspy_hook_startup".
-    files = {
-        "hostlib/__init__.py": "",
-        "hostlib/loader.py": HOSTLIB,
-        "tests/__init__.py": "",
-        "tests/test_x.py": DENIED,
-    }
-    deny = 'importers:\n  deny: ["tests.*"]\n'
-    assert observe(project, "enforce", REGISTRAR, deny, "statement", "loader", files=files) == (
+    assert observe(project, "enforce", REGISTRAR, DENY, "statement", "loader", files=HOST_FILES) == (
         "ContractViolation",
         0,
     )
@@ -428,17 +439,8 @@ def test_a_probe_of_an_alias_its_package_registered_gets_none(project: Path) -> 
 def test_a_finder_that_wraps_every_finder_still_gets_one_search(project: Path) -> None:
     # Red team round 6 (f05): an import tracer that wraps every finder put a frame between the hook
     # and the import system; the failed import was taken for a probe and searched three times.
-    results = off_and_on(
-        project,
-        """\
-        import json, sys
-
-        class Wrap:
-            def __init__(self, finder):
-                self.finder = finder
-            def find_spec(self, name, path=None, target=None):
-                find = getattr(self.finder, "find_spec", None)
-                return None if find is None else find(name, path, target)
+    body = """\
+        import json
 
         class Count:
             asked = 0
@@ -453,9 +455,8 @@ def test_a_finder_that_wraps_every_finder_still_gets_one_search(project: Path) -
         except ImportError:
             pass
         print("RESULT " + json.dumps(Count.asked))
-        """,
-    )
-    assert results == [1, 1]
+        """
+    assert off_and_on(project, TRACER + textwrap.dedent(body)) == [1, 1]
 
 
 def test_a_meta_path_that_changes_length_while_compared_is_seen_as_changed() -> None:
@@ -548,56 +549,52 @@ def test_a_registered_contract_applies_to_the_name_imported_whatever_the_specs_n
     assert "REFUSED ContractViolation" in result.stdout, result
 
 
-def test_a_tracer_that_reads_every_spec_it_passes_on_is_not_broken_by_a_missing_module(project: Path) -> None:
-    # Red team round 7 (g04): a tracer wrapping every finder logs each spec's origin and parent; the
-    # hook's stand-in for a module nobody has must read like a spec without a location.
-    results = off_and_on(
-        project,
-        """\
-        import json, sys
+SEEN = {
+    # Red team round 7 (g04): a tracer that logs each spec's origin and parent.
+    "reads": "log.append((spec.name, spec.origin, spec.parent, spec.has_location))",
+    # Red team round 8 (h03): a tracer that type-checks and tags each spec it passes on.
+    "tags": "assert isinstance(spec, importlib.machinery.ModuleSpec)\n    spec.traced_by = 'tracer'",
+}
 
-        seen = []
 
-        class Wrap:
-            def __init__(self, finder):
-                self.finder = finder
-            def find_spec(self, name, path=None, target=None):
-                find = getattr(self.finder, "find_spec", None)
-                spec = None if find is None else find(name, path, target)
-                if spec is not None:
-                    seen.append((spec.name, spec.origin, spec.parent, spec.has_location))
-                return spec
+@pytest.mark.parametrize("tracer", list(SEEN))
+def test_a_tracer_that_looks_at_every_spec_is_not_broken_by_a_missing_module(
+    project: Path, tracer: str
+) -> None:
+    # The hook's stand-in for a module nobody has must pass for a spec without a location.
+    body = f"""\
+import importlib.machinery, json
 
-        sys.meta_path[:] = [Wrap(finder) for finder in sys.meta_path]
-        try:
-            import nosuch_traced
-        except ImportError as exc:
-            outcome = type(exc).__name__
-        print("RESULT " + json.dumps(outcome))
-        """,
-    )
-    assert results == ["ModuleNotFoundError", "ModuleNotFoundError"]
+log = []
+
+
+def seen(spec):
+    {SEEN[tracer]}
+
+
+sys.meta_path[:] = [Wrap(finder) for finder in sys.meta_path]
+try:
+    import nosuch_traced
+except ImportError as exc:
+    outcome = type(exc).__name__
+print("RESULT " + json.dumps(outcome))
+"""
+    assert off_and_on(project, TRACER + body) == ["ModuleNotFoundError", "ModuleNotFoundError"]
 
 
 # --------------------------------------------------------------------------------------------------
 # Red team round 8
 # --------------------------------------------------------------------------------------------------
 
-INSTALLER = """\
-import importlib, json, os, shutil, sys
+INSTALLER = (
+    TRACER
+    + """\
+import importlib, json, os, shutil
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLUGINS = os.path.join(HERE, "plugins")
 os.makedirs(PLUGINS, exist_ok=True)
 sys.path.insert(0, PLUGINS)
-
-
-class Wrap:  # a tracer's plain wrapper
-    def __init__(self, finder):
-        self.finder = finder
-
-    def find_spec(self, name, path=None, target=None):
-        return self.finder.find_spec(name, path, target)
 
 
 class Installer:  # installs a missing plugin from the store, then imports it to hand back its spec
@@ -612,14 +609,9 @@ class Installer:  # installs a missing plugin from the store, then imports it to
 
 sys.meta_path[:] = [Wrap(finder) for finder in sys.meta_path]
 sys.meta_path.append(Installer())
-try:
-    import plug
-except Exception as exc:
-    outcome = type(exc).__name__
-else:
-    outcome = "ran"
-print("RESULT " + json.dumps(outcome), flush=True)
 """
+    + OUTCOME.format(attempt="import plug")
+)
 
 
 def test_a_plugin_a_finder_installs_and_imports_under_a_tracer_is_checked(project: Path) -> None:
@@ -627,33 +619,3 @@ def test_a_plugin_a_finder_installs_and_imports_under_a_tracer_is_checked(projec
     # plugin on a miss and imports it (the same name, on the same thread) was answered None by the
     # hook, taken for the tracer calling it back, and the wrapped PathFinder's spec ran unchecked.
     assert observe(project, "enforce", INSTALLER, REFUSING) == ("ContractViolation", 0)
-
-
-def test_a_tracer_may_tag_the_specs_it_passes_on(project: Path) -> None:
-    # Red team round 8 (h03): a tracer that writes to each spec it sees (a tag, its own origin) or
-    # checks that it is a ModuleSpec must not turn a missing optional module into another error.
-    results = off_and_on(
-        project,
-        """\
-        import importlib.machinery, json, sys
-
-        class Wrap:
-            def __init__(self, finder):
-                self.finder = finder
-            def find_spec(self, name, path=None, target=None):
-                find = getattr(self.finder, "find_spec", None)
-                spec = None if find is None else find(name, path, target)
-                if spec is not None:
-                    assert isinstance(spec, importlib.machinery.ModuleSpec)
-                    spec.traced_by = "tracer"
-                return spec
-
-        sys.meta_path[:] = [Wrap(finder) for finder in sys.meta_path]
-        try:
-            import nosuch_tagged
-        except ImportError as exc:
-            outcome = type(exc).__name__
-        print("RESULT " + json.dumps(outcome))
-        """,
-    )
-    assert results == ["ModuleNotFoundError", "ModuleNotFoundError"]
