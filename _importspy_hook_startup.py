@@ -331,7 +331,6 @@ def _names_known_to_path_finder(directory: "str", stamp: "float") -> "Any":
 # its before-fork callbacks could otherwise go ahead while a check that started meanwhile holds the
 # lock. Both waits are bounded (``FORK_WAIT``), so neither can hold the other up for good.
 from _thread import RLock as _RLock  # noqa: E402
-from _thread import get_ident as _get_ident  # noqa: E402
 
 FORK_WAIT = 10.0
 _CHECKING = _RLock()
@@ -450,13 +449,13 @@ class _Everyone:
 
     def __init__(self, methods: "tuple[Any, ...]") -> "None":
         self.methods = methods
-        self.busy: set[tuple[int, str]] = set()  # this thread's searches, where frames cannot be read
+        self.busy: dict[str, int] = {}  # name -> searches of it under way, in any thread
 
     def find_spec(self, fullname: "str", path: "Any" = None, target: "Any" = None) -> "Any":
-        key = (_get_ident(), fullname)
-        if _called_back(2, key, self.busy):  # 0: here, 1: ContractFinder.find_spec, 2: its caller
+        if _called_back(fullname, self.busy):
             return None
-        self.busy.add(key)
+        busy = self.busy
+        busy[fullname] = busy.get(fullname, 0) + 1
         try:
             for find_spec in self.methods:
                 spec = find_spec(fullname, path, target)
@@ -464,25 +463,33 @@ class _Everyone:
                     return spec
             return None
         finally:
-            self.busy.discard(key)
+            if busy[fullname] > 1:
+                busy[fullname] -= 1
+            else:
+                del busy[fullname]
 
 
-# Whether the frame ``depth`` levels above the caller is, through wrappers, this module's own search
-# (see ``_Everyone``): one of this module's frames comes before any of importlib's. Where frames
-# cannot be read (an audit hook refuses), whether this thread is searching for the name already.
-def _called_back(depth: "int", key: "tuple[int, str]", busy: "set[tuple[int, str]]") -> "bool":
+# Whether this call of the finder is, through wrappers, this module's own search calling back (see
+# ``_Everyone``): above the frames of this call (this module's, from the caller up), one of this
+# module's frames comes before any of importlib's. A thread with neither (a tracer that asks each
+# finder on a worker thread of its own) is one when the name is being searched for already; so is
+# any call where frames cannot be read (an audit hook refuses). A real import of the same name, from
+# this thread or another, starts from importlib's frames.
+def _called_back(fullname: "str", busy: "dict[str, int]") -> "bool":
     try:
-        frame: Any = sys._getframe(depth + 1)
+        frame: Any = sys._getframe(1)
     except Exception:
-        return key in busy
+        return fullname in busy
     own, importlib_globals = globals(), (_importlib or _bootstrap()).__dict__
+    while frame is not None and frame.f_globals is own:  # this call: find_spec, _search, _not_found...
+        frame = frame.f_back
     while frame is not None:
         if frame.f_globals is own:
             return True
         if frame.f_globals is importlib_globals:
             return False
         frame = frame.f_back
-    return False
+    return fullname in busy
 
 
 # The module appeared in sys.modules while the finders were asked (one of them loaded it, or put a
@@ -667,7 +674,7 @@ class ContractFinder:
     # directory on a miss, a plugin written meanwhile) would be loaded without this hook seeing it.
     def _not_found(self, fullname: "str", path: "Any", target: "Any", meta_path: "Any") -> "Any":
         everyone = self._everyone
-        if everyone is not None and _called_back(2, (_get_ident(), fullname), everyone.busy):
+        if everyone is not None and _called_back(fullname, everyone.busy):
             return None  # called back, through a wrapper, from its own search: that one answers
         # First make sure the finders asked are those on sys.meta_path, by identity, asked the way
         # they answer now: a finder added during the search (the import system, walking the live
@@ -698,7 +705,7 @@ class ContractFinder:
                 # that loads the plugin itself, or reserves its name): the import system would
                 # take that module's own spec for the stand-in and load it, so the error is
                 # raised here, the one it raises when no finder has the module.
-                return spec.loader
+                spec.loader.create_module(spec)  # raises ModuleNotFoundError
             return spec
         # A probe (importlib.util.find_spec, runpy, importlib.reload): it must get None for a module
         # nobody has, and then asks the finders after this one again itself, so this hook asks them
@@ -766,13 +773,15 @@ class ContractFinder:
 # ``_find_and_load_unlocked``, called by ``_find_and_load``; a probe calls ``_find_spec`` from
 # elsewhere. Their globals tell them apart (reading ``f_code`` is an audit event).
 #
-# For such a search the import system is handed a spec whose ``loader``, the first thing it reads,
-# raises ModuleNotFoundError from a function whose code carries importlib's file name. CPython removes
+# For such a search the import system is handed a spec whose loader's ``create_module``, the first
+# thing it calls, raises ModuleNotFoundError from a function whose code carries importlib's file name.
+# The search ends there, as it does without the hook: no finder is asked twice. CPython removes
 # every such frame from the traceback of an ImportError that leaves an ``import`` statement or
 # ``__import__`` (import.c, ``remove_importlib_frames``), so the user sees exactly what the import
 # system's own raise shows: same type, text, ``name``, ``__context__`` (the exception being handled,
 # set by that raise), traceback. Where CPython keeps importlib's frames (``importlib.import_module``,
-# ``python -v``) the traceback shows two more of them, ``_load_unlocked`` and the raise.
+# ``python -v``) the traceback shows three more of them: ``_load_unlocked``, ``module_from_spec`` and
+# the raise.
 def _import_system_asks(fullname: "str") -> "bool":
     importlib_globals = (_importlib or _bootstrap()).__dict__
     try:
@@ -811,14 +820,15 @@ def _bootstrap() -> "Any":
 
 
 # The spec handed to the import system for a module no finder has (see ``_import_system_asks``): a class made
-# by the first failed import, whose ``loader`` raises from a copy of ``_not_found`` that carries
+# by the first failed import, whose loader raises from a copy of ``_not_found`` that carries
 # importlib's file name (a code object's file name is fixed when it is made: ``replace`` copies it).
 _not_found_spec: "Any" = None
 
 
-def _not_found(spec: "Any") -> "Any":
+def _not_found(loader: "Any", spec: "Any") -> "Any":
     # What _find_and_load_unlocked raises when no finder has the module, word for word.
-    raise ModuleNotFoundError(_importlib._ERR_MSG_PREFIX + repr(spec.name), name=spec.name)
+    name = spec.name if isinstance(getattr(spec, "name", None), str) else getattr(spec, "__name__", "")
+    raise ModuleNotFoundError(_importlib._ERR_MSG_PREFIX + repr(name), name=name)
 
 
 def _make_not_found_spec() -> "Any":
@@ -827,11 +837,16 @@ def _make_not_found_spec() -> "Any":
     code = _not_found.__code__.replace(co_filename=bootstrap._find_spec.__code__.co_filename)
     function: Any = type(_not_found)
 
-    # A ModuleSpec without a location, as far as anyone but the import system can tell: a tracer
-    # that wraps the finders may read, tag or type-check the spec it passes on.
+    # Its loader raises the error when the module would be made or run (``module_from_spec`` calls
+    # ``create_module`` first); reading it raises nothing, so a tracer that wraps the finders may
+    # read the loader, wrap it, tag the spec or type-check it.
+    class NotFoundLoader:
+        create_module = exec_module = load_module = function(code, globals(), "_not_found")
+
+    # A ModuleSpec without a location, as far as anyone but the import system can tell.
     class NotFound(bootstrap.ModuleSpec):  # type: ignore[misc,name-defined]
         __init__ = object.__init__  # made on every failed import: no Python __init__ to call
-        loader = property(function(code, globals(), "_not_found"))
+        loader = NotFoundLoader()
         origin = submodule_search_locations = loader_state = _cached = None
         _set_fileattr = False
 

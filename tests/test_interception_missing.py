@@ -243,17 +243,17 @@ KEPT_FRAMES = ("import_module", "importlib_dunder")
 
 
 def importlib_frames_only(traceback: str) -> str:
-    """``traceback`` without the line numbers of importlib's frames and its two frames that end a
-    search with the hook on: to end it with the import system's own error rather than have every
+    """``traceback`` without the line numbers of importlib's frames and its three frames that end
+    a search with the hook on: to end it with the import system's own error rather than have every
     finder asked twice (and whatever a second search found loaded unchecked), the hook hands the
-    import system a spec whose loader raises it, from ``_load_unlocked``. Where CPython keeps
-    importlib's frames (an import from Python code, ``python -v``), those two show; the user's
-    frames, the error and its text do not change."""
+    import system a spec whose loader raises it, from ``_load_unlocked`` and ``module_from_spec``.
+    Where CPython keeps importlib's frames (an import from Python code, ``python -v``), those show;
+    the user's frames, the error and its text do not change."""
     kept = []
     for line in traceback.splitlines():
         if line.startswith('  File "<frozen importlib._bootstrap>"'):
             where = line.rpartition(", in ")[2]
-            if where in ("_load_unlocked", "_not_found"):
+            if where in ("_load_unlocked", "module_from_spec", "_not_found"):
                 continue
             line = f"  <importlib> {where}"
         kept.append(line)

@@ -619,3 +619,80 @@ def test_a_plugin_a_finder_installs_and_imports_under_a_tracer_is_checked(projec
     # plugin on a miss and imports it (the same name, on the same thread) was answered None by the
     # hook, taken for the tracer calling it back, and the wrapped PathFinder's spec ran unchecked.
     assert observe(project, "enforce", INSTALLER, REFUSING) == ("ContractViolation", 0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Red team round 9
+# --------------------------------------------------------------------------------------------------
+
+WRITER = """\
+import json, os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PLUGINS = os.path.join(HERE, "plugins")
+os.makedirs(PLUGINS, exist_ok=True)
+sys.path.insert(0, PLUGINS)
+
+
+class Writer:  # writes the plugin and its contract on a miss, for the next search to find
+    def find_spec(self, name, path=None, target=None):
+        if name == "plug" and not os.path.exists(os.path.join(PLUGINS, "plug.py")):
+            with open(os.path.join(PLUGINS, "plug.contract.yml"), "w") as file:
+                file.write("runtime:\\n  os: [windows]\\n")
+            with open(os.path.join(PLUGINS, "plug.py"), "w") as file:
+                file.write("print('PLUG RAN')\\n")
+
+
+sys.meta_path.append(Writer())
+"""
+
+SWALLOWING = """
+class Swallowing(Wrap):  # a tracer that looks at each spec's loader, and gives up on any error
+    def find_spec(self, name, path=None, target=None):
+        try:
+            spec = super().find_spec(name, path, target)
+            if spec is not None:
+                type(spec.loader)
+            return spec
+        except Exception:
+            return None
+"""
+
+THREADED = """
+import threading
+
+
+class Threaded(Wrap):  # a tracer that asks each finder on a thread of its own
+    def find_spec(self, name, path=None, target=None):
+        box = {}
+        worker = threading.Thread(target=lambda: box.update(spec=Wrap.find_spec(self, name, path, target)))
+        worker.start()
+        worker.join(20)
+        return box.get("spec")
+"""
+
+
+@pytest.mark.parametrize("tracer", ["Swallowing", "Threaded"])
+def test_a_tracer_that_swallows_errors_or_asks_on_threads_gets_one_search(project: Path, tracer: str) -> None:
+    # Red team round 9 (i01, i03, i04): a tracer that reads each spec's loader and answers None on
+    # any error threw the stand-in away, and the import system asked the finders again; a tracer
+    # that asks each finder on a thread of its own made the hook ask itself, thread after thread.
+    body = f"""
+sys.meta_path[:] = [{tracer}(finder) for finder in sys.meta_path]
+outcomes = []
+for _ in range(2):
+    try:
+        import plug
+    except Exception as exc:
+        outcomes.append(type(exc).__name__)
+    else:
+        outcomes.append("ran")
+print("RESULT " + json.dumps(outcomes), flush=True)
+"""
+    code = TRACER + WRITER + SWALLOWING + THREADED + body
+    off, on = off_and_on(project, code)
+    assert off == ["ModuleNotFoundError", "ran"]
+    # On a worker thread the hook cannot tell the import system from a probe: it searches again,
+    # and what the writer made available is checked there.
+    first = ("ModuleNotFoundError", "ContractViolation") if tracer == "Threaded" else ("ModuleNotFoundError",)
+    assert isinstance(on, list) and on[0] in first and on[1:] == ["ContractViolation"]
