@@ -115,7 +115,7 @@ def value_looks_secret(value: "str") -> "bool":
             return True
     # Without a scheme (curl and pip read a proxy written user:password@host), only a password
     # counts: an e-mail address is user@host too.
-    return any(userinfo.partition(":")[2] for userinfo in _userinfos(value, schemeless=True))
+    return any(userinfo.partition(":")[2] for userinfo in _userinfos(value, schemeless=True, raw=True))
 
 
 def _userinfos(value: "str", schemeless: "bool", raw: "bool" = False) -> "list[str]":
@@ -253,10 +253,15 @@ def _withheld_parts(value: "str") -> "list[str]":
         pieces = []
         for userinfo in userinfos:
             user, _, password = userinfo.partition(":")  # as urllib reads it
-            secret = password or user  # the user name is the secret when the password is empty
+            # The user name is the secret when the password is empty, or a filler beside a token
+            # (GitHub's documented https://TOKEN:x-oauth-basic@github.com).
+            secret = user if not password or password.lower() in _FILLER_PASSWORDS else password
             pieces += [userinfo, secret, *secret.replace("@", ":").split(":")]
         parts += pieces + [unquote(piece) for piece in pieces]
     return [part for part in parts if len(part) >= MIN_WITHHELD_LENGTH]
+
+
+_FILLER_PASSWORDS = frozenset({"x-oauth-basic", "x-oauth-token"})
 
 
 def _startup_environ() -> "list[tuple[str, str]]":

@@ -243,6 +243,16 @@ SHAPES: dict[str, tuple[str, str, dict[str, str]]] = {
         "variables:\n  - name: PROXY\n    value: x\n",
         {"HTTPS_PROXY": f"corpuser:{SENT}@proxy:3128"},
     ),
+    "a proxy without a scheme whose password holds a raw slash": (
+        "import os\nPROXY = os.environ['HTTPS_PROXY']\n",
+        "variables:\n  - name: PROXY\n    value: x\n",
+        {"HTTPS_PROXY": f"corpuser:Zx8/{SENT}@proxy:3128"},
+    ),
+    "a token as the user name beside GitHub's filler password": (
+        "import os\nfrom urllib.parse import urlsplit\nWHO = urlsplit(os.environ['GIT_REMOTE']).username\n",
+        "variables:\n  - name: WHO\n    value: x\n",
+        {"GIT_REMOTE": f"https://{SENT}:x-oauth-basic@github.com/org/repo.git"},
+    ),
     "a proxy URL whose password holds a raw slash": (
         "import os\nPROXY = os.environ['HTTPS_PROXY']\n",
         "variables:\n  - name: PROXY\n    value: x\n",
