@@ -826,8 +826,12 @@ _not_found_spec: "Any" = None
 
 
 def _not_found(loader: "Any", spec: "Any") -> "Any":
-    # What _find_and_load_unlocked raises when no finder has the module, word for word.
-    name = spec.name if isinstance(getattr(spec, "name", None), str) else getattr(spec, "__name__", "")
+    # What _find_and_load_unlocked raises when no finder has the module, word for word. Called as
+    # create_module(spec), exec_module(module) or the legacy load_module(fullname).
+    if isinstance(spec, str):
+        name = spec
+    else:
+        name = spec.name if isinstance(getattr(spec, "name", None), str) else getattr(spec, "__name__", "")
     raise ModuleNotFoundError(_importlib._ERR_MSG_PREFIX + repr(name), name=name)
 
 

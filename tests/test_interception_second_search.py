@@ -550,6 +550,9 @@ def test_a_registered_contract_applies_to_the_name_imported_whatever_the_specs_n
 
 
 SEEN = {
+    # Red team round 10 (j04): a tracer that wraps the spec's loader with a legacy load_module only.
+    "wraps the loader": "spec.loader = type('Legacy', (), {'load_module': lambda self, n, real=spec.loader: "
+    "real.load_module(n)})()",
     # Red team round 7 (g04): a tracer that logs each spec's origin and parent.
     "reads": "log.append((spec.name, spec.origin, spec.parent, spec.has_location))",
     # Red team round 8 (h03): a tracer that type-checks and tags each spec it passes on.
@@ -576,10 +579,11 @@ sys.meta_path[:] = [Wrap(finder) for finder in sys.meta_path]
 try:
     import nosuch_traced
 except ImportError as exc:
-    outcome = type(exc).__name__
+    outcome = [type(exc).__name__, exc.name]
 print("RESULT " + json.dumps(outcome))
 """
-    assert off_and_on(project, TRACER + body) == ["ModuleNotFoundError", "ModuleNotFoundError"]
+    expected = ["ModuleNotFoundError", "nosuch_traced"]
+    assert off_and_on(project, TRACER + body) == [expected, expected]
 
 
 # --------------------------------------------------------------------------------------------------
