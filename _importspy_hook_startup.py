@@ -438,6 +438,16 @@ class _Legacy:
         return (_importlib or _bootstrap())._find_spec_legacy(self.finder, fullname, path)
 
 
+# The first spec the finders' ``methods`` find for ``fullname``, asked in order as the import system
+# asks them, or None.
+def _first(methods: "tuple[Any, ...]", fullname: "str", path: "Any", target: "Any") -> "Any":
+    for find_spec in methods:
+        spec = find_spec(fullname, path, target)
+        if spec is not None:
+            return spec
+    return None
+
+
 # Every finder, for a ContractFinder that is not itself on sys.meta_path: called directly, or through
 # a finder that wraps it (an import tracer's). Such a wrapper is among "every finder" and calls this
 # finder back, which would ask it again, for ever: a call that comes, through wrappers, from this
@@ -457,11 +467,7 @@ class _Everyone:
         busy = self.busy
         busy[fullname] = busy.get(fullname, 0) + 1
         try:
-            for find_spec in self.methods:
-                spec = find_spec(fullname, path, target)
-                if spec is not None:
-                    return spec
-            return None
+            return _first(self.methods, fullname, path, target)
         finally:
             if busy[fullname] > 1:
                 busy[fullname] -= 1
@@ -481,7 +487,7 @@ def _called_back(fullname: "str", busy: "dict[str, int]") -> "bool":
     except Exception:
         return fullname in busy
     own, importlib_globals = globals(), (_importlib or _bootstrap()).__dict__
-    while frame is not None and frame.f_globals is own:  # this call: find_spec, _search, _not_found...
+    while frame is not None and frame.f_globals is own:  # this call: find_spec, _not_found, _first...
         frame = frame.f_back
     while frame is not None:
         if frame.f_globals is own:
@@ -566,7 +572,7 @@ class ContractFinder:
             stale = True
         if stale:
             self._refresh(meta_path)
-        for find_spec in self._later:  # self._search(), inline: this runs on every import
+        for find_spec in self._later:  # _first(self._later, ...), inline: this runs on every import
             spec = find_spec(fullname, path, target)
             if spec is not None:
                 break
@@ -661,14 +667,6 @@ class ContractFinder:
         except Exception:  # a finder's find_spec or its __eq__ raised: whatever it meant, look again
             return True
 
-    def _search(self, fullname: "str", path: "Any", target: "Any") -> "Any":
-        # Ask the finders after this one, in sys.meta_path order, as the import system would.
-        for find_spec in self._later:
-            spec = find_spec(fullname, path, target)
-            if spec is not None:
-                return spec
-        return None
-
     # Every finder after this one declined ``fullname``. Never answer None to the import system: it
     # would ask them all a second time, and a spec found then (a fallback finder that adds a plugin
     # directory on a miss, a plugin written meanwhile) would be loaded without this hook seeing it.
@@ -713,7 +711,7 @@ class ContractFinder:
         # that makes a module appear only on its second miss is not covered: SECURITY.md.)
         if self._stale(meta_path):
             self._refresh(meta_path)
-        return self._search(fullname, path, target)
+        return _first(self._later, fullname, path, target)
 
     def invalidate_caches(self) -> "None":
         # importlib.invalidate_caches(): new sidecars become visible, as new modules do.
@@ -878,28 +876,29 @@ def find_sidecar(origin: "str", loader: "Any") -> "tuple[str, Any, Any] | None":
 # build such specs, §4). The contract goes to the loader as a registered ``Contract``, a sidecar ``(path,
 # data, error)``, or a list of the two.
 def _guard(finder: "ContractFinder", spec: "Any", path: "Any", fullname: "str") -> "None":
-    sidecar: Any
+    # Registered under the name imported, or the spec's own (a finder may answer one with the other)
+    registered = REGISTRY.get(fullname)
+    if registered is None and spec.name != fullname:
+        registered = REGISTRY.get(spec.name)
+    # The module's file: where its sidecar is looked for, and a registered contract's internal-import
+    # rule compares the importer with it.
     origin: Any = None
+    if path is None or registered is not None:
+        origin = spec.origin if spec.has_location else _file_of(spec)
+    sidecar: Any
     if path.__class__ is tuple:
         sidecar = path
     elif path is not None:
         sidecar = (path, None, None)
     else:
-        origin = spec.origin if spec.has_location else _file_of(spec)
         sidecar = find_sidecar(origin, spec.loader) if isinstance(origin, str) else None
-    # Registered under the name imported, or the spec's own (a finder may answer one with the other)
-    registered = REGISTRY.get(fullname)
-    if registered is None and spec.name != fullname:
-        registered = REGISTRY.get(spec.name)
-    file = None  # the module's file, for a registered contract's internal-import rule
+    file = None
     if registered is None:
         if sidecar is None:
             return
         contract: Any = sidecar
     else:  # a module that ships its own contract keeps it: both must admit
         contract = registered if sidecar is None else [registered, sidecar]
-        if origin is None:
-            origin = spec.origin if spec.has_location else _file_of(spec)
         file = os.path.abspath(origin) if isinstance(origin, str) else None
     spec.loader = (_wrap or _load_wrap())(spec.loader, contract, finder, spec.name, file)
 
