@@ -133,12 +133,12 @@ OWN_TOP_LEVEL = frozenset(
     }
 )
 _INTERPRETER = frozenset({"_frozen_importlib", "_frozen_importlib_external", "__future__"})
-# Every skipped top-level name in one set: one lookup per import. sys.stdlib_module_names is 3.10+
-# (the supported floor) and lists built-in and frozen modules too; builtin_module_names still counts
-# for interpreters that embed modules of their own.
-_SKIPPED_TOP: "frozenset[str]" = OWN_TOP_LEVEL.union(
-    _INTERPRETER, getattr(sys, "stdlib_module_names", ()), sys.builtin_module_names
-)
+# The skipped top-level names: the standard library's own set (3.10+, the supported floor; it lists
+# built-in and frozen modules too), and the rest in a small set (builtin_module_names still counts for
+# interpreters that embed modules of their own). Two lookups per import rather than one union, which
+# would copy ~300 names in every process at start-up.
+_STDLIB: "frozenset[str]" = sys.stdlib_module_names
+_SKIPPED_TOP: "frozenset[str]" = OWN_TOP_LEVEL.union(_INTERPRETER, sys.builtin_module_names)
 
 
 # ``ruamel`` is a namespace package: other distributions add modules to it (ruamel.std.pathlib), and
@@ -259,8 +259,7 @@ def _fresh(directory: "str", stamp: "float") -> "bool":
 # own classes, looked up where they live (``_frozen_importlib_external`` is loaded before site runs).
 import _frozen_importlib_external as _external  # noqa: E402  (a builtin frozen module: no search)
 
-_LOADER_NAMES = ("SourceFileLoader", "SourcelessFileLoader", "ExtensionFileLoader")
-_FILE_LOADERS: "frozenset[Any]" = frozenset(getattr(_external, n, None) for n in _LOADER_NAMES) - {None}
+_FILE_LOADERS = (_external.SourceFileLoader, _external.SourcelessFileLoader, _external.ExtensionFileLoader)
 
 
 # The sidecar of ``stem`` in ``directory`` by asking for the two names. A name that exists is a sidecar
@@ -387,55 +386,36 @@ def _file_of(spec: "Any") -> "str | None":
         return None
 
 
-# The sidecar of ``stem`` in a ``directory`` that cannot be listed, asked for without the package (so
-# that nothing this process does to the package's import can make it read as "none"): (path, bytes
-# read through the loader or None, the error that kept them from being read or None), or None when
-# there is none. A real directory that only lacks read permission is asked by name (lstat, which sees
-# a dangling link as present). Anything else (a zip archive) is read through the module's loader:
-# ``OSError`` is its word for "no such member"; zipimport's other errors mean a member that exists but
-# cannot be read (a damaged archive), which refuses. Another loader that fails otherwise has not said
-# whether the sidecar exists: that propagates, and the finder fails open, loudly.
+# The sidecar of ``stem`` in a ``directory`` that cannot be listed: (path, bytes read through the
+# loader or None, the error that kept them from being read or None), or None when there is none. A
+# real directory that only lacks read permission is asked by name (lstat, which sees a dangling link
+# as present); anything else (a zip archive) is read through the module's loader, by the package
+# (``importspy_hook._finder.archive_sidecar``).
 def probe_sidecar(directory: "str", stem: "str", loader: "Any") -> "tuple[str, Any, Any] | None":
     if os.path.isdir(directory):
         path = _sidecar_by_stat(directory, stem)
         return None if path is None else (path, None, None)
-    get_data = getattr(loader, "get_data", None)
-    if get_data is None:
-        return None
-    import zipimport
+    return _rare().archive_sidecar(directory, stem, loader, SIDECAR_SUFFIXES)  # type: ignore[no-any-return]
 
-    for suffix in SIDECAR_SUFFIXES:
-        path = directory + _SEP + stem + suffix
-        try:
-            data = get_data(path)
-        except OSError:
-            continue
-        except Exception as exc:
-            if isinstance(loader, zipimport.zipimporter):
-                return path, None, exc
-            raise
-        if data.__class__ is not bytes:
-            return path, None, TypeError(f"the loader returned {type(data).__name__}, not bytes")
-        return path, data, None
-    return None
+
+# ``importspy_hook._finder``, the finder's rare paths (failures, archives, exclusion patterns, another
+# finder in front, legacy finders, finders changed during a miss), loaded the first time one is taken
+# and kept: every process unmarshals this module at start-up, and only some ever need those.
+_rare_module: "Any" = None
+
+
+def _rare() -> "Any":
+    global _rare_module
+    if _rare_module is None:
+        from importspy_hook import _finder
+
+        _rare_module = _finder
+    return _rare_module
 
 
 # Python 3.10 and 3.11 still let a meta-path finder with only the legacy ``find_module`` serve imports
-# (3.12 ignores it): such a finder is asked through the import system's own ``_find_spec_legacy``,
-# which warns (ImportWarning) as the import system does each time it falls back, and builds the spec
-# as it would, so its modules meet the check too (a finder left out here would serve them after this
-# one, unchecked).
+# (3.12 ignores it): such a finder is asked through ``importspy_hook._finder.Legacy``.
 _LEGACY_FINDERS = sys.version_info < (3, 12)
-
-
-class _Legacy:
-    __slots__ = ("finder",)
-
-    def __init__(self, finder: "Any") -> "None":
-        self.finder = finder
-
-    def find_spec(self, fullname: "str", path: "Any" = None, target: "Any" = None) -> "Any":
-        return (_importlib or _bootstrap())._find_spec_legacy(self.finder, fullname, path)
 
 
 # The first spec the finders' ``methods`` find for ``fullname``, asked in order as the import system
@@ -511,11 +491,6 @@ def _loaded_spec(fullname: "str", found: "Any") -> "Any":
     return found if loaded is None else loaded
 
 
-# How many times, at most, the finders are worked out again while a missing module is looked for
-# (each finder added during the search may add another).
-_ROUNDS = 16
-
-
 class ContractFinder:
     # ``mode`` is "enforce" or "warn"; ``patterns`` the exclusion patterns of IMPORTSPY_HOOK_EXCLUDE.
     _importspy_hook_finder = True  # marker used to find it again without importing this module
@@ -544,23 +519,13 @@ class ContractFinder:
     def __repr__(self) -> "str":
         return f"<importspy_hook.ContractFinder mode={self.mode!r}>"
 
-    def _excluded(self, fullname: "str") -> "bool":
-        # An IMPORTSPY_HOOK_EXCLUDE pattern matches the full name (fnmatch, imported only when set).
-        verdict = self.verdicts.get(fullname)
-        if verdict is None:
-            from fnmatch import fnmatchcase
-
-            verdict = any(fnmatchcase(fullname, pattern) for pattern in self.patterns)
-            self.verdicts[fullname] = verdict
-        return verdict
-
     def find_spec(self, fullname: "str", path: "Any" = None, target: "Any" = None) -> "Any":
         # Written for the common case, an import with no contract: one set lookup for the name, the
         # other finders' own work, two dict lookups and one attribute read for the directory.
         top = fullname.partition(".")[0]
-        skipped = (top in _SKIPPED_TOP and (top != "ruamel" or _ruamel_own(fullname))) or (
-            self.patterns and self._excluded(fullname)
-        )
+        skipped = (
+            top in _STDLIB or (top in _SKIPPED_TOP and (top != "ruamel" or _ruamel_own(fullname)))
+        ) or (self.patterns and _rare().excluded(self, fullname))
         if skipped and fullname not in REGISTRY:
             if fullname == "importspy_hook":
                 return _own_package_spec()
@@ -630,7 +595,7 @@ class ContractFinder:
                     try:
                         found = probe_sidecar(directory, module_stem(filename), spec.loader)
                     except Exception as exc:  # the loader would not say: no contract is known to apply
-                        _internal_error(fullname, exc)
+                        _failed(self, spec, fullname, None, exc, False)
                         return spec
                     if found is None:
                         return spec
@@ -641,11 +606,9 @@ class ContractFinder:
         try:
             _guard(self, spec, sidecar, fullname)
         except Exception as exc:
-            if sidecar is not None or fullname in REGISTRY or getattr(spec, "name", None) in REGISTRY:
-                where = sidecar if sidecar.__class__ is not tuple else sidecar[0]
-                _refuse_later(self, spec, where, exc)  # a contract applies: fail closed
-            else:
-                _internal_error(fullname, exc)  # none is known to apply: fail open, loudly
+            known = sidecar is not None or fullname in REGISTRY or getattr(spec, "name", None) in REGISTRY
+            where = sidecar if sidecar.__class__ is not tuple else sidecar[0]
+            _failed(self, spec, fullname, where, exc, known)  # known: fail closed; else open, loudly
         return spec
 
     # Whether the finders to ask are no longer those on ``meta_path``, by identity: ``==`` calls the
@@ -674,26 +637,13 @@ class ContractFinder:
         everyone = self._everyone
         if everyone is not None and _called_back(fullname, everyone.busy):
             return None  # called back, through a wrapper, from its own search: that one answers
-        # First make sure the finders asked are those on sys.meta_path, by identity, asked the way
-        # they answer now: a finder added during the search (the import system, walking the live
-        # list, would ask it, and the ones it adds in turn), a replacement that compared equal to
-        # the finder it replaced, or a finder whose class's find_spec was patched since, was not
-        # asked yet; those already asked are not asked again. (A spec found the old way is still
-        # checked: it is the spec this hook returns that gets loaded.) Bounded, like the chain of
-        # finders a program could add one miss after another.
-        asked = self._later
-        stale = self._stale(meta_path, rebound=True)
-        rounds = _ROUNDS
-        while stale and rounds:
-            rounds -= 1
-            self._refresh(meta_path)  # the list this search walks (a new sys.meta_path is the next one's)
-            for find_spec in self._later:
-                if find_spec not in asked:  # bound methods are equal when function and object are
-                    asked += (find_spec,)
-                    spec = find_spec(fullname, path, target)
-                    if spec is not None:
-                        return spec
-            stale = self._stale(meta_path)  # finders added by those just asked
+        # The finders asked must be those on sys.meta_path, by identity, asked the way they answer
+        # now; when they are not (one was added during the search, replaced, or its class patched),
+        # the package asks the ones not asked yet (``importspy_hook._finder.search_again``).
+        if self._stale(meta_path, rebound=True):
+            spec = _rare().search_again(self, meta_path, fullname, path, target)
+            if spec is not None:
+                return spec
         if _import_system_asks(fullname):
             # One search, as without the hook: the stand-in ends it with the import system's error.
             spec = (_not_found_spec or _make_not_found_spec())()
@@ -724,7 +674,7 @@ class ContractFinder:
         if position < 0:  # called directly, not from the import system: ask everyone
             following = list(meta_path)
         else:
-            if position and self._move_to_front(meta_path, position):
+            if position and _rare().move_to_front(meta_path, position):  # another tool's finder in front
                 position = 0
             following = list(meta_path[position + 1 :])
         finders = []
@@ -734,7 +684,7 @@ class ContractFinder:
             if getattr(finder, "find_spec", None) is not None:
                 finders.append(finder)
             elif _LEGACY_FINDERS and getattr(finder, "find_module", None) is not None:
-                finders.append(_Legacy(finder))
+                finders.append(_rare().Legacy(finder))
         self._everyone = None
         if position < 0:
             self._everyone = _Everyone(tuple(finder.find_spec for finder in finders))
@@ -745,23 +695,6 @@ class ContractFinder:
         seen = meta_path[:]
         self._ids = list(map(id, seen))
         self._seen = seen
-
-    # Take back the first place after another tool inserted a finder in front of this one. pytest puts
-    # its assertion rewriter at sys.meta_path[0] after start-up; a module it serves (a test helper
-    # registered for rewriting, say) would then never reach this finder, and its contract would go
-    # unchecked. Moving back in front keeps every finder in the same relative order, and this finder
-    # asks the others in that order, so their behaviour is unchanged. Safe during the import system's
-    # own iteration over sys.meta_path: this finder sits at ``position``, the iteration's next index is
-    # ``position + 1``, and removing it from ``position`` and inserting it at 0 leaves every entry after
-    # ``position`` at its index, so no finder is skipped or asked twice for the current import.
-    @staticmethod
-    def _move_to_front(meta_path: "list[Any]", position: "int") -> "bool":
-        try:
-            finder = meta_path.pop(position)
-            meta_path.insert(0, finder)
-        except (IndexError, TypeError, AttributeError):  # meta_path is not a plain list
-            return False
-        return True
 
 
 # Whether the import system itself is searching, to load what it finds (an ``import`` statement,
@@ -917,75 +850,38 @@ def _load_wrap() -> "Any":
     return wrap
 
 
-# What went wrong, worded by the package (``_errors.describe_error``: the type and where it was
-# raised, never the exception's text), or only its type when the package itself cannot be loaded.
-def _cause(exc: "BaseException") -> "str":
+# A check could not be set up for ``spec``: ``known`` when a contract is known to apply (a sidecar at
+# ``where``, or one registered from Python). The package decides and words it
+# (``importspy_hook._finder.failed``: fail closed where a contract applies, open and loudly where none
+# is known to). Should the package itself not load, this still refuses in enforce mode where a
+# contract applies (a ValueError naming the cause), and says so on stderr otherwise.
+def _failed(
+    finder: "ContractFinder",
+    spec: "Any",
+    fullname: "str",
+    where: "str | None",
+    exc: "BaseException",
+    known: "bool",
+) -> "None":
     try:
-        from importspy_hook._errors import describe_error
-
-        return describe_error(exc)
-    except Exception:
-        return f"{type(exc).__name__}; the importspy_hook package could not be loaded"
-
-
-# Fail open where no contract is known to apply: one line straight to stderr (never silently, and
-# without depending on the package, which may be what failed), then the structured event if it can.
-def _internal_error(fullname: "str", exc: "BaseException") -> "None":
-    cause = _cause(exc)
-    _warn(
-        f"importspy-hook: internal error while looking for a contract of {fullname!r}, not checked ({cause})"
-    )
-    try:
-        from importspy_hook._log import emit
-
-        emit("warning", "hook.internal_error", target=fullname, error=cause)
+        _rare().failed(finder, spec, fullname, where, exc, known)
+        return
     except Exception:
         pass
-
-
-# A contract applies but the slow path failed before the check could be set up: in enforce mode the
-# spec's loader is replaced by one that refuses every way of running the module (its class is made
-# here, on this rare path, rather than by every process at start-up); warn mode logs it and lets the
-# import go on, as it does for violations.
-def _refuse_later(
-    finder: "ContractFinder", spec: "Any", sidecar: "str | None", exc: "BaseException"
-) -> "None":
-    if finder.mode != ENFORCE:
-        _internal_error(spec.name, exc)
+    cause = f"{type(exc).__name__}; the importspy_hook package could not be loaded"
+    if not (known and finder.mode == ENFORCE):
+        line = f"importspy-hook: internal error while looking for a contract of {fullname!r}, not checked"
+        _warn(f"{line} ({cause})")
         return
-    name = spec.name
+    message = f"{where or spec.name}: import of {spec.name!r} refused ({cause})"
 
-    # The refusal of a check that did not complete, worded by the package as the loader words it;
-    # when the package itself cannot be loaded, still a refusal, as a ValueError naming the cause.
-    def error() -> "BaseException":
-        try:
-            from importspy_hook._errors import ContractError, cannot_check, contract_label
+    def refuse(*args: "Any") -> "Any":
+        raise ValueError(message)
 
-            label = contract_label(name, (sidecar,) if sidecar else None)
-            return ContractError(label, 0, 0, "", cannot_check(exc))
-        except Exception:
-            return ValueError(f"{sidecar or name}: import of {name!r} refused ({_cause(exc)})")
-
-    # Every loader method that can run the module raises; the rest of the protocol is forwarded.
-    class Refusing:
-        def __init__(self, real: "Any") -> "None":
-            self.real_loader = real
-
-        def __getattr__(self, attribute: "str") -> "Any":
-            if attribute == "real_loader":
-                raise AttributeError(attribute)
-            return getattr(self.real_loader, attribute)
-
-        def create_module(self, spec: "Any") -> "Any":
-            raise error()
-
-        def exec_module(self, module: "Any") -> "None":
-            raise error()
-
-        def load_module(self, fullname: "str") -> "Any":
-            raise error()
-
-        def get_code(self, fullname: "str") -> "Any":
-            raise error()
-
-    spec.loader = Refusing(spec.loader)
+    # Every loader method that can run the module raises; the rest of the protocol is forwarded
+    # (copied: a namespace, so that no class is made, or kept in this module's bytecode, for it).
+    real = spec.loader
+    methods = {name: getattr(real, name) for name in dir(real) if not name.startswith("_")}
+    methods.update(create_module=refuse, exec_module=refuse, load_module=refuse, get_code=refuse)
+    namespace: Any = type(sys.implementation)  # types.SimpleNamespace, without importing types
+    spec.loader = namespace(real_loader=real, **methods)

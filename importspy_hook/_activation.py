@@ -18,10 +18,10 @@ import sys
 
 from _importspy_hook_startup import ENFORCE, REGISTRY, WARN, ContractFinder, active_finder
 
-# What the finder loads when a contract first applies is loaded with install(), outside any import:
-# a tracer that asks the finders on worker threads cannot import while the import system holds its
-# lock for the thread that waits on them (SECURITY.md).
-from . import _loader  # noqa: F401
+# What the finder loads when a contract first applies, or on its rare paths, is loaded with install(),
+# outside any import: a tracer that asks the finders on worker threads cannot import while the import
+# system holds its lock for the thread that waits on them (SECURITY.md).
+from . import _finder, _loader  # noqa: F401
 
 TYPE_CHECKING = False  # typing/types are not imported on the start-up path
 if TYPE_CHECKING:

@@ -518,6 +518,33 @@ def test_startup_imports_only_the_startup_module(wheel_venv: Venv) -> None:
     assert not {m for m in on_modules if m.split(".")[0] in HEAVY_MODULES or m in HEAVY_MODULES}
 
 
+ORDINARY_IMPORTS = """
+import importlib.util, json, sys
+sys.path.insert(0, sys.argv[1])
+import plain  # an uncontracted module from a directory without sidecars
+for name in ("nowhere_to_be_found", "plain.nowhere"):
+    try:
+        __import__(name)
+    except ImportError:
+        pass
+probe = importlib.util.find_spec("nowhere_either")
+hook = type(sys.meta_path[0]).__name__
+package = sorted(m for m in sys.modules if m.startswith("importspy_hook"))
+print(json.dumps({"hook": hook, "probe": probe, "package": package}))
+"""
+
+
+@pytest.mark.venv
+def test_ordinary_imports_never_load_the_package(wheel_venv: Venv, tmp_path: Path) -> None:
+    # The start-up module answers uncontracted and missing modules, and probes for missing ones, on
+    # its own: the package (its rare paths, the loader, the engine) loads only when a contract or a
+    # rare path is met, so an application without contracts never pays for it.
+    (tmp_path / "plain.py").write_text("VALUE = 1\n", encoding="utf-8")
+    (tmp_path / "script.py").write_text(ORDINARY_IMPORTS, encoding="utf-8")
+    result = wheel_venv.run(str(tmp_path / "script.py"), str(tmp_path)).check().json()
+    assert result == {"hook": "ContractFinder", "probe": None, "package": []}
+
+
 # ---------------------------------------------------------------------------------------------
 # A guarded import end to end in the environment (§1, §6 runtime.os, §7)
 # ---------------------------------------------------------------------------------------------
