@@ -514,6 +514,7 @@ class ContractFinder:
         self._finders: tuple[Any, ...] = ()
         self._seen: Any = ()
         self._ids: list[int] = []
+        self._names: tuple[str, ...] = ()  # "find_spec" once per finder, for _stale's map
         self._everyone: _Everyone | None = None  # when this finder is not itself on sys.meta_path
 
     def __repr__(self) -> "str":
@@ -625,8 +626,8 @@ class ContractFinder:
                 return True
             if not rebound:
                 return False
-            asked = self._later  # PathFinder's too: a host may patch it to search a plugin directory
-            return list(map(getattr, self._finders, ("find_spec",) * len(asked))) != list(asked)
+            # PathFinder's too: a host may patch it to search a plugin directory
+            return tuple(map(getattr, self._finders, self._names)) != self._later
         except Exception:  # a finder's find_spec or its __eq__ raised: whatever it meant, look again
             return True
 
@@ -691,6 +692,7 @@ class ContractFinder:
             finders = [self._everyone]
         # _later before _seen: a thread that sees the new _seen also sees the new _later.
         self._finders = tuple(finders)
+        self._names = ("find_spec",) * len(finders)
         self._later = tuple(finder.find_spec for finder in finders)
         seen = meta_path[:]
         self._ids = list(map(id, seen))
@@ -701,8 +703,8 @@ class ContractFinder:
 # ``__import__``, ``importlib.import_module``), rather than a probe (``importlib.util.find_spec``,
 # pkgutil, runpy, ``importlib.reload``) that must get None for a module nobody has. Decided from the
 # calling frames: our caller is the import system's ``_find_spec``, whose one caller in importlib is
-# ``_find_and_load_unlocked``, called by ``_find_and_load``; a probe calls ``_find_spec`` from
-# elsewhere. Their globals tell them apart (reading ``f_code`` is an audit event).
+# ``_find_and_load_unlocked``; a probe calls ``_find_spec`` from elsewhere. Their globals tell them
+# apart (reading ``f_code`` is an audit event).
 #
 # For such a search the import system is handed a spec whose loader's ``create_module``, the first
 # thing it calls, raises ModuleNotFoundError from a function whose code carries importlib's file name.
@@ -728,10 +730,8 @@ def _import_system_asks(fullname: "str") -> "bool":
                 return False
         if frame.f_locals.get("name") != fullname:  # _find_spec(name, path, target)
             return False
-    # _find_spec <- _find_and_load_unlocked <- _find_and_load, all three importlib's
-    frame = frame.f_back
-    if frame is None or frame.f_globals is not importlib_globals:
-        return False
+    # _find_spec <- _find_and_load_unlocked: in importlib (3.10 to 3.13), the only caller of
+    # _find_spec is _find_and_load_unlocked, so a caller of it in importlib is that one.
     frame = frame.f_back
     return frame is not None and frame.f_globals is importlib_globals
 
