@@ -28,11 +28,6 @@ import.
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
-
 from ._cache import MAX_CONTRACT_BYTES
 from ._cache import too_large as _too_large
 from ._errors import ContractError
@@ -64,9 +59,18 @@ from ._schema import (
 from ._schema import join_key as _join
 from ._schema import node as _node
 
+# Not ``typing.TYPE_CHECKING``, and no ``re`` at the top: a first contracted import reads a contract in
+# the usual shape without ruamel.yaml, and so without the typing and re it would import (≈ 4 ms).
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from collections.abc import Callable, Mapping
+    from typing import Any, TypeVar
+
     from ._contract_model import Contract
     from ._schema import Node
+
+    _T = TypeVar("_T")
+    _Reader = Callable[[Any, str, int], _T]
 
 __all__ = [
     "MAX_CONTRACT_BYTES",
@@ -94,9 +98,6 @@ _CORE = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (_CORE + t for t in ("str", "int", "float", "bool", "null"))
 _TIMESTAMP, _SEQ, _MAP, _MERGE = (_CORE + t for t in ("timestamp", "seq", "map", "merge"))
 _SCALAR_TAGS = frozenset({_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP})
-
-_T = TypeVar("_T")
-
 
 # --------------------------------------------------------------------------- entry points
 
@@ -194,10 +195,223 @@ def _decode(data: bytes, path: str) -> str:
         raise ContractError(path, line, column, "", "contract is not valid UTF-8") from None
 
 
+# --------------------------------------------------------------------------- the usual shape, read directly
+#
+# ruamel.yaml costs a first contracted import ≈ 20 ms (its import, with the standard library it
+# pulls in, and its pure-Python scanner: ≈ 4 ms for a one-page contract) — most of the §11 budget
+# of a first import ever. Nearly every contract is written in one small shape: block mappings and
+# block lists, one key or list item per line, names as keys, and scalars that are plain words,
+# numbers or quotes without escapes. :func:`_usual_shape` reads that shape itself, into nodes with
+# the tag, text and position ruamel.yaml gives the same text (``tests/test_contract_parse_fast.py``
+# holds the two readers to the same trees), and *declines* (returns None) at anything else —
+# flow collections, anchors, tags, block scalars, escapes, multi-line scalars, tabs, non-ASCII,
+# document markers, and every malformed text — which ruamel.yaml then reads, and words the errors
+# of. There is one reader of YAML: this one only recognises the texts it can prove simple.
+
+
+class _Mark:
+    """A node's position, as ruamel.yaml's marks give it (0-based line and column)."""
+
+    __slots__ = ("column", "line")
+
+    def __init__(self, line: int, column: int) -> None:
+        self.line, self.column = line, column
+
+
+class _Scalar:
+    __slots__ = ("start_mark", "tag", "value")
+    id = "scalar"
+
+    def __init__(self, tag: str, value: str, line: int, column: int) -> None:
+        self.tag, self.value, self.start_mark = tag, value, _Mark(line, column)
+
+
+class _Sequence:
+    __slots__ = ("start_mark", "value")
+    id = "sequence"
+    tag = _SEQ
+
+    def __init__(self, value: list[Any], line: int, column: int) -> None:
+        self.value, self.start_mark = value, _Mark(line, column)
+
+
+class _Mapping:
+    __slots__ = ("start_mark", "value")
+    id = "mapping"
+    tag = _MAP
+
+    def __init__(self, value: list[tuple[Any, Any]], line: int, column: int) -> None:
+        self.value, self.start_mark = value, _Mark(line, column)
+
+
+_WORD_TAGS = {"~": _NULL, "null": _NULL, "Null": _NULL, "NULL": _NULL}
+_WORD_TAGS.update(dict.fromkeys(("true", "True", "TRUE", "false", "False", "FALSE"), _BOOL))
+_NAME_FIRST = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_NAME_CHARS = _NAME_FIRST | frozenset("0123456789-.")
+_PLAIN_FIRST = _NAME_FIRST | frozenset("0123456789/~(")
+_DIGITS = frozenset("0123456789")
+_DECLINE = object()  # a line or scalar outside the usual shape
+
+
+def _plain_tag(text: str) -> str | None:
+    """The tag YAML 1.2 (ruamel.yaml's resolver) gives a plain scalar; None when not sure."""
+    tag = _WORD_TAGS.get(text)
+    if tag is not None:
+        return tag
+    if text[0] not in _DIGITS:
+        return _STR  # a letter, ``_``, ``/``, ``~`` or ``(`` first: no number, date, merge or null
+    parts = text.split(".")
+    if not all(part and _DIGITS.issuperset(part) for part in parts):
+        return None  # 0x1F, 1_000, 1e3, 2024-01-01, 3. ...: ruamel.yaml's resolver decides
+    return (_INT, _FLOAT)[len(parts) - 1] if len(parts) <= 2 else _STR  # 3, 3.10, 3.11.7
+
+
+def _scalar(text: str, line: int, column: int) -> Any:
+    """The scalar starting at ``text[column]`` and running to the end of the line (a trailing
+    comment already removed), or ``_DECLINE``."""
+    rest = text[column:].rstrip(" ")
+    first = rest[0]
+    if first == "'" or first == '"':
+        end = len(rest) - 1
+        inner = rest[1:end]
+        if end < 1 or rest[end] != first or "\\" in inner or first in inner.replace("''", ""):
+            return _DECLINE  # escapes, or text after the closing quote
+        return _Scalar(_STR, inner.replace("''", "'") if first == "'" else inner, line, column)
+    if first not in _PLAIN_FIRST or ": " in rest or rest.endswith(":"):
+        return _DECLINE
+    tag = _plain_tag(rest)
+    return _DECLINE if tag is None else _Scalar(tag, rest, line, column)
+
+
+def _without_comment(text: str) -> str | None:
+    """The line without its comment (``#`` at the line's start or after a space); None when a quote
+    comes before such a ``#`` (it may be inside a quoted scalar: ruamel.yaml decides)."""
+    at = text.find("#")
+    while at > 0 and text[at - 1] != " ":
+        at = text.find("#", at + 1)  # ``a#b`` is part of a plain scalar
+    if at < 0:
+        return text
+    before = text[:at]
+    return None if "'" in before or '"' in before else before
+
+
+def _entries(source: str) -> list[tuple[int, int, str, Any]] | None:
+    """The document as ``(line, column, kind, payload)``: ``"-"`` (a list item's dash), ``":"``
+    (a key: ``(key node, value node or None)``) or ``"s"`` (a scalar on a
+    line of its own); None when a line is outside the usual shape."""
+    entries: list[tuple[int, int, str, Any]] = []
+    for number, raw in enumerate(source.split("\n")):
+        if not raw.isprintable():
+            return None  # tabs, carriage returns, control characters
+        stripped = _without_comment(raw)
+        if stripped is None:
+            return None
+        text = stripped.rstrip(" ")
+        column = len(text) - len(text.lstrip(" "))
+        if column == len(text):
+            continue  # blank, or a comment alone
+        if text.startswith(("---", "...")) and column == 0:
+            return None  # document markers
+        if text.startswith("- ", column):
+            entries.append((number, column, "-", None))
+            column += 2
+            if text[column] in " -":
+                return None  # a list directly in a list, or more than one space after the dash
+        elif text[column] == "-" and column == len(text) - 1:
+            return None  # an empty list item
+        colon = text.find(":", column)
+        if text[column] in _NAME_FIRST and colon > 0 and (colon == len(text) - 1 or text[colon + 1] == " "):
+            name = text[column:colon]
+            if not _NAME_CHARS.issuperset(name) or name in _WORD_TAGS:
+                return None
+            key = _Scalar(_STR, name, number, column)
+            value_at = len(text) - len(text[colon + 1 :].lstrip(" "))
+            value = None if value_at == len(text) else _scalar(text, number, value_at)
+            if value is _DECLINE:
+                return None
+            entries.append((number, column, ":", (key, value)))
+        else:
+            value = _scalar(text, number, column)
+            if value is _DECLINE:
+                return None
+            entries.append((number, column, "s", value))
+    return entries
+
+
+def _usual_shape(source: str) -> Any:
+    """The root node of a contract in the usual shape (see above), None when it is not in it."""
+    if not source.isascii():
+        return None
+    entries = _entries(source)
+    if not entries or entries[0][2] != ":" or entries[0][1] != 0:
+        return None  # empty, or a root that is not a mapping: ruamel.yaml words it
+    position = [0]  # the next entry
+    end = (source.count("\n"), len(source) - source.rfind("\n") - 1)  # where the text ends
+
+    def node(depth: int) -> Any:
+        line, column, kind, payload = entries[position[0]]
+        if depth > _MAX_DEPTH:
+            raise _Declined
+        if kind == "s":
+            position[0] += 1
+            return payload
+        if kind == "-":
+            return sequence(line, column, depth)
+        return mapping(line, column, depth)
+
+    def sequence(line: int, column: int, depth: int) -> Any:
+        items: list[Any] = []
+        while position[0] < len(entries):
+            _, at_column, kind, _ = entries[position[0]]
+            if at_column < column or (at_column == column and kind != "-"):
+                break  # the list ends (an indentless list may be followed by its mapping's next key)
+            if at_column > column:
+                raise _Declined  # a continuation line, or an indentation no block has
+            position[0] += 1
+            if position[0] == len(entries) or entries[position[0]][1] <= column:
+                raise _Declined  # an empty item
+            items.append(node(depth + 1))
+        return _Sequence(items, line, column)
+
+    def mapping(line: int, column: int, depth: int) -> Any:
+        pairs: list[tuple[Any, Any]] = []
+        while position[0] < len(entries):
+            _, at_column, kind, payload = entries[position[0]]
+            if at_column < column:
+                break
+            if at_column > column or kind != ":":
+                raise _Declined
+            position[0] += 1
+            key, value = payload
+            if value is None:
+                following = entries[position[0]] if position[0] < len(entries) else None
+                if following is not None and (
+                    following[1] > column or (following[1] == column and following[2] == "-")
+                ):
+                    value = node(depth + 1)  # the value is the block below (or an indentless list)
+                else:  # an empty value: ruamel.yaml places it where the next token starts
+                    value = _Scalar(_NULL, "", *(end if following is None else following[:2]))
+            pairs.append((key, value))
+        return _Mapping(pairs, line, column)
+
+    try:
+        root = mapping(entries[0][0], 0, 0)
+    except _Declined:
+        return None
+    return root if position[0] == len(entries) else None
+
+
+class _Declined(Exception):
+    """The text is outside the usual shape (raised inside :func:`_usual_shape` only)."""
+
+
 # --------------------------------------------------------------------------- text → nodes
 
 
 def _compose(source: str, path: str) -> Any:
+    root = _usual_shape(source)
+    if root is not None:
+        return root
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -221,9 +435,6 @@ def _compose(source: str, path: str) -> Any:
         raise ContractError(path, 0, 0, "", f"invalid YAML: {type(exc).__name__}: {exc}") from None
 
 
-_FLOW_TOKENS = re.compile(r"""[\[\]{}'"#\n]""")
-
-
 def _flow_nesting_error(source: str, path: str) -> ContractError | None:
     """A position for "nested too deeply" before the YAML scanner sees the document.
 
@@ -235,11 +446,14 @@ def _flow_nesting_error(source: str, path: str) -> ContractError | None:
     """
     if source.count("[") + source.count("{") <= _MAX_DEPTH:
         return None
+    import re  # only for a document with that many brackets
+
+    flow_tokens = re.compile(r"""[\[\]{}'"#\n]""")
     depth = 0
     quote = ""  # the quote character while inside a quoted scalar
     index = 0
     while True:
-        match = _FLOW_TOKENS.search(source, index)
+        match = flow_tokens.search(source, index)
         if match is None:
             return None
         char, index = match.group(), match.end()
@@ -287,11 +501,9 @@ def _tag(node: Any) -> str:
 
 def _kind(node: Any) -> str:
     """How a node is described to the user in type errors."""
-    from ruamel.yaml.nodes import MappingNode, SequenceNode
-
-    if isinstance(node, MappingNode):
+    if node.id == "mapping":  # ruamel.yaml's nodes and _usual_shape's alike
         return "a mapping"
-    if isinstance(node, SequenceNode):
+    if node.id == "sequence":
         return "a list"
     return {
         _STR: "a string",
@@ -321,11 +533,11 @@ def _convert_scalar(node: Any) -> object:
     if tag == _FLOAT:
         lowered = text.replace("_", "").lower()
         if lowered in (".inf", "+.inf"):
-            return math.inf
+            return float("inf")
         if lowered == "-.inf":
-            return -math.inf
+            return float("-inf")
         if lowered == ".nan":
-            return math.nan
+            return float("nan")
         try:
             return float(lowered)
         except ValueError:
@@ -334,8 +546,6 @@ def _convert_scalar(node: Any) -> object:
 
 
 # --------------------------------------------------------------------------- nodes → models
-
-_Reader = Callable[[Any, str, int], _T]
 
 
 class _Abandoned(Exception):
@@ -359,9 +569,9 @@ class _Builder:
         self.visits = 0
         self.alias_visits = 0
         self.seen: set[int] = set()
-        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
-
-        self.Mapping, self.Scalar, self.Sequence = MappingNode, ScalarNode, SequenceNode
+        self.Mapping: Any = _Mapping  # the node classes of the root's reader (see contract())
+        self.Scalar: Any = _Scalar
+        self.Sequence: Any = _Sequence
 
     # -- plumbing ----------------------------------------------------------------------------
     def error(self, node: Any, key: str, reason: str) -> ContractError:
@@ -604,6 +814,10 @@ class _Builder:
 
     # -- the contract: a walk directed by the table of ``_schema`` ------------------------------
     def contract(self, node: Any) -> Node:
+        if not isinstance(node, (_Mapping, _Scalar, _Sequence)):  # read by ruamel.yaml
+            from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+            self.Mapping, self.Scalar, self.Sequence = MappingNode, ScalarNode, SequenceNode
         if not isinstance(node, self.Mapping):
             self.enter(node, "", 0)
             raise self.error(node, "", f"a contract must be a mapping, found {_kind(node)}")

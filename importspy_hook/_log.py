@@ -25,15 +25,15 @@ no value of a variable secret anywhere in the contract or named like a credentia
 adds nothing taken from the environment.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
 from ._cache import ForkSafeLock
 
 # typing, collections.abc and threading cost ~8 ms together on a first contracted import that logs;
-# they are needed by type checkers only (the lock comes from _thread, which is always loaded).
+# they are needed by type checkers only (the lock comes from _thread, which is always loaded). Every
+# contracted import loads this module (the guard's events): its annotations are strings, not
+# ``from __future__ import annotations``, which imports the ``__future__`` module (≈ 0.1 ms).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, MutableMapping
@@ -48,11 +48,11 @@ COMMON_FIELDS = ("target", "caller", "contract", "mode")
 """Carried by every event, in this order after ``event``/``level``/``timestamp``."""
 
 _lock = ForkSafeLock()
-_settings: tuple[str, int] | None = None
-_logger: Any = None
+_settings: "tuple[str, int] | None" = None
+_logger: "Any" = None
 
 
-def _warn(text: str) -> None:
+def _warn(text: "str") -> "None":
     try:
         stream = sys.stderr
         if stream is not None:
@@ -61,7 +61,7 @@ def _warn(text: str) -> None:
         pass
 
 
-def settings() -> tuple[str, int]:
+def settings() -> "tuple[str, int]":
     """``(renderer, minimum level number)`` from the environment, read once.
 
     A misspelt value falls back to the default with one warning: logging must keep working, and a
@@ -75,7 +75,7 @@ def settings() -> tuple[str, int]:
     return current
 
 
-def _setting(variable: str, names: Iterable[str], default: str) -> str:
+def _setting(variable: "str", names: "Iterable[str]", default: "str") -> "str":
     """One of ``names`` as ``variable`` spells it (any case; the level aliases ``warn`` and ``fatal``
     name no renderer), or ``default`` with a warning."""
     raw = os.environ.get(variable, "")
@@ -87,7 +87,7 @@ def _setting(variable: str, names: Iterable[str], default: str) -> str:
     return value
 
 
-def level_name(number: int) -> str:
+def level_name(number: "int") -> "str":
     """``30`` → ``"warning"`` (for ``importspy-hook status``)."""
     for name, value in LEVELS.items():
         if value == number:
@@ -95,7 +95,7 @@ def level_name(number: int) -> str:
     return str(number)
 
 
-def reset() -> None:
+def reset() -> "None":
     """Forget the settings and the logger (tests, and the CLI after changing the environment)."""
     global _settings, _logger
     with _lock:
@@ -103,7 +103,7 @@ def reset() -> None:
         _logger = None
 
 
-def enabled(level: str) -> bool:
+def enabled(level: "str") -> "bool":
     """Whether an event at ``level`` would be emitted; never imports structlog."""
     renderer, minimum = settings()
     return renderer != "off" and LEVELS.get(level, 0) >= minimum
@@ -116,7 +116,7 @@ class _StderrLogger:
     """Writes each rendered event to the *current* ``sys.stderr`` (it may be replaced after start-up,
     e.g. by pytest's capture), one line per event."""
 
-    def _write(self, message: str) -> None:
+    def _write(self, message: "str") -> "None":
         stream = sys.stderr
         if stream is not None:
             stream.write(message + "\n")
@@ -125,7 +125,7 @@ class _StderrLogger:
     debug = info = warning = error = critical = msg = _write
 
 
-def _ordered(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Mapping[str, Any]:
+def _ordered(_logger: "Any", _method: "str", event_dict: "MutableMapping[str, Any]") -> "Mapping[str, Any]":
     """Put the fields every event carries first, in a fixed order, filling absent ones with None."""
     head = ("timestamp", "level", "event", *COMMON_FIELDS)
     ordered: dict[str, Any] = {}
@@ -149,7 +149,7 @@ _RECORD_ATTRIBUTES = frozenset(
 )  # fmt: skip
 
 
-def _to_record(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
+def _to_record(_logger: "Any", _method: "str", event_dict: "MutableMapping[str, Any]") -> "Any":
     """Last processor of the ``stdlib`` renderer: a readable message, and every field as a record
     attribute (``record.target``, ``record.contract``…) for the application's filters and formatters."""
     fields = {key: value for key, value in event_dict.items() if key not in ("level", "timestamp")}
@@ -162,7 +162,7 @@ def _to_record(_logger: Any, _method: str, event_dict: MutableMapping[str, Any])
     return (), {"msg": f"{event}: {text}" if text else str(event), "extra": extra}
 
 
-def _colours_wanted() -> bool:
+def _colours_wanted() -> "bool":
     """Colours only on a terminal, never with ``NO_COLOR`` (no-color.org), never on Windows.
 
     On Windows structlog colours through colorama, which rewraps ``sys.stdout``/``sys.stderr``:
@@ -177,7 +177,7 @@ def _colours_wanted() -> bool:
         return False
 
 
-def _build(renderer: str) -> Any:
+def _build(renderer: "str") -> "Any":
     """The private bound logger for ``renderer``; imports structlog (the only place that does)."""
     import structlog
     from structlog.processors import JSONRenderer, TimeStamper, add_log_level
@@ -205,7 +205,7 @@ def _build(renderer: str) -> Any:
     return structlog.BoundLogger(target, processors, {})
 
 
-def _logger_for(renderer: str) -> Any:
+def _logger_for(renderer: "str") -> "Any":
     global _logger
     logger = _logger
     if logger is None:
@@ -219,7 +219,7 @@ def _logger_for(renderer: str) -> Any:
     return logger
 
 
-def emit(level: str, event: str, **fields: Any) -> None:
+def emit(level: "str", event: "str", **fields: "Any") -> "None":
     """Log ``event`` at ``level`` with ``fields``; never raises (logging must not break an import).
 
     ``target``, ``caller``, ``contract`` and ``mode`` are added as ``None`` when not given.
