@@ -386,20 +386,49 @@ def _file_of(spec: "Any") -> "str | None":
         return None
 
 
-# The sidecar of ``stem`` in a ``directory`` that cannot be listed: (path, bytes read through the
-# loader or None, the error that kept them from being read or None), or None when there is none. A
-# real directory that only lacks read permission is asked by name (lstat, which sees a dangling link
-# as present); anything else (a zip archive) is read through the module's loader, by the package
-# (``importspy_hook._finder.archive_sidecar``).
-def probe_sidecar(directory: "str", stem: "str", loader: "Any") -> "tuple[str, Any, Any] | None":
+# The sidecar of ``stem`` in a ``directory`` that cannot be listed, asked for without the package (so
+# that nothing this process does to the package's import can make it read as "none"): (path, bytes
+# read through the loader or None, the error that kept them from being read or None), or None when
+# there is none. A real directory that only lacks read permission is asked by name (lstat, which sees
+# a dangling link as present). Anything else (a zip archive) is read through the module's loader,
+# under ``spelled``, the directory as the module's origin writes it: zipimport answers only for names
+# under its own spelling of the archive, which stays relative when sys.path named it so. ``OSError``
+# is a loader's word for "no such member" (zipimport's is ``OSError(0, '', name)``); zipimport's other
+# errors mean a member that exists but cannot be read (a damaged archive), which refuses. Another
+# loader that fails otherwise has not said whether the sidecar exists: that propagates, and the
+# finder fails open, loudly.
+def probe_sidecar(
+    directory: "str", stem: "str", loader: "Any", spelled: "str | None" = None
+) -> "tuple[str, Any, Any] | None":
     if os.path.isdir(directory):
         path = _sidecar_by_stat(directory, stem)
         return None if path is None else (path, None, None)
-    return _rare().archive_sidecar(directory, stem, loader, SIDECAR_SUFFIXES)  # type: ignore[no-any-return]
+    get_data = getattr(loader, "get_data", None)
+    if get_data is None:
+        return None
+    import zipimport  # loaded before site runs (it is a path hook): no search
+
+    zipped = isinstance(loader, zipimport.zipimporter)
+    for suffix in SIDECAR_SUFFIXES:
+        path = directory + _SEP + stem + suffix
+        try:
+            data = get_data((spelled or directory) + _SEP + stem + suffix)
+        except OSError as exc:
+            if zipped and exc.errno != 0:
+                return path, None, exc  # in the archive's table, but its data cannot be read
+            continue
+        except Exception as exc:
+            if zipped:
+                return path, None, exc
+            raise
+        if data.__class__ is not bytes:
+            return path, None, TypeError(f"the loader returned {type(data).__name__}, not bytes")
+        return path, data, None
+    return None
 
 
-# ``importspy_hook._finder``, the finder's rare paths (failures, archives, exclusion patterns, another
-# finder in front, legacy finders, finders changed during a miss), loaded the first time one is taken
+# ``importspy_hook._finder``, the finder's rare paths (failures, exclusion patterns, another finder in
+# front, legacy finders, finders changed during a miss), loaded the first time one is taken
 # and kept: every process unmarshals this module at start-up, and only some ever need those.
 _rare_module: "Any" = None
 
@@ -594,7 +623,8 @@ class ContractFinder:
                     sidecar = directory + _SEP + sidecar
                 elif sidecar is None:  # a directory that cannot be listed (a zip archive, say)
                     try:
-                        found = probe_sidecar(directory, module_stem(filename), spec.loader)
+                        spelled = origin[: len(origin) - len(filename) - 1]  # as the loader wrote it
+                        found = probe_sidecar(directory, module_stem(filename), spec.loader, spelled)
                     except Exception as exc:  # the loader would not say: no contract is known to apply
                         _failed(self, spec, fullname, None, exc, False)
                         return spec
@@ -797,7 +827,8 @@ def find_sidecar(origin: "str", loader: "Any") -> "tuple[str, Any, Any] | None":
     directory, filename = split_origin(origin)
     stems = sidecars_in(directory)
     if stems is None:
-        return probe_sidecar(directory, module_stem(filename), loader)
+        spelled = origin[: len(origin) - len(filename) - 1]  # as the loader wrote it
+        return probe_sidecar(directory, module_stem(filename), loader, spelled)
     name = stems.get(module_stem(filename)) if stems else None
     return None if name is None else (directory + _SEP + name, None, None)
 

@@ -6,7 +6,6 @@ room for one small module). What only some processes meet lives here instead:
 
 - a check that could not be set up: fail closed where a contract applies, fail open loudly where
   none is known to (``failed``);
-- a module in a directory that cannot be listed, such as a zip archive (``archive_sidecar``);
 - exclusion patterns (``excluded``, when ``IMPORTSPY_HOOK_EXCLUDE`` is set);
 - another tool's finder put in front of this one (``move_to_front``), and, on 3.10 and 3.11, a
   legacy finder with only ``find_module`` (``Legacy``);
@@ -22,7 +21,6 @@ finders on worker threads).
 
 from __future__ import annotations
 
-import os
 import sys
 
 TYPE_CHECKING = False  # typing is not imported on the import path
@@ -30,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["Legacy", "archive_sidecar", "excluded", "failed", "move_to_front", "search_again"]
+__all__ = ["Legacy", "excluded", "failed", "move_to_front", "search_again"]
 
 
 def excluded(finder: Any, fullname: str) -> bool:
@@ -116,36 +114,6 @@ def search_again(finder: Any, meta_path: Any, fullname: str, path: Any, target: 
                 if spec is not None:
                     return spec
         stale = finder._stale(meta_path)  # finders added by those just asked
-    return None
-
-
-def archive_sidecar(directory: str, stem: str, loader: Any, suffixes: tuple[str, ...]) -> Any:
-    """The sidecar of ``stem`` in a ``directory`` that is not a directory (a zip archive), or None.
-
-    Read through the module's own loader: ``(path, bytes, None)``, or ``(path, None, error)`` for a
-    member that exists but cannot be read. ``OSError`` is a loader's word for "no such member";
-    zipimport's other errors mean a member that exists but cannot be read (a damaged archive),
-    which refuses. Another loader that fails otherwise has not said whether the sidecar exists:
-    that propagates, and the finder fails open, loudly.
-    """
-    get_data = getattr(loader, "get_data", None)
-    if get_data is None:
-        return None
-    import zipimport
-
-    for suffix in suffixes:
-        path = directory + os.sep + stem + suffix
-        try:
-            data = get_data(path)
-        except OSError:
-            continue
-        except Exception as exc:
-            if isinstance(loader, zipimport.zipimporter):
-                return path, None, exc
-            raise
-        if data.__class__ is not bytes:
-            return path, None, TypeError(f"the loader returned {type(data).__name__}, not bytes")
-        return path, data, None
     return None
 
 

@@ -893,6 +893,99 @@ def test_a_damaged_sidecar_in_a_zip_archive_refuses(project: Path) -> None:
     assert executed == []
 
 
+def test_a_zip_sidecar_whose_data_cannot_be_read_refuses(project: Path) -> None:
+    # Red team k06: the sidecar's entry says it runs past the end of the archive. zipimport then
+    # raises OSError ("can't read data"), which is not its word for "no such member".
+    archive = project / "bundle.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as bundle:
+        bundle.writestr("zipplug.py", RAN)
+        bundle.writestr("zipplug.contract.yml", ADMIT)
+    data = bytearray(archive.read_bytes())
+    central = data.index(b"PK\x01\x02")  # the central directory's first entry
+    while True:
+        length = int.from_bytes(data[central + 28 : central + 30], "little")
+        if bytes(data[central + 46 : central + 46 + length]) == b"zipplug.contract.yml":
+            data[central + 20 : central + 24] = (10_000).to_bytes(4, "little")  # compressed size
+            break
+        central = data.index(b"PK\x01\x02", central + 4)
+    archive.write_bytes(bytes(data))
+    got, result, executed = run(
+        project,
+        """
+        sys.path.insert(0, os.path.join(HERE, "bundle.zip"))
+        emit(plugin=attempt("zipplug"))
+        """,
+    )
+    assert got["plugin"]["outcome"] == "refused", result
+    assert got["plugin"]["type"] == "ContractError", result
+    assert executed == []
+
+
+@pytest.mark.parametrize("entry", ["bundle.zip", "./bundle.zip", "sub/../bundle.zip"])
+def test_a_zip_archive_named_by_a_relative_path_is_checked(project: Path, entry: str) -> None:
+    # Red team k09/k11/k13: a host that appends "plugins.zip" to sys.path. zipimport keeps the path
+    # as written and answers only for members asked for under that same spelling.
+    (project / "sub").mkdir()
+    with zipfile.ZipFile(project / "bundle.zip", "w") as bundle:
+        bundle.writestr("zip_no.py", RAN)
+        bundle.writestr("zip_no.contract.yml", REFUSE)
+        bundle.writestr("zpkg/__init__.py", RAN)
+        bundle.writestr("zpkg/inner_no.py", RAN)
+        bundle.writestr("zpkg/inner_no.contract.yml", REFUSE)
+    got, result, executed = run(
+        project,
+        f"""
+        os.chdir(HERE)
+        sys.path.insert(0, {entry!r})
+        emit(no=attempt("zip_no"), inner=attempt("zpkg.inner_no"))
+        """,
+    )
+    assert got["no"]["outcome"] == "refused", result
+    assert got["inner"]["outcome"] == "refused", result
+    assert executed == ["zpkg"]
+
+
+@pytest.mark.parametrize("blocker", ["path_hooks", "allow_list"])
+def test_a_zip_plugin_is_checked_when_the_host_narrows_what_can_be_imported(
+    project: Path, blocker: str
+) -> None:
+    # Red team k04/k05: a host that only lets zip archives (sys.path_hooks) or a list of names (a
+    # finder in front of PathFinder) be imported. The hook's own modules may then not load, which
+    # must never read as "this archive has no sidecar".
+    with zipfile.ZipFile(project / "bundle.zip", "w") as bundle:
+        bundle.writestr("zip_no.py", RAN)
+        bundle.writestr("zip_no.contract.yml", REFUSE)
+    got, result, executed = run(
+        project,
+        f"""
+        import zipimport
+        import _importspy_hook_startup as startup
+
+        startup._started = False
+        startup.startup()  # as at interpreter start: the package's rare paths are not loaded yet
+        lazy = "importspy_hook._finder" in sys.modules
+        sys.path.insert(0, os.path.join(HERE, "bundle.zip"))
+        if {blocker!r} == "path_hooks":
+            sys.path_hooks[:] = [zipimport.zipimporter]
+            sys.path_importer_cache.clear()
+        else:
+            class AllowList:
+                def find_spec(self, name, path=None, target=None):
+                    if name.partition(".")[0] in sys.stdlib_module_names or name == "zip_no":
+                        return None
+                    raise ImportError(f"import of {{name}} not allowed", name=name)
+
+            sys.meta_path.insert(1, AllowList())
+        emit(no=attempt("zip_no"), lazy=lazy)
+        """,
+        mode=None,
+        env={"IMPORTSPY_HOOK": "enforce"},
+    )
+    assert got["lazy"] is False, result
+    assert got["no"]["outcome"] == "refused", result
+    assert executed == []
+
+
 def test_a_dangling_sidecar_in_a_directory_that_cannot_be_listed_refuses(project: Path) -> None:
     # An execute-only directory (names can be asked for, not listed) served by a registry's finder;
     # root lists everything, so the listing is refused in the child by hand.
