@@ -19,6 +19,7 @@ from ._compiled import (
     Run,
     caller_source,
     contract_entry,
+    environment_holds,
     holds,
     model_entry,
     plan,
@@ -52,10 +53,6 @@ _DECLINED: "list[Any]" = [None]
 Used once and by that import only; if threads interleave, the worst case is one more fast check
 (never a skipped judgement: a skipped fast check only means the judge decides)."""
 _READS_CALLER = NEEDS_CALLER_NAME | NEEDS_SOURCE
-_ENVIRONMENT = Run(None)
-"""The facts of a plan's environment operations (``_compiled.plan``), shared by every check: those
-operations read ``os.environ`` and nothing a run keeps (no caller, no memo), so one object serves
-every thread, and a check does not build one per import (§11)."""
 
 
 def admitted(target: "str", path: "str", frame: "FrameType | None") -> "bool":
@@ -147,7 +144,7 @@ def _proved_compliant(entry: "Entry", caller: "Caller | None") -> "bool":
             steps = entry.plan = None if residual is None else plan(residual)  # type: ignore[arg-type]
         if steps is None:
             return _proved_as_a_whole(entry, caller)
-        if not _ENVIRONMENT.all(steps[0]):  # type: ignore[index]
+        if not environment_holds(steps[3], steps[0]):  # type: ignore[index]
             return False
         operations = steps[1]  # type: ignore[index]
         if not operations:
