@@ -102,6 +102,7 @@ __all__ = [
     "explain",
     "holds",
     "model_entry",
+    "parse_source",
     "plan",
     "specialise",
     "values_equal",
@@ -1487,11 +1488,12 @@ def caller_source(caller: "Any") -> "tuple[str, tuple[int, int], Any] | None":
     can be read; one ``stat`` when the source was parsed before (records keyed by path and stamp).
     The records come from ``_cache`` (this process's table, or the record beside bytecode): the
     parser (``_structure``) is loaded only when the source must be parsed."""
-    found: tuple[str, tuple[int, int], Any] | None = source_of(getattr(caller, "file", None), _parse_source)
+    found: tuple[str, tuple[int, int], Any] | None = source_of(getattr(caller, "file", None), parse_source)
     return found
 
 
-def _parse_source(data: "bytes", path: "str") -> "Any":
+def parse_source(data: "bytes", path: "str") -> "Any":
+    """The records of a caller's source (``_cache.source_of``'s parser); loads ``_structure``."""
     return (_STRUCTURE if _STRUCTURE is not None else _load_structure()).records_of(data, path)
 
 

@@ -12,16 +12,17 @@ Nothing is cached on failure: a refused import re-reads the environment (and a f
 next time, so setting the missing variable and importing again works (§7).
 """
 
+from ._cache import source_of
 from ._caller import find_caller, is_internal
 from ._compiled import (
     NEEDS_CALLER_NAME,
     NEEDS_SOURCE,
     Run,
-    caller_source,
     contract_entry,
     environment_holds,
     holds,
     model_entry,
+    parse_source,
     plan,
     specialise,
     verdict_key,
@@ -152,7 +153,8 @@ def _proved_compliant(entry: "Entry", caller: "Caller | None") -> "bool":
         if caller is None:
             return bool(holds(operations, Run(None, entry.memo)))  # an importers rule may still hold
         if steps[2]:  # type: ignore[index]
-            source = caller_source(caller)
+            # _compiled.caller_source(caller), one call fewer: this runs on every contracted import
+            source = source_of(getattr(caller, "file", None), parse_source)
             if source is None:
                 return False  # no source to read: the live module decides, in the explanation
             key: tuple[Any, ...] = (caller.module_name, caller.name, source[0], source[1])
