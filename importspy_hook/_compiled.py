@@ -98,9 +98,11 @@ __all__ = [
     "clear",
     "compile_contract",
     "contract_entry",
+    "environment_holds",
     "explain",
     "holds",
     "model_entry",
+    "parse_source",
     "plan",
     "specialise",
     "values_equal",
@@ -554,7 +556,7 @@ def _env(operation: "tuple[Any, ...]", facts: "Run") -> "bool":
     """An environment variable is set (to the value the contract gives, if any)."""
     _, name, value, field, line, value_line = operation
     actual = facts.env(name)
-    if actual is not None and (value is None or actual == facts.stored(value)):
+    if _set_as_required(actual, None if value is None else facts.stored(value)):
         return True
     why = facts.why
     if why is not None:
@@ -567,6 +569,29 @@ def _env(operation: "tuple[Any, ...]", facts: "Run") -> "bool":
                 _violation(field, f"{name} {_SECRET_EXPECTED}", f"{name} {_SECRET_FOUND}", "", value_line)
             )
     return False
+
+
+def _set_as_required(actual: "object", expected: "object") -> "bool":
+    """The environment rule itself: the variable is set (``actual`` is not None) and, when the
+    contract gives a value (``expected`` not None), set to it. Both in the same form (stored or as
+    text): :func:`_env` and :func:`environment_holds` each pass their own."""
+    return actual is not None and (expected is None or actual == expected)
+
+
+def environment_holds(checks: "tuple[tuple[Any, Any], ...] | None", operations: "tuple[Any, ...]") -> "bool":
+    """The environment operations of a plan (:func:`plan`), admitting speed: ``checks`` are their
+    ``(storage key, stored value or None)``, worked out once when the plan was made, and read
+    straight from ``os.environ``'s storage (one dict lookup each, no Python function per reading);
+    when that storage cannot be read (``os.environ`` replaced since, or not the standard mapping)
+    the operations run as any others (:func:`_env`)."""
+    data = _ENVIRON_DATA
+    if checks is None or os.environ is not _ENVIRON:
+        return all(map(_ENVIRONMENT_RUN.one, operations))
+    get = data.get  # checks is None when there is no storage
+    for key, expected in checks:  # noqa: SIM110 - ``all`` with a generator costs more here
+        if not _set_as_required(get(key), expected):
+            return False
+    return True
 
 
 def _platform_holds(operation: "tuple[Any, ...]", platform: "Any") -> "bool":
@@ -1383,6 +1408,12 @@ class Run:
         return True
 
 
+_ENVIRONMENT_RUN = Run(None)
+"""The facts of a plan's environment operations when ``os.environ``'s storage cannot be read
+directly (:func:`environment_holds`): those operations read ``os.environ`` and nothing a run keeps
+(no caller, no memo), so one object serves every thread."""
+
+
 class Explain(Run):
     """The facts of an explaining run: a ``Context`` (possibly simulated), the caller's full
     structure, and the contract's secret names; ``why`` collects the violations."""
@@ -1457,11 +1488,12 @@ def caller_source(caller: "Any") -> "tuple[str, tuple[int, int], Any] | None":
     can be read; one ``stat`` when the source was parsed before (records keyed by path and stamp).
     The records come from ``_cache`` (this process's table, or the record beside bytecode): the
     parser (``_structure``) is loaded only when the source must be parsed."""
-    found: tuple[str, tuple[int, int], Any] | None = source_of(getattr(caller, "file", None), _parse_source)
+    found: tuple[str, tuple[int, int], Any] | None = source_of(getattr(caller, "file", None), parse_source)
     return found
 
 
-def _parse_source(data: "bytes", path: "str") -> "Any":
+def parse_source(data: "bytes", path: "str") -> "Any":
+    """The records of a caller's source (``_cache.source_of``'s parser); loads ``_structure``."""
     return (_STRUCTURE if _STRUCTURE is not None else _load_structure()).records_of(data, path)
 
 
@@ -1517,9 +1549,9 @@ def _withhold(violations: "list[Violation]", environ: "Any", secrets: "tuple[str
 
 
 def plan(residual: "tuple[Any, ...]") -> "tuple[Any, ...] | None":
-    """The residual as ``(environment operations, caller operations, reads source)`` when it is a
-    plain conjunction of environment and caller operations — what almost every contract leaves once
-    the platform is known — else None.
+    """The residual as ``(environment operations, caller operations, reads source, environment
+    checks)`` when it is a plain conjunction of environment and caller operations — what almost
+    every contract leaves once the platform is known — else None.
 
     Such a residual splits in two: the environment operations, run on every check (reading a
     variable is cheaper than building a key of their values), and the operations on the caller (its
@@ -1538,7 +1570,18 @@ def plan(residual: "tuple[Any, ...]") -> "tuple[Any, ...] | None":
             reads_source = reads_source or code == OP_MODULE
         else:
             return None
-    return (tuple(environment), tuple(operations), reads_source)
+    # For :func:`environment_holds`: each environment operation's storage key and stored value, when
+    # ``os.environ`` is the standard mapping (the encodings are fixed for the process).
+    checks: tuple[tuple[Any, Any], ...] | None = None
+    if _ENVIRON_DATA is not None and os.environ is _ENVIRON:
+        try:
+            checks = tuple(
+                (_ENVIRON.encodekey(operation[1]), None if operation[2] is None else _stored(operation[2]))
+                for operation in environment
+            )
+        except Exception:  # a name or value the mapping cannot encode: the operations decide
+            checks = None
+    return (tuple(environment), tuple(operations), reads_source, checks)
 
 
 def verdict_key(program: "Program", run: "Run") -> "tuple[Any, ...] | None":
@@ -1716,7 +1759,8 @@ def _read_all(path: "str") -> "bytes":
 def _stamp(path: "str", stat: "os.stat_result") -> "tuple[object, ...]":
     """What identifies a contract file's content without reading it: the mtime and size a copy
     can keep (``cp -p``, ``rsync -t``, tar) are not enough, so the inode and the ctime — which no
-    write or ``utime`` leaves unchanged — are part of it."""
+    write or ``utime`` leaves unchanged — are part of it. (``contract_entry`` makes this tuple
+    inline on its fast path: keep the two alike.)"""
     return ("file", path, stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns, stat.st_ino)
 
 
@@ -1741,7 +1785,8 @@ def contract_entry(path: "str", data: "bytes | None" = None, *, remember: "bool"
     try:
         # One stat answers the common case (parsed before, unchanged) without opening the file.
         stat = os.stat(path)
-        entry = _entries.get(_stamp(path, stat))
+        # _stamp(path, stat), inline: this runs on every contracted import
+        entry = _entries.get(("file", path, stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns, stat.st_ino))
         if entry is not None:
             return entry
         raw, stat = read_regular(path, MAX_CONTRACT_BYTES, _size_check(path))

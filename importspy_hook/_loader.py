@@ -70,7 +70,7 @@ def wrap(real_loader: "Any", sidecar: "Any", finder: "Any", name: "str", file: "
     ``load_module`` gets :class:`LegacyGuardedLoader`, which offers no ``exec_module``, so the import
     system goes on calling ``load_module`` as it would without the hook.
     """
-    real = unwrap(real_loader)
+    real = unwrap(real_loader) if isinstance(real_loader, _Guarded) else real_loader  # never, in practice
     if hasattr(real, "exec_module"):
         return GuardedLoader(real, sidecar, finder, name, file)
     return LegacyGuardedLoader(real, sidecar, finder, name, file)

@@ -105,7 +105,7 @@ def reset() -> "None":
 
 def enabled(level: "str") -> "bool":
     """Whether an event at ``level`` would be emitted; never imports structlog."""
-    renderer, minimum = settings()
+    renderer, minimum = _settings or settings()  # asked on every contracted import: one call, not two
     return renderer != "off" and LEVELS.get(level, 0) >= minimum
 
 

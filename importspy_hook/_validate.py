@@ -12,15 +12,17 @@ Nothing is cached on failure: a refused import re-reads the environment (and a f
 next time, so setting the missing variable and importing again works (§7).
 """
 
+from ._cache import source_of
 from ._caller import find_caller, is_internal
 from ._compiled import (
     NEEDS_CALLER_NAME,
     NEEDS_SOURCE,
     Run,
-    caller_source,
     contract_entry,
+    environment_holds,
     holds,
     model_entry,
+    parse_source,
     plan,
     specialise,
     verdict_key,
@@ -52,10 +54,6 @@ _DECLINED: "list[Any]" = [None]
 Used once and by that import only; if threads interleave, the worst case is one more fast check
 (never a skipped judgement: a skipped fast check only means the judge decides)."""
 _READS_CALLER = NEEDS_CALLER_NAME | NEEDS_SOURCE
-_ENVIRONMENT = Run(None)
-"""The facts of a plan's environment operations (``_compiled.plan``), shared by every check: those
-operations read ``os.environ`` and nothing a run keeps (no caller, no memo), so one object serves
-every thread, and a check does not build one per import (§11)."""
 
 
 def admitted(target: "str", path: "str", frame: "FrameType | None") -> "bool":
@@ -147,7 +145,7 @@ def _proved_compliant(entry: "Entry", caller: "Caller | None") -> "bool":
             steps = entry.plan = None if residual is None else plan(residual)  # type: ignore[arg-type]
         if steps is None:
             return _proved_as_a_whole(entry, caller)
-        if not _ENVIRONMENT.all(steps[0]):  # type: ignore[index]
+        if not environment_holds(steps[3], steps[0]):  # type: ignore[index]
             return False
         operations = steps[1]  # type: ignore[index]
         if not operations:
@@ -155,7 +153,8 @@ def _proved_compliant(entry: "Entry", caller: "Caller | None") -> "bool":
         if caller is None:
             return bool(holds(operations, Run(None, entry.memo)))  # an importers rule may still hold
         if steps[2]:  # type: ignore[index]
-            source = caller_source(caller)
+            # _compiled.caller_source(caller), one call fewer: this runs on every contracted import
+            source = source_of(getattr(caller, "file", None), parse_source)
             if source is None:
                 return False  # no source to read: the live module decides, in the explanation
             key: tuple[Any, ...] = (caller.module_name, caller.name, source[0], source[1])
