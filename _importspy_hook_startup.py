@@ -256,9 +256,13 @@ def _fresh(directory: "str", stamp: "float") -> "bool":
     return getattr(_importer_cache.get(directory), "_path_mtime", None) == stamp or _mtime(directory) == stamp
 
 
-# Loaders that read a real file at ``origin`` (stat can answer for its neighbours); the import system's
-# own classes, looked up where they live (``_frozen_importlib_external`` is loaded before site runs).
-import _frozen_importlib_external as _external  # noqa: E402  (a builtin frozen module: no search)
+# The import system's own modules, both loaded before site runs (builtin frozen modules: importing
+# them searches nothing). ``_frozen_importlib`` (importlib._bootstrap is the same object): its
+# functions' globals tell the import system's frames from others', and its names word a missing
+# module's error as the import system does. ``_frozen_importlib_external``: the loaders that read a
+# real file at ``origin`` (stat can answer for its neighbours), looked up where they live.
+import _frozen_importlib as _importlib  # noqa: E402
+import _frozen_importlib_external as _external  # noqa: E402
 
 _FILE_LOADERS = (_external.SourceFileLoader, _external.SourcelessFileLoader, _external.ExtensionFileLoader)
 
@@ -496,7 +500,7 @@ def _called_back(fullname: "str", busy: "dict[str, int]") -> "bool":
         frame: Any = sys._getframe(1)
     except Exception:
         return fullname in busy
-    own, importlib_globals = globals(), (_importlib or _bootstrap()).__dict__
+    own, importlib_globals = globals(), _importlib.__dict__
     while frame is not None and frame.f_globals is own:  # this call: find_spec, _not_found, _first...
         frame = frame.f_back
     while frame is not None:
@@ -747,7 +751,7 @@ class ContractFinder:
 # ``python -v``) the traceback shows three more of them: ``_load_unlocked``, ``module_from_spec`` and
 # the raise.
 def _import_system_asks(fullname: "str") -> "bool":
-    importlib_globals = (_importlib or _bootstrap()).__dict__
+    importlib_globals = _importlib.__dict__
     try:
         frame: Any = sys._getframe(3)  # 0: here, 1: _not_found, 2: find_spec, 3: whoever asked
     except Exception:  # a host's audit hook may refuse frame inspection: then answer as to a probe
@@ -767,20 +771,6 @@ def _import_system_asks(fullname: "str") -> "bool":
     return frame is not None and frame.f_globals is importlib_globals
 
 
-# ``_frozen_importlib``, the import system's own module (importlib._bootstrap is the same object);
-# kept from the first failed import on. Builtin and already loaded: importing it searches nothing.
-_importlib: "Any" = None
-
-
-def _bootstrap() -> "Any":
-    global _importlib
-    if _importlib is None:
-        import _frozen_importlib
-
-        _importlib = _frozen_importlib
-    return _importlib
-
-
 # The spec handed to the import system for a module no finder has (see ``_import_system_asks``): a class made
 # by the first failed import, whose loader raises from a copy of ``_not_found`` that carries
 # importlib's file name (a code object's file name is fixed when it is made: ``replace`` copies it).
@@ -794,12 +784,12 @@ def _not_found(loader: "Any", spec: "Any") -> "Any":
         name = spec
     else:
         name = spec.name if isinstance(getattr(spec, "name", None), str) else getattr(spec, "__name__", "")
-    raise ModuleNotFoundError(_importlib._ERR_MSG_PREFIX + repr(name), name=name)
+    raise ModuleNotFoundError(_importlib._ERR_MSG_PREFIX + repr(name), name=name)  # type: ignore[attr-defined]
 
 
 def _make_not_found_spec() -> "Any":
     global _not_found_spec
-    bootstrap = _bootstrap()
+    bootstrap: Any = _importlib  # typed as Any: the classes below are made from its ModuleSpec
     code = _not_found.__code__.replace(co_filename=bootstrap._find_spec.__code__.co_filename)
     function: Any = type(_not_found)
 
@@ -810,7 +800,7 @@ def _make_not_found_spec() -> "Any":
         create_module = exec_module = load_module = function(code, globals(), "_not_found")
 
     # A ModuleSpec without a location, as far as anyone but the import system can tell.
-    class NotFound(bootstrap.ModuleSpec):  # type: ignore[misc,name-defined]
+    class NotFound(bootstrap.ModuleSpec):  # type: ignore[misc]
         __init__ = object.__init__  # made on every failed import: no Python __init__ to call
         loader = NotFoundLoader()
         origin = submodule_search_locations = loader_state = _cached = None
