@@ -174,12 +174,10 @@ _module_suffixes: "tuple[str, ...]" = ()
 
 
 # Module file suffixes, longest first, so that ``.cpython-311-x86_64-linux-gnu.so`` wins over ``.so``.
-# ``_imp`` is the builtin behind importlib.machinery.EXTENSION_SUFFIXES and is always loaded.
+# (``_imp`` is imported at the top of this module, see there.)
 def _suffixes() -> "tuple[str, ...]":
     global _module_suffixes
     if not _module_suffixes:
-        import _imp
-
         every = {*_imp.extension_suffixes(), ".py", ".pyc", ".pyw"}
         _module_suffixes = tuple(sorted(every, key=len, reverse=True))
     return _module_suffixes
@@ -256,13 +254,18 @@ def _fresh(directory: "str", stamp: "float") -> "bool":
     return getattr(_importer_cache.get(directory), "_path_mtime", None) == stamp or _mtime(directory) == stamp
 
 
-# The import system's own modules, both loaded before site runs (builtin frozen modules: importing
-# them searches nothing). ``_frozen_importlib`` (importlib._bootstrap is the same object): its
-# functions' globals tell the import system's frames from others', and its names word a missing
-# module's error as the import system does. ``_frozen_importlib_external``: the loaders that read a
-# real file at ``origin`` (stat can answer for its neighbours), looked up where they live.
+# The import system's own modules, all loaded before site runs (builtin or frozen: importing them
+# searches nothing), and imported here, once, rather than where they are used: an application that
+# filters ``builtins.__import__`` later must not be able to make a sidecar look absent (red team m03).
+# ``_frozen_importlib`` (importlib._bootstrap is the same object): its functions' globals tell the
+# import system's frames from others', and its names word a missing module's error as the import
+# system does. ``_frozen_importlib_external``: the loaders that read a real file at ``origin`` (stat
+# can answer for its neighbours), looked up where they live. ``_imp``: the extension suffixes.
+# ``zipimport``: which loader reads an archive.
 import _frozen_importlib as _importlib  # noqa: E402
 import _frozen_importlib_external as _external  # noqa: E402
+import _imp  # noqa: E402
+import zipimport  # noqa: E402
 
 _FILE_LOADERS = (_external.SourceFileLoader, _external.SourcelessFileLoader, _external.ExtensionFileLoader)
 
@@ -397,11 +400,11 @@ def _file_of(spec: "Any") -> "str | None":
 # there is none. A real directory that only lacks read permission is asked by name (lstat, which sees
 # a dangling link as present). Anything else (a zip archive) is read through the module's loader,
 # under ``spelled``, the directory as the module's origin writes it: zipimport answers only for names
-# under its own spelling of the archive, which stays relative when sys.path named it so. ``OSError``
-# is a loader's word for "no such member" (zipimport's is ``OSError(0, '', name)``); zipimport's other
-# errors mean a member that exists but cannot be read (a damaged archive), which refuses. Another
-# loader that fails otherwise has not said whether the sidecar exists: that propagates, and the
-# finder fails open, loudly.
+# under its own spelling of the archive, which stays relative when sys.path named it so. A plain
+# ``OSError`` (or ``FileNotFoundError``) is a loader's word for "no such member", zipimport's being
+# ``OSError(0, '', name)``; any other error of zipimport's, and a more specific ``OSError`` of any
+# loader (permission, timeout, connection), refuses. Another loader that fails otherwise has not
+# said whether the sidecar exists: that propagates, and the finder fails open, loudly.
 def probe_sidecar(
     directory: "str", stem: "str", loader: "Any", spelled: "str | None" = None
 ) -> "tuple[str, Any, Any] | None":
@@ -411,17 +414,18 @@ def probe_sidecar(
     get_data = getattr(loader, "get_data", None)
     if get_data is None:
         return None
-    import zipimport  # loaded before site runs (it is a path hook): no search
-
     zipped = isinstance(loader, zipimport.zipimporter)
     for suffix in SIDECAR_SUFFIXES:
         path = directory + _SEP + stem + suffix
         try:
             data = get_data((spelled or directory) + _SEP + stem + suffix)
         except OSError as exc:
-            if zipped and exc.errno != 0:
-                return path, None, exc  # in the archive's table, but its data cannot be read
-            continue
+            # "No such member": zipimport's OSError(0, '', name); another loader's plain OSError or
+            # FileNotFoundError. A permission, timeout or connection error, or a member zipimport
+            # cannot read, says nothing of whether the sidecar is there: it refuses (red team m04).
+            if exc.errno == 0 if zipped else (exc.__class__ is OSError or exc.__class__ is FileNotFoundError):
+                continue
+            return path, None, exc
         except Exception as exc:
             if zipped:
                 return path, None, exc
@@ -777,7 +781,7 @@ def _import_system_asks(fullname: "str") -> "bool":
 _not_found_spec: "Any" = None
 
 
-def _not_found(loader: "Any", spec: "Any") -> "Any":
+def _not_found(spec: "Any") -> "Any":
     # What _find_and_load_unlocked raises when no finder has the module, word for word. Called as
     # create_module(spec), exec_module(module) or the legacy load_module(fullname).
     if isinstance(spec, str):
@@ -789,20 +793,20 @@ def _not_found(loader: "Any", spec: "Any") -> "Any":
 
 def _make_not_found_spec() -> "Any":
     global _not_found_spec
-    bootstrap: Any = _importlib  # typed as Any: the classes below are made from its ModuleSpec
+    bootstrap: Any = _importlib  # typed as Any: the class below is made from its ModuleSpec
     code = _not_found.__code__.replace(co_filename=bootstrap._find_spec.__code__.co_filename)
     function: Any = type(_not_found)
+    raises = function(code, globals(), "_not_found")
+    namespace: Any = type(sys.implementation)  # types.SimpleNamespace, without importing types
 
-    # Its loader raises the error when the module would be made or run (``module_from_spec`` calls
+    # A ModuleSpec without a location, as far as anyone but the import system can tell. Its loader
+    # raises the error when the module would be made or run (``module_from_spec`` calls
     # ``create_module`` first); reading it raises nothing, so a tracer that wraps the finders may
-    # read the loader, wrap it, tag the spec or type-check it.
-    class NotFoundLoader:
-        create_module = exec_module = load_module = function(code, globals(), "_not_found")
-
-    # A ModuleSpec without a location, as far as anyone but the import system can tell.
+    # read the loader, wrap it, tag the spec or type-check it. (One class, made by the first failed
+    # import of every process: the loader is a namespace, so that no second class is made.)
     class NotFound(bootstrap.ModuleSpec):  # type: ignore[misc]
         __init__ = object.__init__  # made on every failed import: no Python __init__ to call
-        loader = NotFoundLoader()
+        loader = namespace(create_module=raises, exec_module=raises, load_module=raises)
         origin = submodule_search_locations = loader_state = _cached = None
         _set_fileattr = False
 

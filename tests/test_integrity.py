@@ -986,6 +986,105 @@ def test_a_zip_plugin_is_checked_when_the_host_narrows_what_can_be_imported(
     assert executed == []
 
 
+@pytest.mark.parametrize("denied", ["zipimport", "_imp"])
+def test_a_host_filtering_builtins_import_cannot_hide_a_zip_sidecar(project: Path, denied: str) -> None:
+    # Red team m03: a plugin host's import policy wraps builtins.__import__ and denies a few modules.
+    # The hook's own modules are bound once at start-up; an import statement in the finder would go
+    # through the host's wrapper, and its ImportError used to read as "no contract known".
+    with zipfile.ZipFile(project / "bundle.zip", "w") as bundle:
+        bundle.writestr("zip_no.py", RAN)
+        bundle.writestr("zip_no.contract.yml", REFUSE)
+    source = project / "zip_pyc.py"
+    source.write_text(RAN, encoding="utf-8")
+    compiled = project / "zip_pyc.pyc"
+    import py_compile
+
+    py_compile.compile(str(source), cfile=str(compiled))
+    with zipfile.ZipFile(project / "bundle.zip", "a") as bundle:
+        bundle.write(compiled, "zip_pyc.pyc")  # a sourceless module: its stem needs the suffixes
+        bundle.writestr("zip_pyc.contract.yml", REFUSE)
+    source.unlink()
+    compiled.unlink()
+    got, result, executed = run(
+        project,
+        f"""
+        import builtins
+
+        sys.path.insert(0, os.path.join(HERE, "bundle.zip"))
+        real_import = builtins.__import__
+
+        def guarded(name, globals=None, locals=None, fromlist=(), level=0):
+            if level == 0 and name.partition(".")[0] == {denied!r}:
+                raise ImportError(f"import of {{name}} not allowed by host policy")
+            return real_import(name, globals, locals, fromlist, level)
+
+        builtins.__import__ = guarded
+        emit(source=attempt("zip_no"), sourceless=attempt("zip_pyc"))
+        """,
+    )
+    assert got["source"]["outcome"] == "refused", result
+    assert got["sourceless"]["outcome"] == "refused", result
+    assert executed == []
+
+
+NETWORK_STORE = """
+import importlib.abc, importlib.util, urllib.error
+
+FILES = {"store_plug.py": os.environ["RAN_SOURCE"], "store_plug.contract.yml": os.environ["REFUSE"]}
+FAILURE = os.environ["FAILURE"]
+
+
+class StoreLoader(importlib.abc.FileLoader, importlib.abc.SourceLoader):
+    def get_data(self, path):
+        name = path.rpartition("/")[2]
+        if name in FILES and name.endswith(".contract.yml"):
+            if FAILURE == "permission":
+                raise PermissionError(13, "Permission denied", path)
+            if FAILURE == "timeout":
+                raise TimeoutError("read timed out")
+            if FAILURE == "url":
+                raise urllib.error.URLError("temporary failure in name resolution")
+        if name not in FILES:
+            raise OSError(f"no such object: {name}")  # the loader protocol's word for "not found"
+        return FILES[name].encode()
+
+
+class StoreFinder:
+    def __init__(self, entry):
+        if not entry.startswith("store://"):
+            raise ImportError(entry)
+        self.entry = entry
+
+    def find_spec(self, fullname, target=None):
+        if fullname + ".py" not in FILES:
+            return None
+        origin = self.entry + "/" + fullname + ".py"
+        return importlib.util.spec_from_file_location(fullname, origin, loader=StoreLoader(fullname, origin))
+
+    def invalidate_caches(self):
+        pass
+
+
+sys.path_hooks.append(StoreFinder)
+sys.path.append("store://plugins")
+"""
+
+
+@pytest.mark.parametrize("failure", ["permission", "timeout", "url", "none"])
+def test_a_store_that_cannot_say_whether_a_sidecar_exists_refuses(project: Path, failure: str) -> None:
+    # Red team m04: a plugin store (a path hook for a network or database store) whose get_data
+    # fails with a permission, timeout or connection error for a sidecar that is there. Only its
+    # plain OSError (the loader protocol's "not found") means there is none.
+    got, result, executed = run(
+        project,
+        NETWORK_STORE + 'emit(plugin=attempt("store_plug"))\n',
+        env={"FAILURE": failure, "REFUSE": REFUSE, "RAN_SOURCE": RAN},
+    )
+    assert got["plugin"]["outcome"] == "refused", result
+    assert got["plugin"]["type"] == ("ContractViolation" if failure == "none" else "ContractError"), result
+    assert executed == []
+
+
 def test_a_dangling_sidecar_in_a_directory_that_cannot_be_listed_refuses(project: Path) -> None:
     # An execute-only directory (names can be asked for, not listed) served by a registry's finder;
     # root lists everything, so the listing is refused in the child by hand.
