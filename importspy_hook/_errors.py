@@ -299,6 +299,22 @@ def holds_withheld(text: "str", withheld: "tuple[str, ...]") -> "bool":
     return any(value in folded for value in withheld)
 
 
+def shown_path(path: "str") -> "str":
+    """A contract's path as an output shows it (§6).
+
+    A path that holds a withheld value — a plugin store's URL with its password on ``sys.path``, a
+    directory named after a token — keeps only its file name, or nothing of itself when that holds
+    it too. Withheld here: the values of variables named like credentials or shaped like one (no
+    contract is at hand to declare more secret). Read on each use, like :func:`withheld_values`:
+    only a refusal, a malformed contract or a log event of one words a path.
+    """
+    withheld = withheld_values(os.environ, ())
+    if not holds_withheld(path, withheld):
+        return path
+    name = os.path.basename(path)
+    return "<path withheld>" if holds_withheld(name, withheld) else os.path.join("<path withheld>", name)
+
+
 class Violation:
     """One unmet requirement of a contract.
 
@@ -394,9 +410,10 @@ class ContractViolation(ValueError):
         who = f"from {self.caller!r}" if self.caller else "from no identifiable module"
         count = len(self.violations)
         noun = "violation" if count == 1 else "violations"
-        head = f"import of {self.target!r} {who} refused by {self.contract} ({count} {noun}):"
+        contract = shown_path(self.contract)
+        head = f"import of {self.target!r} {who} refused by {contract} ({count} {noun}):"
         lines = [head]
-        lines.extend("  " + v.describe(self.contract) for v in self.violations)
+        lines.extend("  " + v.describe(contract) for v in self.violations)
         return "\n".join(lines)
 
     def __str__(self) -> "str":
@@ -429,7 +446,7 @@ class ContractError(ValueError):
         super().__init__(self._render())
 
     def _render(self) -> "str":
-        where = self.path or "<contract>"
+        where = shown_path(self.path) if self.path else "<contract>"
         if self.line:
             where += f":{self.line}:{self.column}"
         key = f" {self.key}:" if self.key else ""

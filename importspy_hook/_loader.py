@@ -268,8 +268,9 @@ def _refusal(
 
     ``_errors`` is imported here, not at the top: a compliant import never needs it.
     """
-    from ._errors import ContractError, ContractViolation, cannot_check
+    from ._errors import ContractError, ContractViolation, cannot_check, shown_path
 
+    where = shown_path(where)  # the events name the contract as the messages do (§6)
     if isinstance(exc, ContractViolation):
         emit(
             "error",
@@ -332,7 +333,7 @@ def _full_check(
     name: "str", sidecar: "Any", mode: "str", frame: "FrameType", debug: "bool", file: "str | None" = None
 ) -> "BaseException | None":
     """The check with the caller known first: refusals, debug events, registered contracts."""
-    from ._errors import contract_label  # not at the top: a compliant import never needs _errors
+    from ._errors import contract_label, shown_path  # not at the top: a compliant import never needs them
 
     where = contract_label(name, sidecar)
     caller_name: str | None = None
@@ -354,7 +355,7 @@ def _full_check(
                 "contract.skipped",
                 target=name,
                 caller=caller_name,
-                contract=where,
+                contract=shown_path(where),
                 mode=mode,
                 reason="internal import",
             )
@@ -370,7 +371,7 @@ def _full_check(
             "contract.checked",
             target=name,
             caller=caller_name,
-            contract=where,
+            contract=shown_path(where),
             mode=mode,
             outcome="compliant",
             duration_us=(time.perf_counter_ns() - started) // 1000,

@@ -425,3 +425,47 @@ def test_common_names_do_not_look_like_credentials(name: str) -> None:
     from importspy_hook._errors import looks_like_credential
 
     assert not looks_like_credential(name)
+
+
+# --------------------------------------------------------------------------------------------------
+# Red team m08: the secret is in the contract's path (a plugin store's URL with its password on
+# sys.path, a directory named after a token), not in anything the importer defines.
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("renderer", ["console", "json"])
+@pytest.mark.parametrize("contract", ["refusing", "malformed"])
+def test_a_contract_whose_path_holds_a_secret_is_named_without_it(
+    project: Path, renderer: str, contract: str
+) -> None:
+    plugins = project / SENT
+    text = "runtime:\n  os: [windows]\n" if contract == "refusing" else "runtime:\n  os: 5\n"
+    write_files(plugins, {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": text})
+    host = (
+        "import os, sys\n"
+        "here = os.path.dirname(os.path.abspath(__file__))\n"
+        "sys.path.insert(0, os.path.join(here, os.environ['PLUGINS_TOKEN']))\n"
+        "try:\n    import plug\nexcept ValueError as exc:\n    print('REFUSED', type(exc).__name__, exc)\n"
+    )
+    (project / "host.py").write_text(host, encoding="utf-8")
+    log = {"IMPORTSPY_HOOK_LOG": renderer, "IMPORTSPY_HOOK_LOG_LEVEL": "debug"}
+    result = run_script(project / "host.py", cwd=project, env={"PLUGINS_TOKEN": SENT, **log})
+    expected = "ContractViolation" if contract == "refusing" else "ContractError"
+    expect(f"REFUSED {expected}" in result.stdout and "PLUG RAN" not in result.stdout, result)
+    expect("plug.contract.yml" in result.stdout, result)  # still named, by its file name
+    expect("contract." in result.stderr, result)  # the log event ran
+    assert_not_printed(result)
+
+
+def test_a_contract_path_without_a_secret_is_shown_whole(project: Path) -> None:
+    # The working directory, $HOME, $TMPDIR and the like are in every path: only the values of
+    # credential-like variables are withheld from one.
+    write_files(
+        project / "plugins",
+        {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": "runtime:\n  os: [windows]\n"},
+    )
+    host = "import sys\nsys.path.insert(0, 'plugins')\n"
+    host += "try:\n    import plug\nexcept ValueError as exc:\n    print(exc)\n"
+    (project / "host.py").write_text(host, encoding="utf-8")
+    result = run_script(project / "host.py", cwd=project, env={"PWD": str(project), "TMPDIR": str(project)})
+    expect(f"refused by {project / 'plugins' / 'plug.contract.yml'}" in result.stdout, result)
