@@ -400,11 +400,12 @@ def _file_of(spec: "Any") -> "str | None":
 # there is none. A real directory that only lacks read permission is asked by name (lstat, which sees
 # a dangling link as present). Anything else (a zip archive) is read through the module's loader,
 # under ``spelled``, the directory as the module's origin writes it: zipimport answers only for names
-# under its own spelling of the archive, which stays relative when sys.path named it so. A plain
-# ``OSError`` (or ``FileNotFoundError``) is a loader's word for "no such member", zipimport's being
-# ``OSError(0, '', name)``; any other error of zipimport's, and a more specific ``OSError`` of any
-# loader (permission, timeout, connection), refuses. Another loader that fails otherwise has not
-# said whether the sidecar exists: that propagates, and the finder fails open, loudly.
+# under its own spelling of the archive, which stays relative when sys.path named it so. "Not found"
+# (``FileNotFoundError``, ``NotADirectoryError``, an ``OSError`` without an error number; zipimport's
+# ``OSError(0, '', name)``) is a loader's word for "no such member"; any other error of zipimport's,
+# and any other ``OSError`` of a loader (permission, timeout, connection, I/O), refuses. Another
+# loader that fails otherwise has not said whether the sidecar exists: that propagates, and the
+# finder fails open, loudly.
 def probe_sidecar(
     directory: "str", stem: "str", loader: "Any", spelled: "str | None" = None
 ) -> "tuple[str, Any, Any] | None":
@@ -420,10 +421,21 @@ def probe_sidecar(
         try:
             data = get_data((spelled or directory) + _SEP + stem + suffix)
         except OSError as exc:
-            # "No such member": zipimport's OSError(0, '', name); another loader's plain OSError or
-            # FileNotFoundError. A permission, timeout or connection error, or a member zipimport
-            # cannot read, says nothing of whether the sidecar is there: it refuses (red team m04).
-            if exc.errno == 0 if zipped else (exc.__class__ is OSError or exc.__class__ is FileNotFoundError):
+            # "No such member": zipimport's OSError(0, '', name); another loader's FileNotFoundError,
+            # NotADirectoryError, or a plain OSError without an error number. A permission, timeout,
+            # connection or I/O error (EIO, EMFILE: a plain OSError with its number), or a member
+            # zipimport cannot read, says nothing of whether the sidecar is there: it refuses (red
+            # team m04, n01).
+            kind = exc.__class__
+            if (
+                exc.errno == 0
+                if zipped
+                else (
+                    kind is FileNotFoundError
+                    or kind is NotADirectoryError
+                    or (kind is OSError and not exc.errno)
+                )
+            ):
                 continue
             return path, None, exc
         except Exception as exc:
@@ -899,7 +911,10 @@ def _failed(
         line = f"importspy-hook: internal error while looking for a contract of {fullname!r}, not checked"
         _warn(f"{line} ({cause})")
         return
-    message = f"{where or spec.name}: import of {spec.name!r} refused ({cause})"
+    # Only the sidecar's file name: without the package, nothing can tell whether its directory's
+    # name holds a secret (red team n03).
+    label = os.path.basename(where) if where else spec.name
+    message = f"{label}: import of {spec.name!r} refused ({cause})"
 
     def refuse(*args: "Any") -> "Any":
         raise ValueError(message)

@@ -299,20 +299,29 @@ def holds_withheld(text: "str", withheld: "tuple[str, ...]") -> "bool":
     return any(value in folded for value in withheld)
 
 
+PATH_WITHHELD_LENGTH = 12
+"""A path is searched only for withheld values at least this long: a token or a password named as a
+directory, not the everyday words that some credential-like names hold (``DESKTOP_SESSION=ubuntu``
+beside ``/home/ubuntu``, ``GIT_AUTHOR_NAME=jsmith``, ``PASSENGER_APP_ENV=production``), which would
+hide the path of every refusal on such a machine."""
+
+
 def shown_path(path: "str") -> "str":
     """A contract's path as an output shows it (§6).
 
-    A path that holds a withheld value — a plugin store's URL with its password on ``sys.path``, a
-    directory named after a token — keeps only its file name, or nothing of itself when that holds
-    it too. Withheld here: the values of variables named like credentials or shaped like one (no
-    contract is at hand to declare more secret). Read on each use, like :func:`withheld_values`:
-    only a refusal, a malformed contract or a log event of one words a path.
+    A path that carries a credential — a plugin store's URL with userinfo on ``sys.path``
+    (:func:`value_looks_secret`), a directory named after a token (the value, at least
+    :data:`PATH_WITHHELD_LENGTH` characters long, of a variable named like a credential or shaped
+    like one: no contract is at hand to declare more secret) — keeps only its file name, or nothing
+    of itself when that holds it too. Read when an exception or event is made, like
+    :func:`withheld_values`: only a refusal, a malformed contract or a log event of one words a path.
     """
-    withheld = withheld_values(os.environ, ())
-    if not holds_withheld(path, withheld):
+    withheld = tuple(v for v in withheld_values(os.environ, ()) if len(v) >= PATH_WITHHELD_LENGTH)
+    if not (value_looks_secret(path) or holds_withheld(path, withheld)):
         return path
     name = os.path.basename(path)
-    return "<path withheld>" if holds_withheld(name, withheld) else os.path.join("<path withheld>", name)
+    hidden = value_looks_secret(name) or holds_withheld(name, withheld)
+    return "<path withheld>" if hidden else os.path.join("<path withheld>", name)
 
 
 class Violation:
@@ -404,13 +413,16 @@ class ContractViolation(ValueError):
         self.caller = caller
         self.contract = contract
         self.violations = tuple(violations)
+        # Worked out once, with the environment of the refusal: a copy pickled to another process,
+        # or shown after the importer removed its variable, must not show what this one withheld.
+        self._shown = shown_path(contract)
         super().__init__(self._render())
 
     def _render(self) -> "str":
         who = f"from {self.caller!r}" if self.caller else "from no identifiable module"
         count = len(self.violations)
         noun = "violation" if count == 1 else "violations"
-        contract = shown_path(self.contract)
+        contract = self._shown
         head = f"import of {self.target!r} {who} refused by {contract} ({count} {noun}):"
         lines = [head]
         lines.extend("  " + v.describe(contract) for v in self.violations)
@@ -420,7 +432,7 @@ class ContractViolation(ValueError):
         return self._render()
 
     def __reduce__(self) -> "tuple[Any, ...]":
-        return (ContractViolation, (self.target, self.caller, self.contract, self.violations))
+        return (ContractViolation, (self.target, self.caller, self._shown, self.violations))
 
 
 class ContractError(ValueError):
@@ -443,10 +455,11 @@ class ContractError(ValueError):
         self.column = column
         self.key = key
         self.reason = reason
+        self._shown = shown_path(path) if path else path  # once, as ContractViolation's
         super().__init__(self._render())
 
     def _render(self) -> "str":
-        where = shown_path(self.path) if self.path else "<contract>"
+        where = self._shown or "<contract>"
         if self.line:
             where += f":{self.line}:{self.column}"
         key = f" {self.key}:" if self.key else ""
@@ -456,7 +469,7 @@ class ContractError(ValueError):
         return self._render()
 
     def __reduce__(self) -> "tuple[Any, ...]":
-        return (ContractError, (self.path, self.line, self.column, self.key, self.reason))
+        return (ContractError, (self._shown, self.line, self.column, self.key, self.reason))
 
 
 # ------------------------------------------------------------------ checks that could not complete
@@ -466,14 +479,15 @@ def describe_error(exc: "BaseException") -> "str":
     """What went wrong, for a message or a log event, without the exception's own text.
 
     That text may carry the importer's data (a connection string in an error message), which no
-    output may print (§6). The type, the module an ImportError names, an OSError's reason, and where
+    output may print (§6). The type, the module an ImportError names, an OSError's reason (the
+    system's words for its error number only: a store's loader may write anything there), and where
     it was raised say what failed.
     """
     text = type(exc).__name__
     if isinstance(exc, ImportError) and isinstance(exc.name, str):
         text += f": no module {exc.name!r}"
-    elif isinstance(exc, OSError) and isinstance(exc.strerror, str):
-        text += f": {exc.strerror}"
+    elif isinstance(exc, OSError) and isinstance(exc.errno, int) and exc.strerror == os.strerror(exc.errno):
+        text += f": {exc.strerror}"  # the system's own words for its error number, nothing a loader wrote
     trace = exc.__traceback__
     while trace is not None and trace.tb_next is not None:
         trace = trace.tb_next

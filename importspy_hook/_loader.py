@@ -221,9 +221,9 @@ def _current(module: "ModuleType") -> "bool":
 def _unchecked(loader: "_Guarded", name: "str", exc: "Exception") -> "BaseException | None":
     """The error for a check that could not run: refuse in enforce mode, proceed in warn mode."""
     try:
-        from ._errors import ContractError, cannot_check, contract_label
+        from ._errors import ContractError, cannot_check, contract_label, shown_path
 
-        where, reason = contract_label(name, loader.sidecar), cannot_check(exc)
+        where, reason = shown_path(contract_label(name, loader.sidecar)), cannot_check(exc)
     except Exception:  # the package cannot be loaded any further: still refuse, as a ValueError
         return ValueError(
             f"import of {name!r} refused: the contract could not be checked ({type(exc).__name__})"

@@ -1028,10 +1028,12 @@ def test_a_host_filtering_builtins_import_cannot_hide_a_zip_sidecar(project: Pat
 
 
 NETWORK_STORE = """
-import importlib.abc, importlib.util, urllib.error
+import errno, importlib.abc, importlib.util, urllib.error
 
 FILES = {"store_plug.py": os.environ["RAN_SOURCE"], "store_plug.contract.yml": os.environ["REFUSE"]}
 FAILURE = os.environ["FAILURE"]
+if FAILURE == "notdir":
+    del FILES["store_plug.contract.yml"]  # and the store answers a missing name with ENOTDIR
 
 
 class StoreLoader(importlib.abc.FileLoader, importlib.abc.SourceLoader):
@@ -1044,7 +1046,11 @@ class StoreLoader(importlib.abc.FileLoader, importlib.abc.SourceLoader):
                 raise TimeoutError("read timed out")
             if FAILURE == "url":
                 raise urllib.error.URLError("temporary failure in name resolution")
+            if FAILURE == "io":
+                raise OSError(errno.EIO, "Input/output error", path)  # a plain OSError, with its number
         if name not in FILES:
+            if FAILURE == "notdir":
+                raise NotADirectoryError(errno.ENOTDIR, "Not a directory", path)
             raise OSError(f"no such object: {name}")  # the loader protocol's word for "not found"
         return FILES[name].encode()
 
@@ -1070,7 +1076,7 @@ sys.path.append("store://plugins")
 """
 
 
-@pytest.mark.parametrize("failure", ["permission", "timeout", "url", "none"])
+@pytest.mark.parametrize("failure", ["permission", "timeout", "url", "io", "none"])
 def test_a_store_that_cannot_say_whether_a_sidecar_exists_refuses(project: Path, failure: str) -> None:
     # Red team m04: a plugin store (a path hook for a network or database store) whose get_data
     # fails with a permission, timeout or connection error for a sidecar that is there. Only its
@@ -1083,6 +1089,18 @@ def test_a_store_that_cannot_say_whether_a_sidecar_exists_refuses(project: Path,
     assert got["plugin"]["outcome"] == "refused", result
     assert got["plugin"]["type"] == ("ContractViolation" if failure == "none" else "ContractError"), result
     assert executed == []
+
+
+def test_a_store_that_answers_a_missing_sidecar_with_not_a_directory_admits(project: Path) -> None:
+    # Red team n09: NotADirectoryError (a bundle read through FileLoader.get_data) means "no such
+    # file" too: a module without a contract from such a store is imported as without the hook.
+    got, result, executed = run(
+        project,
+        NETWORK_STORE + 'emit(plugin=attempt("store_plug"))\n',
+        env={"FAILURE": "notdir", "REFUSE": REFUSE, "RAN_SOURCE": RAN},
+    )
+    assert got["plugin"]["outcome"] == "admitted", result
+    assert executed == ["store_plug"]
 
 
 def test_a_dangling_sidecar_in_a_directory_that_cannot_be_listed_refuses(project: Path) -> None:

@@ -469,3 +469,86 @@ def test_a_contract_path_without_a_secret_is_shown_whole(project: Path) -> None:
     (project / "host.py").write_text(host, encoding="utf-8")
     result = run_script(project / "host.py", cwd=project, env={"PWD": str(project), "TMPDIR": str(project)})
     expect(f"refused by {project / 'plugins' / 'plug.contract.yml'}" in result.stdout, result)
+
+
+def test_a_store_error_holding_a_secret_is_not_printed(project: Path) -> None:
+    # Red team n02: a plugin store's loader words its PermissionError with the URL it was denied,
+    # password included; the refusal names the error by its type and the system's own words only.
+    host = (
+        "import importlib.abc, importlib.util, os, sys\n"
+        "class Loader(importlib.abc.FileLoader, importlib.abc.SourceLoader):\n"
+        "    def get_data(self, path):\n"
+        "        if path.endswith('.contract.yml'):\n"
+        "            raise PermissionError(13, '403 for ' + os.environ['STORE_URL'], path)\n"
+        "        if path.endswith('plug.py'):\n"
+        "            return b\"print('PLUG RAN')\\n\"\n"
+        "        raise OSError(path)\n"
+        "class Finder:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name != 'plug':\n            return None\n"
+        "        origin = 'store://plugins/plug.py'\n"
+        "        return importlib.util.spec_from_file_location(name, origin, loader=Loader(name, origin))\n"
+        "sys.meta_path.append(Finder())\n"
+        "try:\n    import plug\nexcept ValueError as exc:\n    print('REFUSED', type(exc).__name__, exc)\n"
+    )
+    (project / "host.py").write_text(host, encoding="utf-8")
+    log = {"IMPORTSPY_HOOK_LOG": "json", "IMPORTSPY_HOOK_LOG_LEVEL": "debug"}
+    url = f"https://deploy:{SENT}@store.internal/plugins"
+    result = run_script(project / "host.py", cwd=project, env={"STORE_URL": url, **log})
+    expect("REFUSED ContractError" in result.stdout and "PLUG RAN" not in result.stdout, result)
+    expect("PermissionError" in result.stdout, result)
+    assert_not_printed(result)
+
+
+def test_a_refusal_carried_to_another_process_keeps_its_path_withheld(project: Path) -> None:
+    # Red team n04: the refusal is pickled (a process pool) to a parent that never had the variable.
+    plugins = project / SENT
+    write_files(
+        plugins, {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": "runtime:\n  os: [windows]\n"}
+    )
+    host = (
+        "import base64, os, pickle, sys\n"
+        "here = os.path.dirname(os.path.abspath(__file__))\n"
+        "sys.path.insert(0, os.path.join(here, os.environ['PLUGINS_TOKEN']))\n"
+        "try:\n    import plug\nexcept ValueError as exc:\n"
+        "    print('PICKLED', base64.b64encode(pickle.dumps(exc)).decode())\n"
+    )
+    (project / "host.py").write_text(host, encoding="utf-8")
+    result = run_script(project / "host.py", cwd=project, env={"PLUGINS_TOKEN": SENT})
+    line = next(line for line in result.stdout.splitlines() if line.startswith("PICKLED "))
+    import base64
+    import pickle
+
+    exc = pickle.loads(base64.b64decode(line.split(" ", 1)[1]))  # here, without PLUGINS_TOKEN
+    assert SENT not in str(exc) and SENT not in repr(exc) and SENT not in exc.contract
+    assert "plug.contract.yml" in str(exc)
+
+
+@pytest.mark.parametrize("name", ["DESKTOP_SESSION", "GIT_AUTHOR_NAME", "PASSENGER_APP_ENV"])
+def test_an_everyday_value_of_a_credential_like_name_does_not_hide_paths(project: Path, name: str) -> None:
+    # Red team n06: DESKTOP_SESSION=ubuntu beside /home/ubuntu would hide the path of every refusal.
+    write_files(
+        project / "ubuntu",
+        {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": "runtime:\n  os: [windows]\n"},
+    )
+    host = "import sys\nsys.path.insert(0, 'ubuntu')\n"
+    host += "try:\n    import plug\nexcept ValueError as exc:\n    print(exc)\n"
+    (project / "host.py").write_text(host, encoding="utf-8")
+    result = run_script(project / "host.py", cwd=project, env={name: "ubuntu"})
+    expect(f"refused by {project / 'ubuntu' / 'plug.contract.yml'}" in result.stdout, result)
+
+
+def test_a_path_carrying_credentials_of_its_own_is_withheld(project: Path) -> None:
+    # Red team n07: a store's address with userinfo, read from a configuration file rather than the
+    # environment, so no variable holds it.
+    plugins = project / f"deploy:{SENT}@store.internal"
+    write_files(
+        plugins, {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": "runtime:\n  os: [windows]\n"}
+    )
+    host = "import os, sys\n"
+    host += f"sys.path.insert(0, {str(plugins)!r})\n"
+    host += "try:\n    import plug\nexcept ValueError as exc:\n    print('REFUSED', exc)\n"
+    (project / "host.py").write_text(host, encoding="utf-8")
+    result = run_script(project / "host.py", cwd=project)
+    expect("REFUSED" in result.stdout and "plug.contract.yml" in result.stdout, result)
+    assert_not_printed(result)
