@@ -14,6 +14,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import child_env, run_python, write_files
@@ -872,42 +873,35 @@ def test_a_registry_spec_with_a_relative_or_no_origin_is_looked_up(project: Path
     assert executed == []
 
 
-def test_a_damaged_sidecar_in_a_zip_archive_refuses(project: Path) -> None:
-    archive = project / "bundle.zip"
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        bundle.writestr("zipplug.py", RAN)
-        bundle.writestr("zipplug.contract.yml", ADMIT * 50)
-    data = bytearray(archive.read_bytes())
+def _damage_compressed_bytes(data: bytearray) -> None:
     start = data.index(b"zipplug.contract.yml") + len("zipplug.contract.yml")  # its local header's name
     data[start : start + 20] = bytes(20)  # damage the compressed bytes of the sidecar only
-    archive.write_bytes(bytes(data))
-    got, result, executed = run(
-        project,
-        """
-        sys.path.insert(0, os.path.join(HERE, "bundle.zip"))
-        emit(plugin=attempt("zipplug"))
-        """,
-    )
-    assert got["plugin"]["outcome"] == "refused", result
-    assert got["plugin"]["type"] == "ContractError", result
-    assert executed == []
 
 
-def test_a_zip_sidecar_whose_data_cannot_be_read_refuses(project: Path) -> None:
+def _damage_size_past_the_end(data: bytearray) -> None:
     # Red team k06: the sidecar's entry says it runs past the end of the archive. zipimport then
     # raises OSError ("can't read data"), which is not its word for "no such member".
-    archive = project / "bundle.zip"
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as bundle:
-        bundle.writestr("zipplug.py", RAN)
-        bundle.writestr("zipplug.contract.yml", ADMIT)
-    data = bytearray(archive.read_bytes())
     central = data.index(b"PK\x01\x02")  # the central directory's first entry
     while True:
         length = int.from_bytes(data[central + 28 : central + 30], "little")
         if bytes(data[central + 46 : central + 46 + length]) == b"zipplug.contract.yml":
             data[central + 20 : central + 24] = (10_000).to_bytes(4, "little")  # compressed size
-            break
+            return
         central = data.index(b"PK\x01\x02", central + 4)
+
+
+@pytest.mark.parametrize(
+    ("compression", "damage"),
+    [(zipfile.ZIP_DEFLATED, _damage_compressed_bytes), (zipfile.ZIP_STORED, _damage_size_past_the_end)],
+    ids=["compressed-bytes", "size-past-the-end"],
+)
+def test_a_damaged_sidecar_in_a_zip_archive_refuses(project: Path, compression: int, damage: Any) -> None:
+    archive = project / "bundle.zip"
+    with zipfile.ZipFile(archive, "w", compression=compression) as bundle:
+        bundle.writestr("zipplug.py", RAN)
+        bundle.writestr("zipplug.contract.yml", ADMIT * 50)
+    data = bytearray(archive.read_bytes())
+    damage(data)
     archive.write_bytes(bytes(data))
     got, result, executed = run(
         project,
