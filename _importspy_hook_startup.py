@@ -325,8 +325,10 @@ def _names_known_to_path_finder(directory: "str", stamp: "float") -> "Any":
 #   narrows sys.path, or a directory named importspy_hook earlier on it, must not turn the check off.
 # - A fork never happens in the middle of a check (``checking``, below): a child forked while another
 #   thread was importing the hook's lazy modules would inherit that module's import lock held by a
-#   thread that does not exist in the child. The finder's slow path already runs under the import
-#   system's global lock, which os.fork() takes before forking.
+#   thread that does not exist in the child. The finder's slow path runs under the import system's
+#   global lock, which os.fork() takes before forking; its lazy imports let that lock go and hold
+#   the fork lock instead (``_unlocked``), so that they never wait for a module's lock while holding
+#   the global one.
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -448,6 +450,36 @@ def probe_sidecar(
     return None
 
 
+# ``work(*args)`` without the import system's global lock, which it holds around every finder's
+# ``find_spec``; for the hook's own lazy imports (the loader, the rare paths) and what only they do
+# (a failure's refusal and event, an exclusion pattern). Such an import waits for its module's lock.
+# Another thread importing that module meanwhile (``install()``, ``check()``, a host importing the
+# package) holds it and waits for the global lock for its own searches, and Python detects
+# deadlocks between module locks only: with the global lock kept, neither would go on (red team
+# k07, k14). Without it, the import waits for that thread's and nothing more. The fork lock is held
+# instead, for what the global lock also did here: os.fork() takes it, so a child is never forked
+# with one of the hook's modules half-imported by a thread it does not have. (A thread that holds
+# the global lock twice, a finder importing from its own ``find_spec``, keeps it: the bounded wait
+# of the fork lock then stands between it and a check that waits for it.) Never around another
+# finder: they are called with the lock held, as the import system calls them.
+def _unlocked(work: "Any", *args: "Any") -> "Any":
+    try:
+        _imp.release_lock()
+    except RuntimeError:  # not this thread's (a finder called directly, or on a tracer's thread)
+        released = False
+    else:
+        released = True
+    lock = _CHECKING
+    held = lock.acquire(True, FORK_WAIT)
+    try:
+        return work(*args)
+    finally:
+        if held:
+            lock.release()
+        if released:
+            _imp.acquire_lock()
+
+
 # ``importspy_hook._finder``, the finder's rare paths (failures, exclusion patterns, another finder in
 # front, legacy finders, finders changed during a miss), loaded the first time one is taken
 # and kept: every process unmarshals this module at start-up, and only some ever need those.
@@ -455,12 +487,15 @@ _rare_module: "Any" = None
 
 
 def _rare() -> "Any":
-    global _rare_module
-    if _rare_module is None:
-        from importspy_hook import _finder
+    return _rare_module or _unlocked(_load_rare)
 
-        _rare_module = _finder
-    return _rare_module
+
+def _load_rare() -> "Any":
+    global _rare_module
+    from importspy_hook import _finder
+
+    _rare_module = _finder
+    return _finder
 
 
 # Python 3.10 and 3.11 still let a meta-path finder with only the legacy ``find_module`` serve imports
@@ -575,7 +610,7 @@ class ContractFinder:
         # other finders' own work, two dict lookups and one attribute read for the directory.
         top = fullname.partition(".")[0]
         skipped = (top in _SKIPPED_TOP and (top != "ruamel" or _ruamel_own(fullname))) or (
-            self.patterns and _rare().excluded(self, fullname)
+            self.patterns and _unlocked(_rare().excluded, self, fullname)  # it may import fnmatch
         )
         if skipped and fullname not in REGISTRY:
             if fullname == "importspy_hook":
@@ -871,12 +906,13 @@ def _guard(finder: "ContractFinder", spec: "Any", path: "Any", fullname: "str") 
     else:  # a module that ships its own contract keeps it: both must admit
         contract = registered if sidecar is None else [registered, sidecar]
         file = os.path.abspath(origin) if isinstance(origin, str) else None
-    spec.loader = (_wrap or _load_wrap())(spec.loader, contract, finder, spec.name, file)
+    spec.loader = (_wrap or _unlocked(_load_wrap))(spec.loader, contract, finder, spec.name, file)
 
 
 # ``importspy_hook._loader.wrap``, imported by the first import a contract applies to and kept (a
-# ``from ... import`` statement costs ~1.5 µs even when the module is loaded). The package never
-# imports this module back: what its loader needs of it comes with the finder (``ContractFinder``).
+# ``from ... import`` statement costs ~1.5 µs even when the module is loaded), without the global
+# import lock (``_unlocked``). The package never imports this module back: what its loader needs of
+# it comes with the finder (``ContractFinder``).
 _wrap: "Any" = None
 
 
@@ -902,7 +938,7 @@ def _failed(
     known: "bool",
 ) -> "None":
     try:
-        _rare().failed(finder, spec, fullname, where, exc, known)
+        _unlocked(_rare().failed, finder, spec, fullname, where, exc, known)  # it imports, and logs
         return
     except Exception:
         pass

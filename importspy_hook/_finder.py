@@ -12,11 +12,13 @@ room for one small module). What only some processes meet lives here instead:
 - finders added or rebound between the time they were worked out and a miss (``search_again``).
 
 This module never imports the start-up module back (no import cycle): what it needs comes as
-arguments, the finder first. It is imported from inside the finder's ``find_spec``, which the
-import system calls holding its global lock (so a fork cannot split the import), and the hook's
-own modules are skipped by scope there, so importing it cannot call back into a search.
-``install()`` imports it up front, outside any import (see SECURITY.md on tracers that ask the
-finders on worker threads).
+arguments, the finder first. It is imported from inside the finder's ``find_spec``, with the import
+system's global lock let go and the fork lock held instead (the start-up module's ``_unlocked``: a
+thread importing this module meanwhile must not wait for that lock while the finder waits for it),
+and the hook's own modules are skipped by scope there, so importing it cannot call back into a
+search. ``excluded`` and ``failed`` run the same way (they import); the others are called with the
+global lock held, as the other finders are. ``install()`` imports this module up front, outside any
+import (see SECURITY.md on tracers that ask the finders on worker threads).
 """
 
 from __future__ import annotations
