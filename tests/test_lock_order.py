@@ -15,13 +15,14 @@ lock, at the moment it would ask for the global lock. The child then has 20 seco
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from conftest import run_python, write_files
 
 HOST = """
-import sys, threading, time, faulthandler
+import os, sys, threading, time, faulthandler
 faulthandler.dump_traceback_later(20, exit=True)
 import _importspy_hook_startup as startup
 
@@ -46,7 +47,7 @@ def second():
     import importspy_hook
 
     importspy_hook.install()  # loads the loader and the rare paths
-    print("second thread: installed", flush=True)
+    os.write(1, b"second thread: installed\\n")  # one write: threads interleave
 
 thread = threading.Thread(target=second)
 thread.start()
@@ -62,7 +63,7 @@ thread.join()
         pytest.param(
             "importspy_hook._loader",
             "import importspy_hook  # the package, not yet the module the race is about",
-            "import plugin; print('main thread: imported', plugin.VALUE, flush=True)",
+            "import plugin; os.write(1, b'main thread: imported\\n')",
             id="first-contracted-import",
         ),
         pytest.param(
@@ -73,7 +74,7 @@ thread.join()
             "    def find_spec(self, name, path=None, target=None):\n"
             "        return None\n"
             "sys.meta_path.insert(0, Front())\n"
-            "import plain; print('main thread: imported', plain.VALUE, flush=True)",
+            "import plain; os.write(1, b'main thread: imported\\n')",
             id="rare-path",
         ),
     ],
@@ -95,3 +96,64 @@ def test_a_thread_importing_the_hooks_module_does_not_hang_an_import_that_needs_
     assert "main thread: imported" in result.stdout, result
     assert "second thread: installed" in result.stdout, result
     assert result.returncode == 0, result
+
+
+FORK = """
+import os, signal, sys, threading, time, faulthandler
+faulthandler.dump_traceback_later(30, exit=True)
+import _importspy_hook_startup as startup
+
+startup._started = False
+startup.startup()
+import importspy_hook
+sys.path.insert(0, {project!r})
+paused = threading.Event()
+
+def tracer(frame, event, arg):
+    # This thread is loading the hook's loader for its first contracted import, without the
+    # global import lock: it holds the loader module's lock.
+    spec = getattr(sys.modules.get("importspy_hook._loader"), "__spec__", None)
+    if event == "call" and frame.f_code.co_name == "_find_spec" and getattr(spec, "_initializing", 0):
+        if not paused.is_set():
+            paused.set()
+            time.sleep(1.5)
+    return None
+
+def first():
+    sys.settrace(tracer)
+    import plugin
+    os.write(1, f"thread: imported {{plugin.VALUE}}\\n".encode())  # one write: threads interleave
+
+thread = threading.Thread(target=first)
+thread.start()
+paused.wait(10)
+pid = os.fork()
+if pid == 0:
+    signal.alarm(10)  # ends a hung child (faulthandler's timer would wait for a thread it lacks)
+    import other
+    os.write(1, f"child: imported {{other.VALUE}}\\n".encode())
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+thread.join()
+print("child status", os.waitstatus_to_exitcode(status), flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX-only")
+def test_a_fork_while_a_thread_loads_the_hooks_loader_leaves_the_child_able_to_import(project: Path) -> None:
+    # The global import lock, which os.fork() takes, is let go while the loader loads: the fork lock
+    # must stand in for it, or the child inherits the loader half-imported by a thread it lacks.
+    write_files(
+        project,
+        {
+            "plugin.py": "VALUE = 1\n",
+            "plugin.contract.yml": "runtime:\n  python: '>=3.0'\n",
+            "other.py": "VALUE = 2\n",
+            "other.contract.yml": "runtime:\n  python: '>=3.0'\n",
+        },
+    )
+    result = run_python(FORK.format(project=str(project)), env={"IMPORTSPY_HOOK": "1"}, timeout=60)
+    assert "Timeout" not in result.stderr, result
+    assert "thread: imported 1" in result.stdout, result
+    assert "child: imported 2" in result.stdout, result
+    assert "child status 0" in result.stdout, result
