@@ -552,7 +552,7 @@ def _called_back(fullname: "str", busy: "dict[str, int]") -> "bool":
     except Exception:
         return fullname in busy
     own, importlib_globals = globals(), _importlib.__dict__
-    while frame is not None and frame.f_globals is own:  # this call: find_spec, _not_found, _first...
+    while frame is not None and frame.f_globals is own:  # this call: find_spec, _nobody_has, _first...
         frame = frame.f_back
     while frame is not None:
         if frame.f_globals is own:
@@ -628,7 +628,7 @@ class ContractFinder:
             if spec is not None:
                 break
         else:
-            spec = self._not_found(fullname, path, target, meta_path)
+            spec = self._nobody_has(fullname, path, target, meta_path)
             if spec is None or spec.__class__ is _not_found_spec:
                 return spec
         if target is None and fullname in sys.modules:
@@ -720,7 +720,7 @@ class ContractFinder:
     # Every finder after this one declined ``fullname``. Never answer None to the import system: it
     # would ask them all a second time, and a spec found then (a fallback finder that adds a plugin
     # directory on a miss, a plugin written meanwhile) would be loaded without this hook seeing it.
-    def _not_found(self, fullname: "str", path: "Any", target: "Any", meta_path: "Any") -> "Any":
+    def _nobody_has(self, fullname: "str", path: "Any", target: "Any", meta_path: "Any") -> "Any":
         everyone = self._everyone
         if everyone is not None and _called_back(fullname, everyone.busy):
             return None  # called back, through a wrapper, from its own search: that one answers
@@ -804,7 +804,7 @@ class ContractFinder:
 def _import_system_asks(fullname: "str") -> "bool":
     importlib_globals = _importlib.__dict__
     try:
-        frame: Any = sys._getframe(3)  # 0: here, 1: _not_found, 2: find_spec, 3: whoever asked
+        frame: Any = sys._getframe(3)  # 0: here, 1: _nobody_has, 2: find_spec, 3: whoever asked
     except Exception:  # a host's audit hook may refuse frame inspection: then answer as to a probe
         return False
     if frame.f_globals is not importlib_globals:
