@@ -754,12 +754,13 @@ def _orphan_warning(path: str) -> str | None:
             return None
     except OSError:
         return None
+    named = _shown(stem)  # the module's name is part of the file's: a token there is withheld too
     if os.path.isdir(os.path.join(directory, stem)):
         return (
-            f"'{stem}' is a package: its contract must be {stem}/__init__.contract.yml; "
+            f"'{named}' is a package: its contract must be {named}/__init__.contract.yml; "
             "this file guards nothing"
         )
-    return f"no module '{stem}' next to this contract (e.g. {stem}.py): it guards nothing"
+    return f"no module '{named}' next to this contract (e.g. {named}.py): it guards nothing"
 
 
 def _module_among(stem: str, names: Iterable[str]) -> bool:
@@ -862,7 +863,7 @@ def _lint_wheel(wheel: str) -> tuple[list[str], list[dict[str, Any]]]:
         stem = next(base[: -len(s)] for s in SIDECAR_SUFFIXES if base.endswith(s))
         beside = (m.rpartition("/")[2] for m in members if m.rpartition("/")[0] == directory)
         if not _module_among(stem, beside):
-            message = f"no module '{stem}' next to this contract in the wheel: it guards nothing"
+            message = f"no module '{_shown(stem)}' next to this contract in the wheel: it guards nothing"
             problems.append(_problem(where, message, "warning"))
     return shown, problems
 

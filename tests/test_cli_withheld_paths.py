@@ -105,6 +105,21 @@ def test_lint_withholds_a_wheel_path(project: Path, store: Path) -> None:
     assert f"{WITHHELD}/broken.whl: not a readable wheel" in broken.stderr, broken
 
 
+def test_lint_withholds_a_module_name_made_of_the_token(project: Path) -> None:
+    """A sidecar *named* after the token: ``lint``'s warning about the module missing beside it
+    names that module, which is the token."""
+    import zipfile
+
+    write_files(project / "plugins", {f"{TOKEN}.contract.yml": REFUSING})
+    with zipfile.ZipFile(project / "pkg-1.0-py3-none-any.whl", "w") as wheel:
+        wheel.writestr(f"pkg/{TOKEN}.contract.yml", REFUSING)
+    for args in (["lint", "plugins"], ["lint", "pkg-1.0-py3-none-any.whl"]):
+        for fmt in ("human", "json"):
+            result = cli(*args, "--format", fmt, cwd=project, env=ENV)
+            assert_withheld(result, code=0)
+            assert f"no module '{WITHHELD}' next to this contract" in result.stdout, result
+
+
 @pytest.mark.parametrize("fmt", ["human", "json", "sarif"])
 def test_check_withholds_the_contract_and_caller_paths(project: Path, store: Path, fmt: str) -> None:
     refused = cli(
