@@ -14,7 +14,8 @@ Built the way Python developers expect their tools to behave (ruff, pytest, pip)
   imports what it needs (attrs, ruamel.yaml, packaging) when it runs.
 * **Secret values never appear.** ``context`` prints environment variable *names*; values only with
   ``--values``, and even then not for names that look like credentials. ``--set env.NAME=…`` values
-  are never echoed.
+  are never echoed. Every path printed (contracts, callers, files found, the interpreter, the
+  working directory in SARIF) goes through :func:`_shown`, the hook's own rule for paths.
 """
 
 from __future__ import annotations
@@ -259,14 +260,26 @@ def _error(message: str) -> None:
 # ============================================================================== shared helpers
 
 
+def _shown(path: str) -> str:
+    """``path`` as every output of this command line prints it: as written, unless it holds a
+    secret (a directory named after a token, a URL with credentials), then ``<path withheld>/<file
+    name>`` — the rule the hook's own messages and log events use for a contract (§6,
+    ``shown_path``), so that ``lint`` or ``check`` in a CI log never shows what an import refusal
+    withholds. Applied to the very text that is printed (relative or absolute), not to another
+    spelling of the path: a relative path that does not hold the value shows nothing of it."""
+    from ._errors import shown_path  # loaded only when a path is printed: --help stays light
+
+    return shown_path(path)
+
+
 def _display(path: str) -> str:
     """A path as the user should see it: relative to the working directory when inside it."""
     absolute = os.path.abspath(path)
     try:
         relative = os.path.relpath(absolute)
     except ValueError:  # another drive on Windows
-        return absolute
-    return absolute if relative.startswith(os.pardir) else relative
+        return _shown(absolute)
+    return _shown(absolute if relative.startswith(os.pardir) else relative)
 
 
 def _write_new(path: str, text: str) -> None:
@@ -275,9 +288,14 @@ def _write_new(path: str, text: str) -> None:
         with open(path, "x", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
     except FileExistsError:
-        raise UsageError(f"{path} already exists; not overwriting it") from None
+        raise UsageError(f"{_shown(path)} already exists; not overwriting it") from None
     except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot write {_shown(path)}: {_os_reason(exc)}") from None
+
+
+def _os_reason(exc: OSError) -> str:
+    """Why an operating system call failed, without the file name ``str(exc)`` would repeat raw."""
+    return exc.strerror or type(exc).__name__
 
 
 def _dump_json(data: object, stream: TextIO | None = None) -> None:
@@ -306,20 +324,20 @@ def _caller_from_file(path: str) -> Caller:
 
     absolute = os.path.abspath(path)
     if not os.path.exists(absolute):
-        raise UsageError(f"caller {path}: no such file")
+        raise UsageError(f"caller {_shown(path)}: no such file")
     if not os.path.isfile(absolute):
-        raise UsageError(f"caller {path}: not a file")
+        raise UsageError(f"caller {_shown(path)}: not a file")
     if not os.access(absolute, os.R_OK):
-        raise UsageError(f"caller {path}: not readable")
+        raise UsageError(f"caller {_shown(path)}: not readable")
     return Caller(module_name_for_file(absolute), absolute, None)
 
 
-def _caller_structure(caller: Caller, shown: str) -> Structure:
+def _caller_structure(caller: Caller, path: str) -> Structure:
     from ._structure import read_structure
 
     structure = read_structure(caller)
     if not structure[3]:  # has_source
-        raise UsageError(f"caller {shown}: not readable Python source (syntax or encoding error?)")
+        raise UsageError(f"caller {_shown(path)}: not readable Python source (syntax or encoding error?)")
     return structure
 
 
@@ -329,9 +347,9 @@ def _load(path: str) -> Any:
     from ._errors import ContractError
 
     if os.path.isdir(path):
-        raise UsageError(f"{path}: is a directory, not a contract file")
+        raise UsageError(f"{_shown(path)}: is a directory, not a contract file")
     if not os.path.exists(path):
-        raise UsageError(f"{path}: no such file")
+        raise UsageError(f"{_shown(path)}: no such file")
     try:
         return load_contract(path)
     except ContractError as exc:
@@ -445,12 +463,12 @@ def _status(options: argparse.Namespace) -> int:
         state = "not active although the start-up file is present (python -S and -I skip it)"
     report: dict[str, Any] = {
         "version": __version__,
-        "package": os.path.dirname(os.path.abspath(__file__)),
-        "python": {"executable": sys.executable, **facts},
+        "package": _shown(os.path.dirname(os.path.abspath(__file__))),
+        "python": {"executable": _shown(sys.executable), **facts},
         "active": finder is not None,
         "mode": finder.mode if finder is not None else None,
         "configured_mode": configured or "off",
-        "startup_files": startup,
+        "startup_files": [_shown(path) for path in startup],
         "settings": {
             name: os.environ.get(name)
             for name in (
@@ -475,12 +493,12 @@ def _status(options: argparse.Namespace) -> int:
     lines = [
         f"importspy-hook {__version__}",
         f"  package:         {report['package']}",
-        f"  python:          {sys.executable} ({facts['implementation']} {facts['python']}, "
+        f"  python:          {report['python']['executable']} ({facts['implementation']} {facts['python']}, "
         f"{facts['os']} {facts['arch']})",
         f"  hook:            {state}",
         f"  IMPORTSPY_HOOK:  {shown_mode} -> {configured or 'off'}",
         "  start-up file:   "
-        + ("\n                   ".join(startup) if startup else "none found in the site directories"),
+        + ("\n                   ".join(report["startup_files"]) or "none found in the site directories"),
         f"  exclude:         {os.environ.get('IMPORTSPY_HOOK_EXCLUDE') or '(none)'}",
         f"  loaders:         {os.environ.get('IMPORTSPY_HOOK_LOADERS') or '(none)'}",
         f"  log:             {renderer}, level {level_name(level)}",
@@ -553,7 +571,7 @@ def _context(options: argparse.Namespace) -> int:
     withheld = withheld_values(context.environ, ()) if options.values else ()
     lines = [
         "# The execution context of this interpreter, as a contract it meets (importspy-hook context).",
-        f"# {sys.executable}: {context.implementation} {context.python_version} on "
+        f"# {_shown(sys.executable)}: {context.implementation} {context.python_version} on "
         f"{context.os} {context.arch}",
         "# Environment variables are listed by name (a null value means 'must be set')"
         + ("; values shown except for names that look like secrets." if options.values else "."),
@@ -604,12 +622,12 @@ def _public(name: str) -> bool:
     return not name.startswith("_")
 
 
-def _init_lines(structure: Structure, context: Context, shown: str) -> list[str]:
+def _init_lines(structure: Structure, context: Context, path: str) -> list[str]:
     from ._structure import last_dotted_part
 
     _, filename, version, _, variables, functions, classes, _ = structure
     lines = [
-        f"# Starter contract generated by `importspy-hook init` from {os.path.basename(shown)}.",
+        f"# Starter contract generated by `importspy-hook init` from {os.path.basename(_shown(path))}.",
         "# Save it next to the module it guards as <module>.contract.yml, then keep only what that",
         "# module really needs from its importer (public names only are listed).",
     ]
@@ -678,13 +696,13 @@ def _init(options: argparse.Namespace) -> int:
     from ._context import current_context
 
     if options.output and os.path.exists(options.output):
-        raise UsageError(f"{options.output} already exists; not overwriting it")
+        raise UsageError(f"{_shown(options.output)} already exists; not overwriting it")
     caller = _caller_from_file(options.caller)
     structure = _caller_structure(caller, options.caller)
     text = "\n".join(_init_lines(structure, current_context(), options.caller)) + "\n"
     if options.output:
         _write_new(options.output, text)
-        sys.stderr.write(f"wrote {options.output}\n")
+        sys.stderr.write(f"wrote {_shown(options.output)}\n")
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -716,7 +734,7 @@ def _discover(paths: Sequence[str]) -> list[str]:
         elif os.path.exists(path):
             add(path)
         else:
-            raise UsageError(f"{path}: no such file or directory")
+            raise UsageError(f"{_shown(path)}: no such file or directory")
     return found
 
 
@@ -736,12 +754,13 @@ def _orphan_warning(path: str) -> str | None:
             return None
     except OSError:
         return None
+    named = _shown(stem)  # the module's name is part of the file's: a token there is withheld too
     if os.path.isdir(os.path.join(directory, stem)):
         return (
-            f"'{stem}' is a package: its contract must be {stem}/__init__.contract.yml; "
+            f"'{named}' is a package: its contract must be {named}/__init__.contract.yml; "
             "this file guards nothing"
         )
-    return f"no module '{stem}' next to this contract (e.g. {stem}.py): it guards nothing"
+    return f"no module '{named}' next to this contract (e.g. {named}.py): it guards nothing"
 
 
 def _module_among(stem: str, names: Iterable[str]) -> bool:
@@ -776,7 +795,7 @@ def _lint(options: argparse.Namespace) -> int:
     if options.format == "json":
         _dump_json(
             {
-                "files": files,
+                "files": [_shown(path) for path in files],
                 "problems": problems,
                 "error_count": errors,
                 "warning_count": warnings,
@@ -827,7 +846,8 @@ def _lint_wheel(wheel: str) -> tuple[list[str], list[dict[str, Any]]]:
             ]
             contents = {name: archive.read(name) for name in sidecars}
     except (OSError, zipfile.BadZipFile, ValueError) as exc:
-        raise UsageError(f"{wheel}: not a readable wheel ({exc})") from None
+        reason = _os_reason(exc) if isinstance(exc, OSError) else exc  # str(OSError) repeats the path
+        raise UsageError(f"{_shown(wheel)}: not a readable wheel ({reason})") from None
     problems: list[dict[str, Any]] = []
     shown = [f"{wheel}/{name}" for name in sidecars]
     if not sidecars:
@@ -843,7 +863,7 @@ def _lint_wheel(wheel: str) -> tuple[list[str], list[dict[str, Any]]]:
         stem = next(base[: -len(s)] for s in SIDECAR_SUFFIXES if base.endswith(s))
         beside = (m.rpartition("/")[2] for m in members if m.rpartition("/")[0] == directory)
         if not _module_among(stem, beside):
-            message = f"no module '{stem}' next to this contract in the wheel: it guards nothing"
+            message = f"no module '{_shown(stem)}' next to this contract in the wheel: it guards nothing"
             problems.append(_problem(where, message, "warning"))
     return shown, problems
 
@@ -873,7 +893,7 @@ def _problem(
 ) -> dict[str, Any]:
     """One finding of ``lint``, in the shape of its JSON report (line 0: about the whole file)."""
     return {
-        "path": path,
+        "path": _shown(path),
         "line": line,
         "column": column,
         "key": key,
@@ -1063,21 +1083,46 @@ def _rule_for(field: str) -> str:
     return "structure"
 
 
-def _artifact_location(path: str, root: Path) -> dict[str, str]:
+_WITHHELD_NOTE = "<path withheld>: it holds the value of a secret"
+
+
+def _artifact_location(path: str, root: Path) -> dict[str, Any]:
     """A SARIF ``artifactLocation``: a URI reference, so percent-encoded (RFC 3986).
 
     Relative to ``%SRCROOT%`` (the working directory) when the file is inside it — what code
     scanning needs to find the file in the repository — else an absolute ``file:`` URI.
+
+    When that relative or absolute path holds a secret (:func:`_shown`), the URI is the file name
+    alone with no ``uriBaseId``: ``<path withheld>/name`` is not a URI, and a relative reference
+    without a base is valid SARIF (a consumer resolves it as it can, at worst it finds no file),
+    while any base would point at another file. The ``description`` says why.
     """
     from pathlib import Path
     from urllib.parse import quote
 
     absolute = Path(path).resolve()
     try:
-        relative = absolute.relative_to(root).as_posix()
+        relative: str | None = absolute.relative_to(root).as_posix()
     except ValueError:
+        relative = None
+    written = str(absolute) if relative is None else relative
+    shown = _shown(written)
+    if shown != written:
+        name = os.path.basename(shown)  # "<path withheld>" when the name itself holds the secret
+        return {"uri": quote(name, safe=""), "description": {"text": _WITHHELD_NOTE}}
+    if relative is None:
         return {"uri": absolute.as_uri()}
     return {"uri": quote(relative, safe="/"), "uriBaseId": "%SRCROOT%"}
+
+
+def _source_root(root: Path) -> dict[str, Any]:
+    """``originalUriBaseIds["%SRCROOT%"]``: the working directory as a ``file:`` URI, or, when it
+    holds a secret, no ``uri`` at all. Every property of an artifactLocation is optional, and code
+    scanning resolves ``%SRCROOT%`` against its own checkout anyway, so the results that point
+    into the working directory keep their relative URIs and stay usable."""
+    if _shown(str(root)) != str(root):
+        return {"description": {"text": _WITHHELD_NOTE}}
+    return {"uri": root.as_uri() + "/"}
 
 
 def _sarif(
@@ -1153,7 +1198,7 @@ def _sarif(
                         ],
                     }
                 },
-                "originalUriBaseIds": {"%SRCROOT%": {"uri": root.as_uri() + "/"}},
+                "originalUriBaseIds": {"%SRCROOT%": _source_root(root)},
                 "invocations": [invocation],
                 "results": results,
             }
