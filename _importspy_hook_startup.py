@@ -451,8 +451,8 @@ def probe_sidecar(
 
 
 # ``work(*args)`` without the import system's global lock, which it holds around every finder's
-# ``find_spec``; for the hook's own lazy imports (the loader, the rare paths) and what only they do
-# (a failure's refusal and event, an exclusion pattern). Such an import waits for its module's lock.
+# ``find_spec``; for the hook's own lazy imports (the loader, the rare paths) and a failure's
+# refusal and event, which import too. Such an import waits for its module's lock.
 # Another thread importing that module meanwhile (``install()``, ``check()``, a host importing the
 # package) holds it and waits for the global lock for its own searches, and Python detects
 # deadlocks between module locks only: with the global lock kept, neither would go on (red team
@@ -589,6 +589,14 @@ class ContractFinder:
         if exclude is None:
             exclude = os.environ.get("IMPORTSPY_HOOK_EXCLUDE")
         self.patterns: tuple[str, ...] = tuple(p.strip() for p in (exclude or "").split(",") if p.strip())
+        if self.patterns:
+            # ``fnmatch`` decides them: imported here (at start-up, or by ``install()``) rather than
+            # from inside a search, where the import would wait for its module lock holding the
+            # global one (``_unlocked``). Every process with patterns meets them at its first import.
+            try:
+                import fnmatch  # noqa: F401
+            except ImportError:  # then ``excluded`` imports it, and fails, as before
+                pass
         # full name -> skipped by scope?, kept only when exclusion patterns make deciding costly (a
         # cache of the plain set lookup would cost more than the lookup: most names are seen once)
         self.verdicts: dict[str, bool] = {}
@@ -610,7 +618,7 @@ class ContractFinder:
         # other finders' own work, two dict lookups and one attribute read for the directory.
         top = fullname.partition(".")[0]
         skipped = (top in _SKIPPED_TOP and (top != "ruamel" or _ruamel_own(fullname))) or (
-            self.patterns and _unlocked(_rare().excluded, self, fullname)  # it may import fnmatch
+            self.patterns and _rare().excluded(self, fullname)
         )
         if skipped and fullname not in REGISTRY:
             if fullname == "importspy_hook":

@@ -16,9 +16,10 @@ arguments, the finder first. It is imported from inside the finder's ``find_spec
 system's global lock let go and the fork lock held instead (the start-up module's ``_unlocked``: a
 thread importing this module meanwhile must not wait for that lock while the finder waits for it),
 and the hook's own modules are skipped by scope there, so importing it cannot call back into a
-search. ``excluded`` and ``failed`` run the same way (they import); the others are called with the
-global lock held, as the other finders are. ``install()`` imports this module up front, outside any
-import (see SECURITY.md on tracers that ask the finders on worker threads).
+search. ``failed`` runs the same way (it imports); the others are called with the global lock
+held, as the other finders are (``excluded``'s ``fnmatch`` is imported when the finder is made).
+``install()`` imports this module up front, outside any import (see SECURITY.md on tracers that ask
+the finders on worker threads).
 """
 
 from __future__ import annotations
