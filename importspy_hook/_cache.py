@@ -1,7 +1,8 @@
 """Parsed contracts: once per process, and across processes in a cache beside bytecode (§11).
 
-A fresh process that meets a contract would otherwise pay for ruamel.yaml (≈ 12 ms to import) and a
-parse (0.6-5 ms) before the first contracted import can proceed, against a budget of 5 ms. So the
+A fresh process that meets a contract would otherwise pay for ruamel.yaml's import and a parse before
+the first contracted import can proceed: several times the §11 budget of that import (the figures
+are in ``benchmarks/README.md``). So the
 plain form of a parsed contract (``_schema``) is written next to the interpreter's own bytecode
 cache, ``__pycache__/<stem>.contract.<cache tag>.marshal`` (or under ``sys.pycache_prefix``), and
 read back with ``marshal`` — no ruamel.yaml, no attrs.
@@ -152,7 +153,7 @@ def digest(data: "bytes") -> "bytes":
 
     ``_imp.source_hash`` is the interpreter's SipHash for hash-based ``.pyc`` files (PEP 552),
     built in and already loaded, where ``hashlib``/``_blake2`` would load a shared library first
-    (≈ 0.3 ms, a tenth of the budget). It detects changes, as it does for bytecode; a record is
+    (a sizeable part of the §11 budget). It detects changes, as it does for bytecode; a record is
     not a defence against someone who can write the files beside it (see the module docstring).
     """
     try:

@@ -2,8 +2,8 @@
 
 Split from ``_context`` because these are what the compiled check (``_compiled``) needs on every
 contracted import, and that path must not import attrs, ``re``, ``typing`` or ``threading``: each
-costs milliseconds in a fresh process, against a budget of 5 ms for the whole first contracted import
-(§11). ``_context`` re-exports every name, so its public behaviour is unchanged.
+costs milliseconds in a fresh process, a large part of the §11 budget of its first contracted import
+(``benchmarks/README.md``). ``_context`` re-exports every name, so its public behaviour is unchanged.
 
 OS, architecture, Python version and implementation cannot change while the process runs, so
 :func:`platform_facts` computes them once.
