@@ -306,17 +306,18 @@ beside ``/home/ubuntu``, ``GIT_AUTHOR_NAME=jsmith``, ``PASSENGER_APP_ENV=product
 hide the path of every refusal on such a machine."""
 
 
-def shown_path(path: "str") -> "str":
+def shown_path(path: "str", secrets: "Collection[str]" = ()) -> "str":
     """A contract's path as an output shows it (§6).
 
     A path that carries a credential — a plugin store's URL with userinfo on ``sys.path``
     (:func:`value_looks_secret`), a directory named after a token (the value, at least
-    :data:`PATH_WITHHELD_LENGTH` characters long, of a variable named like a credential or shaped
-    like one: no contract is at hand to declare more secret) — keeps only its file name, or nothing
-    of itself when that holds it too. Read when an exception or event is made, like
-    :func:`withheld_values`: only a refusal, a malformed contract or a log event of one words a path.
+    :data:`PATH_WITHHELD_LENGTH` characters long, of a variable named like a credential, shaped
+    like one, or among ``secrets``: the names the contract declares secret, when it was read) —
+    keeps only its file name, or nothing of itself when that holds it too. Read when an exception or
+    event is made, like :func:`withheld_values`: only a refusal, a malformed contract or a log event
+    of one words a path.
     """
-    withheld = tuple(v for v in withheld_values(os.environ, ()) if len(v) >= PATH_WITHHELD_LENGTH)
+    withheld = tuple(v for v in withheld_values(os.environ, secrets) if len(v) >= PATH_WITHHELD_LENGTH)
     if not (value_looks_secret(path) or holds_withheld(path, withheld)):
         return path
     name = os.path.basename(path)
@@ -408,14 +409,16 @@ class ContractViolation(ValueError):
         caller: "str | None",
         contract: "str",
         violations: "tuple[Violation, ...] | list[Violation]",
+        secrets: "Collection[str]" = (),
     ) -> "None":
         self.target = target
         self.caller = caller
         self.contract = contract
         self.violations = tuple(violations)
-        # Worked out once, with the environment of the refusal: a copy pickled to another process,
-        # or shown after the importer removed its variable, must not show what this one withheld.
-        self._shown = shown_path(contract)
+        # Worked out once, with the environment of the refusal and the names the contract declares
+        # secret (``secrets``): a copy pickled to another process, or shown after the importer
+        # removed its variable, must not show what this one withheld.
+        self._shown = shown_path(contract, secrets)
         super().__init__(self._render())
 
     def _render(self) -> "str":

@@ -270,7 +270,9 @@ def _refusal(
     """
     from ._errors import ContractError, ContractViolation, cannot_check, shown_path
 
-    where = shown_path(where)  # the events name the contract as the messages do (§6)
+    # The events name the contract as the messages do (§6); a violation has worked it out already,
+    # with the names its contract declares secret.
+    where = exc._shown if isinstance(exc, ContractViolation) else shown_path(where)
     if isinstance(exc, ContractViolation):
         emit(
             "error",

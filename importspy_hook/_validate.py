@@ -125,7 +125,7 @@ def validate(
         from ._errors import ContractViolation
 
         name = caller.module_name if caller is not None else None
-        raise ContractViolation(target, name, where, violations)
+        raise ContractViolation(target, name, where, violations, entry.program[4])  # its secret names
 
 
 def _proved_compliant(entry: "Entry", caller: "Caller | None") -> "bool":

@@ -552,3 +552,31 @@ def test_a_path_carrying_credentials_of_its_own_is_withheld(project: Path) -> No
     result = run_script(project / "host.py", cwd=project)
     expect("REFUSED" in result.stdout and "plug.contract.yml" in result.stdout, result)
     assert_not_printed(result)
+
+
+@pytest.mark.parametrize("renderer", ["console", "json"])
+def test_a_path_holding_a_value_the_contract_declares_secret_is_withheld(
+    project: Path, renderer: str
+) -> None:
+    # Red team n10: a per-tenant plugin directory named after a variable that the refusing contract
+    # declares secret, under a name that looks like no credential.
+    tenant = "t3nant-7f3a9c2e1b"
+    contract = (
+        "runtime:\n  os: [windows]\n"
+        "deployments:\n  - systems:\n      - os: windows\n"
+        "        environment:\n          secrets: [TENANT_ID]\n"
+    )
+    write_files(project / tenant, {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": contract})
+    host = (
+        "import os, sys\n"
+        "here = os.path.dirname(os.path.abspath(__file__))\n"
+        "sys.path.insert(0, os.path.join(here, os.environ['TENANT_ID']))\n"
+        "try:\n    import plug\nexcept ValueError as exc:\n    print('REFUSED', type(exc).__name__, exc)\n"
+    )
+    (project / "host.py").write_text(host, encoding="utf-8")
+    log = {"IMPORTSPY_HOOK_LOG": renderer, "IMPORTSPY_HOOK_LOG_LEVEL": "debug"}
+    result = run_script(project / "host.py", cwd=project, env={"TENANT_ID": tenant, **log})
+    expect("REFUSED ContractViolation" in result.stdout and "PLUG RAN" not in result.stdout, result)
+    expect("<path withheld>/plug.contract.yml" in result.stdout, result)
+    expect("contract.violation" in result.stderr, result)  # the log event ran
+    expect(tenant not in result.stdout + result.stderr, result)
