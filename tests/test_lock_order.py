@@ -21,27 +21,31 @@ from pathlib import Path
 import pytest
 from conftest import run_python, write_files
 
-HOST = """
-import os, sys, threading, time, faulthandler
-faulthandler.dump_traceback_later(20, exit=True)
+# A child started as at interpreter start (nothing of the package loaded unless ``{preload}`` loads
+# it), with ``tracer``: set on a thread, it pauses that thread once, for 1.5 s, when it is about to
+# search for an import made while ``{module}`` is being imported (it holds that module's lock).
+PRELUDE = """
+import os, signal, sys, threading, time, faulthandler
+faulthandler.dump_traceback_later(30, exit=True)
 import _importspy_hook_startup as startup
 
 startup._started = False
-startup.startup()  # as at interpreter start: nothing of the package is loaded
+startup.startup()
 {preload}
 assert {module!r} not in sys.modules
 sys.path.insert(0, {project!r})
 paused = threading.Event()
 
 def tracer(frame, event, arg):
-    # The second thread holds the lock of {module!r} and is about to search for one of its imports.
     spec = getattr(sys.modules.get({module!r}), "__spec__", None)
     if event == "call" and frame.f_code.co_name == "_find_spec" and getattr(spec, "_initializing", 0):
         if not paused.is_set():
             paused.set()
             time.sleep(1.5)
     return None
+"""
 
+HOST = """
 def second():
     sys.settrace(tracer)
     import importspy_hook
@@ -90,7 +94,7 @@ def test_a_thread_importing_the_hooks_module_does_not_hang_an_import_that_needs_
             "plain.py": "VALUE = 2\n",
         },
     )
-    code = HOST.format(module=module, preload=preload, project=str(project), trigger=trigger)
+    code = PRELUDE.format(module=module, preload=preload, project=str(project)) + HOST.format(trigger=trigger)
     result = run_python(code, env={"IMPORTSPY_HOOK": "1"}, timeout=60)
     assert "Timeout" not in result.stderr, result
     assert "main thread: imported" in result.stdout, result
@@ -99,30 +103,10 @@ def test_a_thread_importing_the_hooks_module_does_not_hang_an_import_that_needs_
 
 
 FORK = """
-import os, signal, sys, threading, time, faulthandler
-faulthandler.dump_traceback_later(30, exit=True)
-import _importspy_hook_startup as startup
-
-startup._started = False
-startup.startup()
-import importspy_hook
-sys.path.insert(0, {project!r})
-paused = threading.Event()
-
-def tracer(frame, event, arg):
-    # This thread is loading the hook's loader for its first contracted import, without the
-    # global import lock: it holds the loader module's lock.
-    spec = getattr(sys.modules.get("importspy_hook._loader"), "__spec__", None)
-    if event == "call" and frame.f_code.co_name == "_find_spec" and getattr(spec, "_initializing", 0):
-        if not paused.is_set():
-            paused.set()
-            time.sleep(1.5)
-    return None
-
-def first():
+def first():  # loads the hook's loader for its first contracted import, without the global lock
     sys.settrace(tracer)
     import plugin
-    os.write(1, f"thread: imported {{plugin.VALUE}}\\n".encode())  # one write: threads interleave
+    os.write(1, f"thread: imported {plugin.VALUE}\\n".encode())  # one write: threads interleave
 
 thread = threading.Thread(target=first)
 thread.start()
@@ -131,7 +115,7 @@ pid = os.fork()
 if pid == 0:
     signal.alarm(10)  # ends a hung child (faulthandler's timer would wait for a thread it lacks)
     import other
-    os.write(1, f"child: imported {{other.VALUE}}\\n".encode())
+    os.write(1, f"child: imported {other.VALUE}\\n".encode())
     os._exit(0)
 _, status = os.waitpid(pid, 0)
 thread.join()
@@ -152,7 +136,10 @@ def test_a_fork_while_a_thread_loads_the_hooks_loader_leaves_the_child_able_to_i
             "other.contract.yml": "runtime:\n  python: '>=3.0'\n",
         },
     )
-    result = run_python(FORK.format(project=str(project)), env={"IMPORTSPY_HOOK": "1"}, timeout=60)
+    prelude = PRELUDE.format(
+        module="importspy_hook._loader", preload="import importspy_hook", project=str(project)
+    )
+    result = run_python(prelude + FORK, env={"IMPORTSPY_HOOK": "1"}, timeout=60)
     assert "Timeout" not in result.stderr, result
     assert "thread: imported 1" in result.stdout, result
     assert "child: imported 2" in result.stdout, result

@@ -433,23 +433,30 @@ def test_common_names_do_not_look_like_credentials(name: str) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
+def _import_from_a_directory_named_after(
+    project: Path, variable: str, value: str, contract: str, renderer: str
+) -> Result:
+    """A host imports ``plug`` (sidecar ``contract``) from the directory named after ``variable``'s
+    ``value``, with the hook's events at debug level in ``renderer``, and prints the refusal."""
+    write_files(project / value, {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": contract})
+    host = (
+        "import os, sys\n"
+        "here = os.path.dirname(os.path.abspath(__file__))\n"
+        f"sys.path.insert(0, os.path.join(here, os.environ[{variable!r}]))\n"
+        "try:\n    import plug\nexcept ValueError as exc:\n    print('REFUSED', type(exc).__name__, exc)\n"
+    )
+    (project / "host.py").write_text(host, encoding="utf-8")
+    log = {"IMPORTSPY_HOOK_LOG": renderer, "IMPORTSPY_HOOK_LOG_LEVEL": "debug"}
+    return run_script(project / "host.py", cwd=project, env={variable: value, **log})
+
+
 @pytest.mark.parametrize("renderer", ["console", "json"])
 @pytest.mark.parametrize("contract", ["refusing", "malformed"])
 def test_a_contract_whose_path_holds_a_secret_is_named_without_it(
     project: Path, renderer: str, contract: str
 ) -> None:
-    plugins = project / SENT
     text = "runtime:\n  os: [windows]\n" if contract == "refusing" else "runtime:\n  os: 5\n"
-    write_files(plugins, {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": text})
-    host = (
-        "import os, sys\n"
-        "here = os.path.dirname(os.path.abspath(__file__))\n"
-        "sys.path.insert(0, os.path.join(here, os.environ['PLUGINS_TOKEN']))\n"
-        "try:\n    import plug\nexcept ValueError as exc:\n    print('REFUSED', type(exc).__name__, exc)\n"
-    )
-    (project / "host.py").write_text(host, encoding="utf-8")
-    log = {"IMPORTSPY_HOOK_LOG": renderer, "IMPORTSPY_HOOK_LOG_LEVEL": "debug"}
-    result = run_script(project / "host.py", cwd=project, env={"PLUGINS_TOKEN": SENT, **log})
+    result = _import_from_a_directory_named_after(project, "PLUGINS_TOKEN", SENT, text, renderer)
     expected = "ContractViolation" if contract == "refusing" else "ContractError"
     expect(f"REFUSED {expected}" in result.stdout and "PLUG RAN" not in result.stdout, result)
     expect("plug.contract.yml" in result.stdout, result)  # still named, by its file name
@@ -566,16 +573,7 @@ def test_a_path_holding_a_value_the_contract_declares_secret_is_withheld(
         "deployments:\n  - systems:\n      - os: windows\n"
         "        environment:\n          secrets: [TENANT_ID]\n"
     )
-    write_files(project / tenant, {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": contract})
-    host = (
-        "import os, sys\n"
-        "here = os.path.dirname(os.path.abspath(__file__))\n"
-        "sys.path.insert(0, os.path.join(here, os.environ['TENANT_ID']))\n"
-        "try:\n    import plug\nexcept ValueError as exc:\n    print('REFUSED', type(exc).__name__, exc)\n"
-    )
-    (project / "host.py").write_text(host, encoding="utf-8")
-    log = {"IMPORTSPY_HOOK_LOG": renderer, "IMPORTSPY_HOOK_LOG_LEVEL": "debug"}
-    result = run_script(project / "host.py", cwd=project, env={"TENANT_ID": tenant, **log})
+    result = _import_from_a_directory_named_after(project, "TENANT_ID", tenant, contract, renderer)
     expect("REFUSED ContractViolation" in result.stdout and "PLUG RAN" not in result.stdout, result)
     expect("<path withheld>/plug.contract.yml" in result.stdout, result)
     expect("contract.violation" in result.stderr, result)  # the log event ran
