@@ -362,7 +362,31 @@ def _after_fork_in_parent() -> "None":
 def _after_fork_in_child() -> "None":
     global _CHECKING
     _CHECKING = _RLock()
+    gave_up = bool(_held_for_fork) and not _held_for_fork[-1]
     _held_for_fork.clear()
+    if gave_up:
+        _forget_half_imported()
+
+
+# The fork went ahead without the fork lock (its wait is bounded: a slow finder may hold the global
+# import lock for longer, while a check or the hook's own import waits for it; red team o01). A
+# thread of the parent may then have been half-way through importing one of the hook's modules, or
+# a library a check loads, and the child, which lacks that thread, would wait for ever on that
+# module's lock at its first contracted import. Such modules are forgotten and imported afresh, and
+# the locks of their names dropped (the import system makes a new one when it needs it; that thread
+# may have held one for a module it had not yet created). Only the hook's own (``OWN_TOP_LEVEL``):
+# the application's are not ours to touch.
+def _forget_half_imported() -> "None":
+    try:
+        for name, module in list(sys.modules.items()):
+            top = name.partition(".")[0]
+            if top in OWN_TOP_LEVEL and getattr(getattr(module, "__spec__", None), "_initializing", False):
+                del sys.modules[name]
+        locks = _importlib._module_locks  # type: ignore[attr-defined]
+        for name in [name for name in locks if name.partition(".")[0] in OWN_TOP_LEVEL]:
+            del locks[name]
+    except Exception:  # whatever this cannot mend, the child meets as it would have without it
+        pass
 
 
 if hasattr(os, "register_at_fork"):

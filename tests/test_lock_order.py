@@ -144,3 +144,31 @@ def test_a_fork_while_a_thread_loads_the_hooks_loader_leaves_the_child_able_to_i
     assert "thread: imported 1" in result.stdout, result
     assert "child: imported 2" in result.stdout, result
     assert "child status 0" in result.stdout, result
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX-only")
+def test_a_fork_that_gave_up_waiting_leaves_the_child_able_to_import(project: Path) -> None:
+    # Red team o01: the fork lock's wait is bounded (a slow finder may hold the global import lock
+    # for longer, while the loader's import waits for it), so a fork can go ahead while a thread is
+    # half-way through importing the hook's loader. The child has no such thread: it must import
+    # the hook's modules afresh, not wait for ever on that thread's module lock.
+    write_files(
+        project,
+        {
+            "plugin.py": "VALUE = 1\n",
+            "plugin.contract.yml": "runtime:\n  python: '>=3.0'\n",
+            "other.py": "VALUE = 2\n",
+            "other.contract.yml": "runtime:\n  python: '>=3.0'\n",
+        },
+    )
+    prelude = PRELUDE.format(
+        module="importspy_hook._loader", preload="import importspy_hook", project=str(project)
+    )
+    prelude = prelude.replace("time.sleep(1.5)", "time.sleep(3)")  # longer than the fork waits
+    result = run_python(
+        prelude + "startup.FORK_WAIT = 0.5\n" + FORK, env={"IMPORTSPY_HOOK": "1"}, timeout=60
+    )
+    assert "Timeout" not in result.stderr, result
+    assert "thread: imported 1" in result.stdout, result
+    assert "child: imported 2" in result.stdout, result
+    assert "child status 0" in result.stdout, result
