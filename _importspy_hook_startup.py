@@ -326,9 +326,9 @@ def _names_known_to_path_finder(directory: "str", stamp: "float") -> "Any":
 # - A fork never happens in the middle of a check (``checking``, below): a child forked while another
 #   thread was importing the hook's lazy modules would inherit that module's import lock held by a
 #   thread that does not exist in the child. The finder's slow path runs under the import system's
-#   global lock, which os.fork() takes before forking; its lazy imports let that lock go and hold
-#   the fork lock instead (``_unlocked``), so that they never wait for a module's lock while holding
-#   the global one.
+#   global lock, which os.fork() takes before forking; its lazy imports let that lock go, so that
+#   they never wait for a module's lock while holding the global one, and a child forked during one
+#   imports the hook's modules afresh (``_unlocked``).
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -344,6 +344,7 @@ from _thread import RLock as _RLock  # noqa: E402
 FORK_WAIT = 10.0
 _CHECKING = _RLock()
 _held_for_fork: "list[bool]" = []
+_importing: "list[None]" = []  # one item per thread in ``_unlocked``: a hook module may be half-imported
 
 
 def checking() -> "Any":
@@ -364,15 +365,16 @@ def _after_fork_in_child() -> "None":
     _CHECKING = _RLock()
     gave_up = bool(_held_for_fork) and not _held_for_fork[-1]
     _held_for_fork.clear()
-    if gave_up:
+    if gave_up or _importing:
+        _importing.clear()
         _forget_half_imported()
 
 
-# The fork went ahead without the fork lock (its wait is bounded: a slow finder may hold the global
-# import lock for longer, while a check or the hook's own import waits for it; red team o01). A
-# thread of the parent may then have been half-way through importing one of the hook's modules, or
-# a library a check loads, and the child, which lacks that thread, would wait for ever on that
-# module's lock at its first contracted import. Such modules are forgotten and imported afresh, and
+# The fork went ahead while a thread of the parent may have been half-way through importing one of
+# the hook's modules, or a library a check loads: without the fork lock (its wait is bounded, and a
+# slow finder may hold the global import lock for longer while a check waits for it; red team o01),
+# or while a thread was in ``_unlocked``. The child, which lacks that thread, would wait for ever on
+# that module's lock at its first contracted import. Such modules are forgotten and imported afresh, and
 # the locks of their names dropped (the import system makes a new one when it needs it; that thread
 # may have held one for a module it had not yet created). Only the hook's own (``OWN_TOP_LEVEL``):
 # the application's are not ours to touch.
@@ -476,30 +478,28 @@ def probe_sidecar(
 
 # ``work(*args)`` without the import system's global lock, which it holds around every finder's
 # ``find_spec``; for the hook's own lazy imports (the loader, the rare paths) and a failure's
-# refusal and event, which import too. Such an import waits for its module's lock.
-# Another thread importing that module meanwhile (``install()``, ``check()``, a host importing the
-# package) holds it and waits for the global lock for its own searches, and Python detects
-# deadlocks between module locks only: with the global lock kept, neither would go on (red team
-# k07, k14). Without it, the import waits for that thread's and nothing more. The fork lock is held
-# instead, for what the global lock also did here: os.fork() takes it, so a child is never forked
-# with one of the hook's modules half-imported by a thread it does not have. (A thread that holds
-# the global lock twice, a finder importing from its own ``find_spec``, keeps it: the bounded wait
-# of the fork lock then stands between it and a check that waits for it.) Never around another
-# finder: they are called with the lock held, as the import system calls them.
+# refusal and event, which import too. Such an import waits for its module's lock. Another thread
+# importing that module meanwhile (``install()``, ``check()``, a host importing the package) holds
+# it and waits for the global lock for its own searches, and Python detects deadlocks between
+# module locks only: with the global lock kept, neither would go on (red team k07, k14). Without it,
+# the import waits for that thread's and nothing more: not for the fork lock either, which a check
+# in another thread may hold for long (red team o03, o04). os.fork() took the global lock before it
+# forked, so it could not split one of these imports; now a child forked meanwhile finds
+# ``_importing`` set and imports the hook's modules afresh (``_after_fork_in_child``). (A thread
+# that holds the global lock twice, a finder importing from its own ``find_spec``, keeps it.) Never
+# around another finder: they are called with the lock held, as the import system calls them.
 def _unlocked(work: "Any", *args: "Any") -> "Any":
-    try:
-        _imp.release_lock()
-    except RuntimeError:  # not this thread's (a finder called directly, or on a tracer's thread)
-        released = False
-    else:
-        released = True
-    lock = _CHECKING
-    held = lock.acquire(True, FORK_WAIT)
-    try:
+    released = False
+    _importing.append(None)
+    try:  # (an interrupt raised anywhere in here still gives the lock back: red team o02)
+        try:
+            _imp.release_lock()
+            released = True
+        except RuntimeError:  # not this thread's (a finder called directly, or on a tracer's thread)
+            pass
         return work(*args)
     finally:
-        if held:
-            lock.release()
+        _importing.pop()
         if released:
             _imp.acquire_lock()
 

@@ -13,8 +13,8 @@ room for one small module). What only some processes meet lives here instead:
 
 This module never imports the start-up module back (no import cycle): what it needs comes as
 arguments, the finder first. It is imported from inside the finder's ``find_spec``, with the import
-system's global lock let go and the fork lock held instead (the start-up module's ``_unlocked``: a
-thread importing this module meanwhile must not wait for that lock while the finder waits for it),
+system's global lock let go (the start-up module's ``_unlocked``: a thread importing this module
+meanwhile must not wait for that lock while the finder waits for it),
 and the hook's own modules are skipped by scope there, so importing it cannot call back into a
 search. ``failed`` runs the same way (it imports); the others are called with the global lock
 held, as the other finders are (``excluded``'s ``fnmatch`` is imported when the finder is made).

@@ -16,6 +16,7 @@ lock, at the moment it would ask for the global lock. The child then has 20 seco
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -165,10 +166,98 @@ def test_a_fork_that_gave_up_waiting_leaves_the_child_able_to_import(project: Pa
         module="importspy_hook._loader", preload="import importspy_hook", project=str(project)
     )
     prelude = prelude.replace("time.sleep(1.5)", "time.sleep(3)")  # longer than the fork waits
-    result = run_python(
-        prelude + "startup.FORK_WAIT = 0.5\n" + FORK, env={"IMPORTSPY_HOOK": "1"}, timeout=60
-    )
+    result = run_python(prelude + "startup.FORK_WAIT = 0.5\n" + FORK, env={"IMPORTSPY_HOOK": "1"}, timeout=60)
     assert "Timeout" not in result.stderr, result
     assert "thread: imported 1" in result.stdout, result
     assert "child: imported 2" in result.stdout, result
     assert "child status 0" in result.stdout, result
+
+
+INTERRUPT = """
+import signal
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+def second():
+    sys.settrace(tracer)
+    import importspy_hook
+
+    importspy_hook.install()
+
+signal.signal(signal.SIGALRM, interrupt)
+thread = threading.Thread(target=second)
+thread.start()
+paused.wait(10)
+signal.setitimer(signal.ITIMER_REAL, 0.5)  # while the import below waits for the loader's lock
+try:
+    import plugin
+except KeyboardInterrupt:
+    os.write(1, b"interrupted\\n")
+thread.join()
+import plugin  # the interrupted import left nothing behind: this one is checked and admitted
+os.write(1, f"imported {plugin.VALUE}\\n".encode())
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="signal.setitimer is POSIX-only")
+def test_an_interrupt_while_the_hook_loads_its_loader_reaches_the_application(project: Path) -> None:
+    # A KeyboardInterrupt raised while the finder waits without the global import lock (here, for
+    # the loader's module lock) must reach the application as itself, with the lock given back, not
+    # as a RuntimeError of the import system's ("not holding the import lock"). Red team o02 met one
+    # in the wait for the fork lock, outside the ``try`` that gives it back; there is no such wait now.
+    write_files(project, {"plugin.py": "VALUE = 1\n", "plugin.contract.yml": "runtime:\n  python: '>=3.0'\n"})
+    prelude = PRELUDE.format(
+        module="importspy_hook._loader", preload="import importspy_hook", project=str(project)
+    )
+    result = run_python(prelude + INTERRUPT, env={"IMPORTSPY_HOOK": "1"}, timeout=60)
+    assert "Timeout" not in result.stderr, result
+    assert "interrupted\nimported 1\n" in result.stdout, result
+    assert result.returncode == 0, result
+
+
+CHECKING = """
+finished = threading.Event()
+
+def slow_check(frame, event, arg):
+    # Pauses this thread inside its check (the fork lock held), until the main thread's import is done.
+    if event == "call" and frame.f_code.co_name == "guard_import" and not paused.is_set():
+        paused.set()
+        if not finished.wait(8):
+            os.write(1, b"the main thread's import waited for this check\\n")
+    return None
+
+def checker():
+    sys.settrace(slow_check)
+    import plugin
+
+importspy_hook.install()
+thread = threading.Thread(target=checker)
+thread.start()
+paused.wait(10)
+import vendored_helper, plain
+finished.set()
+os.write(1, f"imported {plain.VALUE}\\n".encode())
+thread.join()
+"""
+
+
+def test_an_uncontracted_import_does_not_wait_for_another_threads_check(project: Path) -> None:
+    # Red team o03/o04: with exclusion patterns set, every import waited for the fork lock, which a
+    # check in another thread holds until it is done.
+    write_files(
+        project,
+        {
+            "plugin.py": "VALUE = 1\n",
+            "plugin.contract.yml": "runtime:\n  python: '>=3.0'\n",
+            "plain.py": "VALUE = 2\n",
+            "vendored_helper.py": "",
+        },
+    )
+    prelude = PRELUDE.format(module="", preload="import importspy_hook", project=str(project))
+    result = run_python(
+        prelude + CHECKING, env={"IMPORTSPY_HOOK": "1", "IMPORTSPY_HOOK_EXCLUDE": "vendored_*"}, timeout=60
+    )
+    assert "Timeout" not in result.stderr, result
+    assert "imported 2" in result.stdout, result
+    assert "waited" not in result.stdout, result
