@@ -340,10 +340,11 @@ def _names_known_to_path_finder(directory: "str", stamp: "float") -> "Any":
 # its before-fork callbacks could otherwise go ahead while a check that started meanwhile holds the
 # lock. Both waits are bounded (``FORK_WAIT``), so neither can hold the other up for good.
 from _thread import RLock as _RLock  # noqa: E402
+from _thread import get_ident as _get_ident  # noqa: E402
 
 FORK_WAIT = 10.0
 _CHECKING = _RLock()
-_held_for_fork: "list[bool]" = []
+_held_for_fork: "dict[int, bool]" = {}  # forking thread -> whether it got the fork lock (red team p11)
 _importing: "list[None]" = []  # one item per thread in ``_unlocked``: a hook module may be half-imported
 
 
@@ -352,18 +353,18 @@ def checking() -> "Any":
 
 
 def _before_fork() -> "None":
-    _held_for_fork.append(_CHECKING.acquire(True, FORK_WAIT))
+    _held_for_fork[_get_ident()] = _CHECKING.acquire(True, FORK_WAIT)
 
 
 def _after_fork_in_parent() -> "None":
-    if _held_for_fork and _held_for_fork.pop():
+    if _held_for_fork.pop(_get_ident(), False):
         _CHECKING.release()
 
 
 def _after_fork_in_child() -> "None":
     global _CHECKING
     _CHECKING = _RLock()
-    gave_up = bool(_held_for_fork) and not _held_for_fork[-1]
+    gave_up = not _held_for_fork.get(_get_ident(), True)  # (the thread that forked goes on here)
     _held_for_fork.clear()
     if gave_up or _importing:
         _importing.clear()
@@ -374,21 +375,35 @@ def _after_fork_in_child() -> "None":
 # the hook's modules, or a library a check loads: without the fork lock (its wait is bounded, and a
 # slow finder may hold the global import lock for longer while a check waits for it; red team o01),
 # or while a thread was in ``_unlocked``. The child, which lacks that thread, would wait for ever on
-# that module's lock at its first contracted import. Such modules are forgotten and imported afresh, and
-# the locks of their names dropped (the import system makes a new one when it needs it; that thread
-# may have held one for a module it had not yet created). Only the hook's own (``OWN_TOP_LEVEL``):
-# the application's are not ours to touch.
+# that module's lock at its first contracted import. Such modules are forgotten and imported afresh,
+# and the locks of their names dropped (the import system makes a new one when it needs it; that
+# thread may have held one for a module it had not yet created). Only the hook's own, by the scope's
+# rule (``OWN_TOP_LEVEL``, and of ``ruamel`` only ``ruamel.yaml``): the application's are not ours to
+# touch. Never one whose lock is this thread's: the thread that forked may itself be importing it,
+# and goes on doing so in the child (red team p02, p04).
 def _forget_half_imported() -> "None":
     try:
-        for name, module in list(sys.modules.items()):
-            top = name.partition(".")[0]
-            if top in OWN_TOP_LEVEL and getattr(getattr(module, "__spec__", None), "_initializing", False):
-                del sys.modules[name]
+        me = _get_ident()
         locks = _importlib._module_locks  # type: ignore[attr-defined]
-        for name in [name for name in locks if name.partition(".")[0] in OWN_TOP_LEVEL]:
-            del locks[name]
+        mine = set()
+        for name, reference in list(locks.items()):
+            if _own(name):
+                if getattr(reference(), "owner", None) == me:
+                    mine.add(name)
+                else:
+                    del locks[name]
+        for name, module in list(sys.modules.items()):
+            if _own(name) and name not in mine:
+                if getattr(getattr(module, "__spec__", None), "_initializing", False):
+                    del sys.modules[name]
     except Exception:  # whatever this cannot mend, the child meets as it would have without it
         pass
+
+
+# Whether ``name`` is one of the hook's own modules or its dependencies' (the scope's rule).
+def _own(name: "str") -> "bool":
+    top = name.partition(".")[0]
+    return top in OWN_TOP_LEVEL and (top != "ruamel" or _ruamel_own(name))
 
 
 if hasattr(os, "register_at_fork"):

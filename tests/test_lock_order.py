@@ -261,3 +261,104 @@ def test_an_uncontracted_import_does_not_wait_for_another_threads_check(project:
     assert "Timeout" not in result.stderr, result
     assert "imported 2" in result.stdout, result
     assert "waited" not in result.stdout, result
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX-only")
+def test_a_module_that_forks_while_the_hook_loads_its_loader_finishes_in_the_child(project: Path) -> None:
+    # Red team p02/p04: a child forked while a thread loads the hook's loader forgets the hook's
+    # half-imported modules, and must forget nothing else: here the forking module itself, an
+    # application module in the ``ruamel`` namespace (which only ``ruamel.yaml`` of is the hook's),
+    # is half-imported by the very thread that goes on in the child.
+    write_files(
+        project,
+        {
+            "plugin.py": "VALUE = 1\n",
+            "plugin.contract.yml": "runtime:\n  python: '>=3.0'\n",
+            "other.py": "VALUE = 2\n",
+            "other.contract.yml": "runtime:\n  python: '>=3.0'\n",
+            "ruamel/appfork.py": """
+                import os
+                pid = os.fork()
+                if pid == 0:
+                    CHILD = True
+                else:
+                    CHILD = False
+                    _, status = os.waitpid(pid, 0)
+                    STATUS = os.waitstatus_to_exitcode(status)
+            """,
+        },
+    )
+    trigger = """
+def first():
+    sys.settrace(tracer)
+    import plugin
+
+thread = threading.Thread(target=first)
+thread.start()
+paused.wait(10)
+import ruamel.appfork
+if ruamel.appfork.CHILD:
+    signal.alarm(10)
+    import other
+    os.write(1, f"child: imported {other.VALUE}\\n".encode())
+    os._exit(0)
+thread.join()
+print("child status", ruamel.appfork.STATUS, flush=True)
+"""
+    prelude = PRELUDE.format(
+        module="importspy_hook._loader", preload="import importspy_hook", project=str(project)
+    )
+    result = run_python(prelude + trigger, env={"IMPORTSPY_HOOK": "1"}, timeout=60)
+    assert "Timeout" not in result.stderr, result
+    assert "child: imported 2" in result.stdout, result
+    assert "child status 0" in result.stdout, result
+
+
+def test_two_threads_forking_at_once_each_release_only_their_own_hold(project: Path) -> None:
+    # Red team p11: one thread's fork gave up waiting for the fork lock (a check held it), another's
+    # got it; the callbacks os.fork() runs in each thread must not take the other's outcome, or the
+    # lock stays held for good (every later check waits out the bound) and a release fails.
+    # The callbacks of two forks, each on its own thread, in the order of red team p11.
+    code = """
+import sys, threading
+import _importspy_hook_startup as startup
+
+startup.FORK_WAIT = 0.2
+lock = startup.checking()
+check_running, check_done = threading.Event(), threading.Event()
+events = {name: threading.Event() for name in ("late_before", "early_before", "late_after")}
+errors = []
+sys.unraisablehook = lambda info: errors.append(repr(info.exc_value))
+threading.excepthook = lambda args: errors.append(repr(args.exc_value))
+
+def check():  # a check in progress holds the fork lock
+    with lock:
+        check_running.set()
+        check_done.wait()
+
+def late():  # its fork gives up waiting for the check
+    startup._before_fork()
+    events["late_before"].set()
+    events["early_before"].wait(5)
+    startup._after_fork_in_parent()
+    events["late_after"].set()
+
+def early():  # its fork gets the lock once the check is done
+    events["late_before"].wait(5)
+    check_done.set()
+    startup._before_fork()
+    events["early_before"].set()
+    events["late_after"].wait(5)
+    startup._after_fork_in_parent()
+
+threading.Thread(target=check).start()
+check_running.wait()
+threads = [threading.Thread(target=late), threading.Thread(target=early)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("free" if lock.acquire(True, 2) else "held", errors)
+"""
+    result = run_python(code, env={"IMPORTSPY_HOOK": "1"}, timeout=60)
+    assert "free []" in result.stdout, result
