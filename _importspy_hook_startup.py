@@ -393,9 +393,9 @@ def _forget_half_imported() -> "None":
                 else:
                     del locks[name]
         for name, module in list(sys.modules.items()):
-            if _own(name) and name not in mine:
-                if getattr(getattr(module, "__spec__", None), "_initializing", False):
-                    del sys.modules[name]
+            half = getattr(getattr(module, "__spec__", None), "_initializing", False)
+            if half and _own(name) and name not in mine:
+                del sys.modules[name]
     except Exception:  # whatever this cannot mend, the child meets as it would have without it
         pass
 
