@@ -393,8 +393,9 @@ def _forget_half_imported() -> "None":
                 else:
                     del locks[name]
         for name, module in list(sys.modules.items()):
-            half = getattr(getattr(module, "__spec__", None), "_initializing", False)
-            if half and _own(name) and name not in mine:
+            if not _own(name) or name in mine:
+                continue  # (and nothing of the application's module is read: it may be a proxy)
+            if getattr(getattr(module, "__spec__", None), "_initializing", False):
                 del sys.modules[name]
     except Exception:  # whatever this cannot mend, the child meets as it would have without it
         pass
