@@ -221,9 +221,9 @@ def _current(module: "ModuleType") -> "bool":
 def _unchecked(loader: "_Guarded", name: "str", exc: "Exception") -> "BaseException | None":
     """The error for a check that could not run: refuse in enforce mode, proceed in warn mode."""
     try:
-        from ._errors import ContractError, cannot_check, contract_label, shown_path
+        from ._errors import ContractError, cannot_check
 
-        where, reason = shown_path(contract_label(name, loader.sidecar)), cannot_check(exc)
+        where, reason = _shown(name, loader.sidecar), cannot_check(exc)
     except Exception:  # the package cannot be loaded any further: still refuse, as a ValueError
         return ValueError(
             f"import of {name!r} refused: the contract could not be checked ({type(exc).__name__})"
@@ -261,18 +261,26 @@ def _validate_module() -> "Any":
 emit = _log.emit
 
 
+def _shown(name: "str", sidecar: "Any") -> "str":
+    """The contract of ``name`` as messages and events name it (§6): its path, withheld when it
+    holds a secret, including a value of a variable the contract itself declares secret."""
+    from ._errors import contract_label, shown_path
+
+    validator = _VALIDATE[0] if _VALIDATE else _validate_module()
+    return shown_path(contract_label(name, sidecar), validator.declared_secrets(sidecar))
+
+
 def _refusal(
-    exc: "Exception", name: "str", caller: "str | None", where: "str", mode: "str"
+    exc: "Exception", name: "str", caller: "str | None", sidecar: "Any", mode: "str"
 ) -> "Exception | None":
     """What to raise for what the check raised (and the event to log); None lets the import proceed.
 
     ``_errors`` is imported here, not at the top: a compliant import never needs it.
     """
-    from ._errors import ContractError, ContractViolation, cannot_check, shown_path
+    from ._errors import ContractError, ContractViolation, cannot_check
 
-    # The events name the contract as the messages do (§6); a violation has worked it out already,
-    # with the names its contract declares secret.
-    where = exc._shown if isinstance(exc, ContractViolation) else shown_path(where)
+    # The events name the contract as the messages do (§6); a violation has worked it out already.
+    where = exc._shown if isinstance(exc, ContractViolation) else _shown(name, sidecar)
     if isinstance(exc, ContractViolation):
         emit(
             "error",
@@ -312,9 +320,7 @@ def guard_import(
     mode = getattr(finder, "mode", "enforce")
     error = sidecar[2] if sidecar.__class__ is tuple else None
     if error is not None:  # a sidecar that exists but could not be read through its loader
-        from ._errors import contract_label
-
-        return _refusal(error, name, None, contract_label(name, sidecar), mode)
+        return _refusal(error, name, None, sidecar, mode)
     try:
         debug = _log.enabled("debug")
         if not debug and sidecar.__class__ is tuple and sidecar[1] is None:
@@ -326,16 +332,14 @@ def guard_import(
                 pass
         return _full_check(name, sidecar, mode, frame, debug, file)
     except Exception as exc:
-        from ._errors import contract_label
-
-        return _refusal(exc, name, None, contract_label(name, sidecar), mode)
+        return _refusal(exc, name, None, sidecar, mode)
 
 
 def _full_check(
     name: "str", sidecar: "Any", mode: "str", frame: "FrameType", debug: "bool", file: "str | None" = None
 ) -> "BaseException | None":
     """The check with the caller known first: refusals, debug events, registered contracts."""
-    from ._errors import contract_label, shown_path  # not at the top: a compliant import never needs them
+    from ._errors import contract_label  # not at the top: a compliant import never needs it
 
     where = contract_label(name, sidecar)
     caller_name: str | None = None
@@ -357,7 +361,7 @@ def _full_check(
                 "contract.skipped",
                 target=name,
                 caller=caller_name,
-                contract=shown_path(where),
+                contract=_shown(name, sidecar),
                 mode=mode,
                 reason="internal import",
             )
@@ -366,14 +370,14 @@ def _full_check(
         validator = _VALIDATE[0] if _VALIDATE else _validate_module()
         validator.validate(name, contract, caller, read=read)
     except Exception as exc:
-        return _refusal(exc, name, caller_name, where, mode)
+        return _refusal(exc, name, caller_name, sidecar, mode)
     if debug:
         emit(
             "debug",
             "contract.checked",
             target=name,
             caller=caller_name,
-            contract=shown_path(where),
+            contract=_shown(name, sidecar),
             mode=mode,
             outcome="compliant",
             duration_us=(time.perf_counter_ns() - started) // 1000,

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ._compiled import Entry
     from ._contract_model import Contract
 
-__all__ = ["SIMULATIONS", "active_overrides", "admitted", "registered_name", "validate"]
+__all__ = ["SIMULATIONS", "active_overrides", "admitted", "declared_secrets", "registered_name", "validate"]
 
 SIMULATIONS: "list[dict[str, object]]" = []
 """The stack of active simulations (``_simulation.simulate`` pushes and pops its entries here).
@@ -81,6 +81,23 @@ def admitted(target: "str", path: "str", frame: "FrameType | None") -> "bool":
         return True
     _DECLINED[0] = (target, entry)
     return False
+
+
+def declared_secrets(contract: "Any") -> "tuple[str, ...]":
+    """The names ``contract`` declares secret, or none when it cannot be read.
+
+    ``contract`` is what the guard holds: a sidecar ``(path, data or None, error or None)`` or a
+    registered ``Contract``. A message or event about that contract withholds their values from
+    its path too (§6), whatever the outcome: a violation carries them already; this serves the
+    rest (a check that could not complete, the debug events of an admitted import).
+    """
+    try:
+        if contract.__class__ is tuple:
+            path, data, error = contract
+            return () if error is not None else contract_entry(path, data).program[4]
+        return model_entry(contract).program[4]  # type: ignore[no-any-return]
+    except Exception:  # unreadable or malformed: nothing it declares is known
+        return ()
 
 
 def validate(

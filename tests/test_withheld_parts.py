@@ -434,13 +434,14 @@ def test_common_names_do_not_look_like_credentials(name: str) -> None:
 
 
 def _import_from_a_directory_named_after(
-    project: Path, variable: str, value: str, contract: str, renderer: str
+    project: Path, variable: str, value: str, contract: str, renderer: str, before: str = ""
 ) -> Result:
     """A host imports ``plug`` (sidecar ``contract``) from the directory named after ``variable``'s
-    ``value``, with the hook's events at debug level in ``renderer``, and prints the refusal."""
+    ``value``, with the hook's events at debug level in ``renderer``, and prints the refusal.
+    ``before`` runs first."""
     write_files(project / value, {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": contract})
     host = (
-        "import os, sys\n"
+        before + "import os, sys\n"
         "here = os.path.dirname(os.path.abspath(__file__))\n"
         f"sys.path.insert(0, os.path.join(here, os.environ[{variable!r}]))\n"
         "try:\n    import plug\nexcept ValueError as exc:\n    print('REFUSED', type(exc).__name__, exc)\n"
@@ -562,19 +563,28 @@ def test_a_path_carrying_credentials_of_its_own_is_withheld(project: Path) -> No
 
 
 @pytest.mark.parametrize("renderer", ["console", "json"])
+@pytest.mark.parametrize("outcome", ["refused", "admitted", "unfinished"])
 def test_a_path_holding_a_value_the_contract_declares_secret_is_withheld(
-    project: Path, renderer: str
+    project: Path, renderer: str, outcome: str
 ) -> None:
-    # Red team n10: a per-tenant plugin directory named after a variable that the refusing contract
-    # declares secret, under a name that looks like no credential.
+    # Red team n10, p01, p05: a per-tenant plugin directory named after a variable that the contract
+    # declares secret, under a name that looks like no credential: withheld from the refusal, from
+    # an admitted import's debug events, and from a check that could not complete.
     tenant = "t3nant-7f3a9c2e1b"
+    system = "windows" if outcome == "refused" else sys.platform.replace("win32", "windows")
     contract = (
-        "runtime:\n  os: [windows]\n"
-        "deployments:\n  - systems:\n      - os: windows\n"
+        "deployments:\n  - systems:\n      - os: " + system + "\n"
         "        environment:\n          secrets: [TENANT_ID]\n"
     )
-    result = _import_from_a_directory_named_after(project, "TENANT_ID", tenant, contract, renderer)
-    expect("REFUSED ContractViolation" in result.stdout and "PLUG RAN" not in result.stdout, result)
-    expect("<path withheld>/plug.contract.yml" in result.stdout, result)
-    expect("contract.violation" in result.stderr, result)  # the log event ran
+    before = ""
+    if outcome == "unfinished":  # the check fails after the contract was read
+        before = "import importspy_hook._validate as v\nv.validate = lambda *args, **kwargs: 1 / 0\n"
+    result = _import_from_a_directory_named_after(project, "TENANT_ID", tenant, contract, renderer, before)
+    expect("plug.contract.yml" in result.stdout + result.stderr, result)  # the contract is named
+    if outcome == "admitted":
+        expect("PLUG RAN" in result.stdout and "contract.checked" in result.stderr, result)
+    else:
+        refusal = "ContractViolation" if outcome == "refused" else "ContractError"
+        expect(f"REFUSED {refusal}" in result.stdout and "PLUG RAN" not in result.stdout, result)
+        expect("<path withheld>/plug.contract.yml" in result.stdout, result)
     expect(tenant not in result.stdout + result.stderr, result)
