@@ -235,7 +235,7 @@ def assert_refused(
     for the attempt (it is checked again, as on a first import) and put back afterwards.
     """
     __tracebackhide__ = True
-    from ._errors import ContractError, ContractViolation
+    from ._errors import ContractError, ContractViolation, shown_path
 
     bases = _caller_bases(sys._getframe(1)) if caller is not None else []
 
@@ -258,14 +258,14 @@ def assert_refused(
                 ) from None
             else:
                 shown = ", ".join(f"{k}={_shown(k, v)}" for k, v in context.items()) or "the current context"
-                by = f" by {os.fspath(caller)}" if caller is not None else ""
+                by = f" by {shown_path(os.fspath(caller))}" if caller is not None else ""
                 raise AssertionError(
                     f"importing {module_name!r}{by} was admitted in {shown}; expected a refusal"
                 )
     finally:
         sys.modules.update(already)
     if field is not None and not any(_field_matches(field, v.field) for v in refusal.violations):
-        found = "\n".join("  " + v.describe(refusal.contract) for v in refusal.violations)
+        found = "\n".join("  " + v.describe(refusal._shown) for v in refusal.violations)
         raise AssertionError(
             f"importing {module_name!r} was refused, but no violation matches field {field!r}; "
             f"violations:\n{found}"
@@ -296,6 +296,7 @@ def _import(module_name: str, caller: str | os.PathLike[str] | None, bases: list
     ``__file__`` is ``caller``, so that file's source is what the contract is checked against. The
     file itself is never executed.
     """
+    __tracebackhide__ = True  # a failure shows the test's line, not this helper's arguments (paths)
     if caller is None:
         importlib.import_module(module_name)
         return
@@ -351,17 +352,20 @@ def _caller_bases(frame: FrameType | None) -> list[str]:
 def _caller_path(caller: str | os.PathLike[str], bases: list[str]) -> str:
     """The absolute path of the ``caller=`` file: as given when absolute, else the first of
     ``bases`` that holds it; FileNotFoundError naming every place looked at otherwise."""
+    __tracebackhide__ = True  # as ``_import``
+    from ._errors import shown_path  # the paths in its errors are withheld as the hook's are (§6)
+
     given = os.fspath(caller)
     if os.path.isabs(given):
         if os.path.isfile(given):
             return given
-        raise FileNotFoundError(f"caller {given!r}: no such file")
+        raise FileNotFoundError(f"caller {shown_path(given)!r}: no such file")
     for base in bases:
         path = os.path.normpath(os.path.join(base, given))
         if os.path.isfile(path):
             return path
-    looked = " or ".join(bases) or "(no test file or rootdir known)"
-    raise FileNotFoundError(f"caller {given!r}: no such file in {looked}")
+    looked = " or ".join(map(shown_path, bases)) or "(no test file or rootdir known)"
+    raise FileNotFoundError(f"caller {shown_path(given)!r}: no such file in {looked}")
 
 
 @pytest.fixture(name="assert_refused")

@@ -255,6 +255,48 @@ def test_a_structural_contract_is_checked_against_a_chosen_caller_file(author: p
     )
 
 
+def test_a_caller_path_holding_a_secret_is_withheld_from_the_failures(
+    author: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Red team p08: the caller= file sits in a directory named after a token; the hook withholds
+    # such a path everywhere, and so must the plugin's own assertion and lookup errors.
+    token = "ghp_" + "x7" * 12
+    monkeypatch.setenv("GH_TOKEN", token)
+    files = {
+        "hosted.py": "RAN = True\n",
+        "hosted.contract.yml": "variables:\n  - name: API\n    value: 2\n",
+        f"callers_{token}/host.py": "API = 2\n",
+    }
+    for name, text in files.items():
+        (author.path / name).parent.mkdir(parents=True, exist_ok=True)
+        (author.path / name).write_text(text, encoding="utf-8")
+    result = run(
+        author,
+        f"""
+        import os
+        from importspy_hook.pytest_plugin import assert_refused
+
+        HERE = os.path.dirname(os.path.abspath(__file__))
+
+        def test_admitted():
+            assert_refused("hosted", caller=os.path.join(HERE, "callers_{token}", "host.py"))
+
+        def test_missing_caller():
+            assert_refused("hosted", caller=os.path.join(HERE, "callers_{token}", "nohost.py"))
+
+        def test_relative_missing_caller():
+            assert_refused("hosted", caller="callers_{token}/nohost.py")
+        """,
+    )
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(["*importing 'hosted' by <path withheld>/host.py was admitted*"])
+    # pytest itself shows the test's own source lines, which name the directory; nothing else may
+    errors = [line for line in result.stdout.lines if line.startswith("E ")]
+    assert len(errors) >= 3, result.stdout.str()
+    leaks = [line for line in result.stdout.lines if token in line and not line.startswith(">")]
+    assert not leaks, result.stdout.str()
+
+
 def readme_pytest_example() -> str:
     """The README's ``test_plugin_contracts.py``, exactly as a reader would copy it."""
     readme = (CHECKOUT / "README.md").read_text(encoding="utf-8")
