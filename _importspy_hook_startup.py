@@ -631,12 +631,17 @@ class ContractFinder:
         if exclude is None:
             exclude = os.environ.get("IMPORTSPY_HOOK_EXCLUDE")
         self.patterns: tuple[str, ...] = tuple(p.strip() for p in (exclude or "").split(",") if p.strip())
+        # ``fnmatch.fnmatchcase`` decides the patterns: imported here (at start-up, or by
+        # ``install()``) and kept, rather than imported from inside a search, where the import would
+        # wait for its module lock holding the global one (``_unlocked``; red team p09: fnmatch
+        # taken out of sys.modules meanwhile). Every process with patterns meets them at its first
+        # import anyway.
+        self.match: Any = None
         if self.patterns:
-            # ``fnmatch`` decides them: imported here (at start-up, or by ``install()``) rather than
-            # from inside a search, where the import would wait for its module lock holding the
-            # global one (``_unlocked``). Every process with patterns meets them at its first import.
             try:
-                import fnmatch  # noqa: F401
+                from fnmatch import fnmatchcase
+
+                self.match = fnmatchcase
             except ImportError:  # then ``excluded`` imports it, and fails, as before
                 pass
         # full name -> skipped by scope?, kept only when exclusion patterns make deciding costly (a

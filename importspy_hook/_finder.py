@@ -14,10 +14,10 @@ room for one small module). What only some processes meet lives here instead:
 This module never imports the start-up module back (no import cycle): what it needs comes as
 arguments, the finder first. It is imported from inside the finder's ``find_spec``, with the import
 system's global lock let go (the start-up module's ``_unlocked``: a thread importing this module
-meanwhile must not wait for that lock while the finder waits for it),
-and the hook's own modules are skipped by scope there, so importing it cannot call back into a
-search. ``failed`` runs the same way (it imports); the others are called with the global lock
-held, as the other finders are (``excluded``'s ``fnmatch`` is imported when the finder is made).
+meanwhile must not wait for that lock while the finder waits for it), and the hook's own modules
+are skipped by scope there, so importing it cannot call back into a search. ``failed`` runs the
+same way (it imports); the others are called with the global lock held, as the other finders are
+(``excluded``'s ``fnmatchcase`` is imported when the finder is made, and kept on it).
 ``install()`` imports this module up front, outside any import (see SECURITY.md on tracers that ask
 the finders on worker threads).
 """
@@ -42,9 +42,12 @@ def excluded(finder: Any, fullname: str) -> bool:
     """
     verdict: bool | None = finder.verdicts.get(fullname)
     if verdict is None:
-        from fnmatch import fnmatchcase
+        match: Callable[[str, str], bool] | None = getattr(finder, "match", None)  # made with it
+        if match is None:
+            from fnmatch import fnmatchcase
 
-        verdict = any(fnmatchcase(fullname, pattern) for pattern in finder.patterns)
+            match = fnmatchcase
+        verdict = any(match(fullname, pattern) for pattern in finder.patterns)
         finder.verdicts[fullname] = verdict
     return verdict
 

@@ -362,3 +362,48 @@ print("free" if lock.acquire(True, 2) else "held", errors)
 """
     result = run_python(code, env={"IMPORTSPY_HOOK": "1"}, timeout=60)
     assert "free []" in result.stdout, result
+
+
+EXCLUDED = """
+import os, sys, threading, time, faulthandler
+faulthandler.dump_traceback_later(20, exit=True)
+import _importspy_hook_startup as startup
+
+startup._started = False
+startup.startup()  # the finder is made: with exclusion patterns, it imports fnmatch
+sys.path.insert(0, {project!r})
+del sys.modules["fnmatch"]  # a harness that restores a snapshot of sys.modules, say
+paused = threading.Event()
+
+def tracer(frame, event, arg):
+    # The second thread holds fnmatch's module lock and is about to take the global one.
+    if event == "call" and frame.f_code.co_name == "_find_spec" and frame.f_locals.get("name") == "fnmatch":
+        if not paused.is_set():
+            paused.set()
+            time.sleep(1.5)
+    return None
+
+def second():
+    sys.settrace(tracer)
+    import fnmatch
+    os.write(1, b"second thread: imported fnmatch\\n")
+
+thread = threading.Thread(target=second)
+thread.start()
+paused.wait(10)
+import plain  # not in the standard library: its name is matched against the patterns
+os.write(1, b"main thread: imported\\n")
+thread.join()
+"""
+
+
+def test_exclusion_patterns_never_import_while_the_finder_holds_the_global_lock(project: Path) -> None:
+    # Red team p09: deciding an exclusion imported fnmatch from inside find_spec, holding the import
+    # system's global lock, when it was no longer in sys.modules: a thread importing fnmatch then
+    # waited for that lock while holding fnmatch's, and the finder for fnmatch's.
+    write_files(project, {"plain.py": "VALUE = 1\n"})
+    code = EXCLUDED.format(project=str(project))
+    result = run_python(code, env={"IMPORTSPY_HOOK": "1", "IMPORTSPY_HOOK_EXCLUDE": "vendored.*"}, timeout=60)
+    assert "Timeout" not in result.stderr, result
+    assert "main thread: imported" in result.stdout, result
+    assert "second thread: imported fnmatch" in result.stdout, result
