@@ -22,6 +22,14 @@ from pathlib import Path
 import pytest
 from conftest import run_python, write_files
 
+# Two plugins whose contracts admit any importer.
+TWO_PLUGINS = {
+    "plugin.py": "VALUE = 1\n",
+    "plugin.contract.yml": "runtime:\n  python: '>=3.0'\n",
+    "other.py": "VALUE = 2\n",
+    "other.contract.yml": "runtime:\n  python: '>=3.0'\n",
+}
+
 # A child started as at interpreter start (nothing of the package loaded unless ``{preload}`` loads
 # it), with ``tracer``: set on a thread, it pauses that thread once, for 1.5 s, when it is about to
 # search for an import made while ``{module}`` is being imported (it holds that module's lock).
@@ -142,12 +150,7 @@ def test_a_fork_while_a_thread_loads_the_hooks_modules_leaves_the_child_able_to_
     # it must import the hook's modules afresh, not wait for ever on that thread's lock.
     write_files(
         project,
-        {
-            "plugin.py": "VALUE = 1\n",
-            "plugin.contract.yml": "runtime:\n  python: '>=3.0'\n",
-            "other.py": "VALUE = 2\n",
-            "other.contract.yml": "runtime:\n  python: '>=3.0'\n",
-        },
+        TWO_PLUGINS,
     )
     prelude = PRELUDE.format(module=module, preload="import importspy_hook", project=str(project))
     if gave_up:  # the checking thread holds the fork lock longer than the fork waits for it
@@ -258,10 +261,7 @@ def test_a_module_that_forks_while_the_hook_loads_its_loader_finishes_in_the_chi
     write_files(
         project,
         {
-            "plugin.py": "VALUE = 1\n",
-            "plugin.contract.yml": "runtime:\n  python: '>=3.0'\n",
-            "other.py": "VALUE = 2\n",
-            "other.contract.yml": "runtime:\n  python: '>=3.0'\n",
+            **TWO_PLUGINS,
             "ruamel/appfork.py": """
                 import os
                 pid = os.fork()
