@@ -534,9 +534,8 @@ def _rare() -> "Any":
 
 
 # The import system's own import of a module by its full name (what ``importlib.import_module``
-# calls), for the hook's two lazy modules, bound at start-up like the names above. (Their own
-# imports are statements, through ``builtins.__import__``: a host policy there that denies the
-# hook's modules makes contracted imports refuse, closed.)
+# calls), for the hook's own modules: not ``builtins.__import__``, which a host may have replaced
+# with a filter of its own, to which the hook's modules are no business.
 _import = _importlib._gcd_import  # type: ignore[attr-defined]
 
 
