@@ -527,16 +527,15 @@ _rare_module: "Any" = None
 
 
 def _rare() -> "Any":
+    return _rare_module or _unlocked(_load_rare)
+
+
+def _load_rare() -> "Any":
     global _rare_module
-    if _rare_module is None:
-        _rare_module = _unlocked(_import, "importspy_hook._finder")
-    return _rare_module
+    from importspy_hook import _finder
 
-
-# The import system's own import of a module by its full name (what ``importlib.import_module``
-# calls), for the hook's own modules: not ``builtins.__import__``, which a host may have replaced
-# with a filter of its own, to which the hook's modules are no business.
-_import = _importlib._gcd_import  # type: ignore[attr-defined]
+    _rare_module = _finder
+    return _finder
 
 
 # Python 3.10 and 3.11 still let a meta-path finder with only the legacy ``find_module`` serve imports
@@ -960,7 +959,7 @@ def _guard(finder: "ContractFinder", spec: "Any", path: "Any", fullname: "str") 
     else:  # a module that ships its own contract keeps it: both must admit
         contract = registered if sidecar is None else [registered, sidecar]
         file = os.path.abspath(origin) if isinstance(origin, str) else None
-    spec.loader = (_wrap or _load_wrap())(spec.loader, contract, finder, spec.name, file)
+    spec.loader = (_wrap or _unlocked(_load_wrap))(spec.loader, contract, finder, spec.name, file)
 
 
 # ``importspy_hook._loader.wrap``, imported by the first import a contract applies to and kept (a
@@ -972,8 +971,10 @@ _wrap: "Any" = None
 
 def _load_wrap() -> "Any":
     global _wrap
-    _wrap = _unlocked(_import, "importspy_hook._loader").wrap
-    return _wrap
+    from importspy_hook._loader import wrap
+
+    _wrap = wrap
+    return wrap
 
 
 # A check could not be set up for ``spec``: ``known`` when a contract is known to apply (a sidecar at

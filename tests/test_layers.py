@@ -62,17 +62,6 @@ def _imports(module: str, path: Path) -> set[str]:
                 add(f"{base}.{alias.name}")  # ``from . import _log``
             add(base)
 
-        def visit_Call(self, node: ast.Call) -> None:
-            # The start-up module imports the package's modules by name, through the import
-            # system's own import (``_unlocked(_import, "importspy_hook._loader")``): an import too.
-            names = [ast.unparse(part) for part in (node.func, *node.args)]
-            if "_import" in names:
-                for argument in node.args:
-                    if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
-                        add(argument.value)
-                        add(argument.value.rpartition(".")[0])  # its package, imported first
-            self.generic_visit(node)
-
     Visitor().visit(ast.parse(path.read_text(encoding="utf-8")))
     return found
 
