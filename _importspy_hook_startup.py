@@ -971,6 +971,9 @@ _wrap: "Any" = None
 
 def _load_wrap() -> "Any":
     global _wrap
+    # An import statement, not importlib's ``_gcd_import``: for a module already loaded (``install()``
+    # loads this one) the statement takes no lock, where 3.10's ``_find_and_load`` takes the global
+    # one, which a tracer's worker thread cannot get while the importing thread holds it.
     from importspy_hook._loader import wrap
 
     _wrap = wrap
