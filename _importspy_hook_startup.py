@@ -353,7 +353,9 @@ def checking() -> "Any":
 
 
 def _before_fork() -> "None":
-    _held_for_fork[_get_ident()] = _CHECKING.acquire(True, FORK_WAIT)
+    thread = _get_ident()
+    _held_for_fork[thread] = False  # until the lock is got: an interrupted wait counts as given up
+    _held_for_fork[thread] = _CHECKING.acquire(True, FORK_WAIT)
 
 
 def _after_fork_in_parent() -> "None":
@@ -392,10 +394,17 @@ def _forget_half_imported() -> "None":
                     mine.add(name)
                 else:
                     del locks[name]
+        half = []
         for name, module in list(sys.modules.items()):
             if not _own(name) or name in mine:
                 continue  # (and nothing of the application's module is read: it may be a proxy)
             if getattr(getattr(module, "__spec__", None), "_initializing", False):
+                half.append(name)
+        # With a package, its submodules go too: the fresh package would lack the attributes that
+        # only their own loading sets on it (red team q07: ``ruamel.yaml.resolver``).
+        prefixes = tuple(name + "." for name in half)
+        for name in list(sys.modules):
+            if (name in half or name.startswith(prefixes)) and name not in mine:
                 del sys.modules[name]
     except Exception:  # whatever this cannot mend, the child meets as it would have without it
         pass

@@ -302,11 +302,12 @@ def _import(module_name: str, caller: str | os.PathLike[str] | None, bases: list
         return
     path = _caller_path(caller, bases)
     from ._cli import module_name_for_file
+    from ._errors import shown_path
 
     namespace: dict[str, Any] = {"__name__": module_name_for_file(path), "__file__": path}
     code = compile(
         f"import importlib\nimportlib.import_module({module_name!r})\n",
-        f"<import of {module_name} by {path}>",
+        f"<import of {module_name} by {shown_path(path)}>",  # pytest shows it in tracebacks (red team q02)
         "exec",
     )
     exec(code, namespace)

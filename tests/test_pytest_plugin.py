@@ -286,9 +286,12 @@ def test_a_caller_path_holding_a_secret_is_withheld_from_the_failures(
 
         def test_relative_missing_caller():
             assert_refused("hosted", caller="callers_{token}/nohost.py")
+
+        def test_missing_module():  # pytest shows the frame of the import made for the caller
+            assert_refused("nosuchplug", caller=os.path.join(HERE, "callers_{token}", "host.py"))
         """,
     )
-    result.assert_outcomes(failed=3)
+    result.assert_outcomes(failed=4)
     result.stdout.fnmatch_lines(["*importing 'hosted' by <path withheld>/host.py was admitted*"])
     # pytest itself shows the test's own source lines, which name the directory; nothing else may
     errors = [line for line in result.stdout.lines if line.startswith("E ")]
