@@ -465,17 +465,23 @@ def test_a_contract_whose_path_holds_a_secret_is_named_without_it(
     assert_not_printed(result)
 
 
+def _refuse_from(project: Path, directory: str, env: dict[str, str]) -> Result:
+    """A host imports ``plug`` (a refusing sidecar) from ``directory``, relative to ``project``, with
+    ``env``, and prints the refusal."""
+    write_files(
+        project / directory,
+        {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": "runtime:\n  os: [windows]\n"},
+    )
+    host = f"import sys\nsys.path.insert(0, {directory!r})\n"
+    host += "try:\n    import plug\nexcept ValueError as exc:\n    print(exc)\n"
+    (project / "host.py").write_text(host, encoding="utf-8")
+    return run_script(project / "host.py", cwd=project, env=env)
+
+
 def test_a_contract_path_without_a_secret_is_shown_whole(project: Path) -> None:
     # The working directory, $HOME, $TMPDIR and the like are in every path: only the values of
     # credential-like variables are withheld from one.
-    write_files(
-        project / "plugins",
-        {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": "runtime:\n  os: [windows]\n"},
-    )
-    host = "import sys\nsys.path.insert(0, 'plugins')\n"
-    host += "try:\n    import plug\nexcept ValueError as exc:\n    print(exc)\n"
-    (project / "host.py").write_text(host, encoding="utf-8")
-    result = run_script(project / "host.py", cwd=project, env={"PWD": str(project), "TMPDIR": str(project)})
+    result = _refuse_from(project, "plugins", {"PWD": str(project), "TMPDIR": str(project)})
     expect(f"refused by {project / 'plugins' / 'plug.contract.yml'}" in result.stdout, result)
 
 
@@ -535,14 +541,7 @@ def test_a_refusal_carried_to_another_process_keeps_its_path_withheld(project: P
 @pytest.mark.parametrize("name", ["DESKTOP_SESSION", "GIT_AUTHOR_NAME", "PASSENGER_APP_ENV"])
 def test_an_everyday_value_of_a_credential_like_name_does_not_hide_paths(project: Path, name: str) -> None:
     # Red team n06: DESKTOP_SESSION=ubuntu beside /home/ubuntu would hide the path of every refusal.
-    write_files(
-        project / "ubuntu",
-        {"plug.py": "print('PLUG RAN')\n", "plug.contract.yml": "runtime:\n  os: [windows]\n"},
-    )
-    host = "import sys\nsys.path.insert(0, 'ubuntu')\n"
-    host += "try:\n    import plug\nexcept ValueError as exc:\n    print(exc)\n"
-    (project / "host.py").write_text(host, encoding="utf-8")
-    result = run_script(project / "host.py", cwd=project, env={name: "ubuntu"})
+    result = _refuse_from(project, "ubuntu", {name: "ubuntu"})
     expect(f"refused by {project / 'ubuntu' / 'plug.contract.yml'}" in result.stdout, result)
 
 
